@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "container.h"
+#include "util.h"
+
+/* The container backend (runs in isod-monitor). The monitor clone3()s the container init into new
+ * pid, mount, uts, ipc, net and cgroup namespaces; the child builds its file system
+ * (mounts.c), applies identity and execs the workload, which is PID 1 of its namespace. Errors
+ * in the child travel back over a CLOEXEC socket, so a bad path answers a clear message and
+ * never a silent exit code. */
+
+#define CONTAINER_NS_FLAGS                                                                       \
+        (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
+
+typedef struct ChildError {
+        int error;
+        char what[200];
+} ChildError;
+
+static Container *container_get(Monitor *m) {
+        return m->backend_data;
+}
+
+static int container_probe(char **ret_reason) {
+        struct stat st;
+
+        if (geteuid() != 0) {
+                *ret_reason = strdup("isod must run as root to create containers");
+                return -EOPNOTSUPP;
+        }
+        if (stat("/proc/self/ns/pid", &st) < 0 || stat("/proc/self/ns/cgroup", &st) < 0) {
+                *ret_reason = strdup("the kernel lacks pid or cgroup namespaces");
+                return -EOPNOTSUPP;
+        }
+        return 0;
+}
+
+static int container_validate(const WorkloadSpec *spec, char **reterr) {
+        return 0;
+}
+
+static pid_t clone3_pidfd(uint64_t flags, int *ret_pidfd) {
+        struct clone_args args = {
+                .flags = flags | CLONE_PIDFD,
+                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                .exit_signal = SIGCHLD,
+        };
+
+        return (pid_t) syscall(SYS_clone3, &args, sizeof args);
+}
+
+_noreturn_ static void child_fail(int fd, int error, const char *what) {
+        ChildError e = { .error = abs(error) };
+
+        (void) snprintf(e.what, sizeof e.what, "%s", what);
+        (void) !write(fd, &e, sizeof e);
+        _exit(127);
+}
+
+static const char *env_get(char **env, const char *name) {
+        size_t n = strlen(name);
+
+        for (char **e = env; e && *e; e++)
+                if (strneq(*e, name, n) && (*e)[n] == '=')
+                        return *e + n + 1;
+        return NULL;
+}
+
+/* execvpe() searches the *caller's* PATH; we want the workload's PATH (or the default). */
+_noreturn_ static void exec_workload(int err_fd, char **args, char **env) {
+        const char *path = env_get(env, "PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        char buf[4096];
+        int last = ENOENT;
+
+        if (strchr(args[0], '/')) {
+                execve(args[0], args, env);
+                child_fail(err_fd, errno, "execute the workload's program");
+        }
+        for (const char *p = path; p && *p;) {
+                const char *e = strchr(p, ':');
+                size_t n = e ? (size_t) (e - p) : strlen(p);
+
+                if (n > 0 && n + strlen(args[0]) + 2 < sizeof buf) {
+                        memcpy(buf, p, n);
+                        buf[n] = '/';
+                        strcpy(buf + n + 1, args[0]);
+                        execve(buf, args, env);
+                        if (errno != ENOENT)
+                                last = errno;
+                }
+                p = e ? e + 1 : NULL;
+        }
+        child_fail(err_fd, last, "find the workload's program in PATH");
+}
+
+static char **build_env(const WorkloadSpec *spec, const char *hostname) {
+        _cleanup_strv_free_ char **env = NULL;
+        char buf[128];
+
+        if (!env_get(spec->env, "PATH") &&
+            strv_extend(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+                return NULL;
+        if (!env_get(spec->env, "HOME") && strv_extend(&env, "HOME=/root") < 0)
+                return NULL;
+        if (!env_get(spec->env, "TERM") && spec->terminal && strv_extend(&env, "TERM=xterm") < 0)
+                return NULL;
+        (void) snprintf(buf, sizeof buf, "HOSTNAME=%s", hostname);
+        if (!env_get(spec->env, "HOSTNAME") && strv_extend(&env, buf) < 0)
+                return NULL;
+        if (!env_get(spec->env, "container") && strv_extend(&env, "container=isod") < 0)
+                return NULL;
+        for (char **e = spec->env; e && *e; e++)
+                if (strv_extend(&env, *e) < 0)
+                        return NULL;
+        if (!env)
+                env = calloc(1, sizeof(char *));
+        return TAKE_PTR(env);
+}
+
+static int apply_user(bool user_set, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups) {
+        if (!user_set)
+                return setgroups(0, NULL) < 0 ? -errno : 0;
+        if (setgroups(n_groups, groups) < 0)
+                return -errno;
+        if (setresgid(gid, gid, gid) < 0)
+                return -errno;
+        if (setresuid(uid, uid, uid) < 0)
+                return -errno;
+        return 0;
+}
+
+/* The monitor blocks and ignores signals for its own event loop; a workload starts clean. */
+static void reset_signals(void) {
+        sigset_t ss;
+
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        sigemptyset(&ss);
+        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
+}
+
+_noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
+        const WorkloadSpec *spec = m->spec;
+        const char *what = NULL, *hostname;
+        char upper[4096], work[4096], root[4096];
+        char **env;
+        int r;
+
+        reset_signals();
+
+        /* Its own session: no way back to a terminal it was not given (CVE-2017-5226). */
+        if (setsid() < 0)
+                child_fail(err_fd, errno, "create a session");
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+        for (int i = 0; i < 3; i++) {
+                int fd = m->stdio[i] >= 0 ? m->stdio[i] : open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (fd < 0 || dup2(fd, i) < 0)
+                        child_fail(err_fd, errno, "set up standard input/output");
+        }
+
+        (void) snprintf(upper, sizeof upper, "%s/upper", m->dir);
+        (void) snprintf(work, sizeof work, "%s/work", m->dir);
+        (void) snprintf(root, sizeof root, "%s/rootfs", m->dir);
+        r = container_setup_fs(
+                &(ContainerFsConfig) {
+                        .lower = c->lower, .upper = upper, .work = work, .root = root, .spec = spec },
+                &what);
+        if (r < 0)
+                child_fail(err_fd, r, what);
+
+        r = container_loopback_up();
+        if (r < 0)
+                child_fail(err_fd, r, "bring up the loopback interface");
+
+        hostname = spec->hostname ?: m->name;
+        if (sethostname(hostname, strlen(hostname)) < 0)
+                child_fail(err_fd, errno, "set the hostname");
+
+        env = build_env(spec, hostname);
+        if (!env)
+                child_fail(err_fd, ENOMEM, "build the environment");
+
+        r = apply_user(spec->user_set, spec->uid, spec->gid, spec->groups, spec->n_groups);
+        if (r < 0)
+                child_fail(err_fd, r, "switch to the workload's user");
+        if (chdir(spec->cwd ?: "/") < 0)
+                child_fail(err_fd, errno, "change to the working directory");
+
+        exec_workload(err_fd, spec->args, env);
+}
+
+static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Monitor *m = userdata;
+        Container *c = container_get(m);
+
+        c->child_src = sd_event_source_disable_unref(c->child_src);
+        c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
+        if (si->si_code == CLD_EXITED)
+                monitor_payload_exited(m, si->si_status, 0, "exited");
+        else
+                monitor_payload_exited(m, 128 + si->si_status, si->si_status, "signal");
+        return 0;
+}
+
+static int resolve_lower(Monitor *m, Container *c) {
+        struct stat st;
+
+        if (m->spec->rootfs) {
+                c->lower = strdup(m->spec->rootfs);
+        } else if (asprintf(&c->lower, "%s/%s/rootfs", m->paths.image_dir, m->spec->image) < 0)
+                c->lower = NULL;
+        if (!c->lower)
+                return -ENOMEM;
+        if (stat(c->lower, &st) < 0 || !S_ISDIR(st.st_mode))
+                return -ENOENT;
+        return 0;
+}
+
+static int container_start(Monitor *m) {
+        _cleanup_close_ int pidfd = -EBADF;
+        int sp[2] = { -EBADF, -EBADF };
+        ChildError ce = {};
+        Container *c;
+        char msg[512];
+        ssize_t k;
+        pid_t pid;
+        int r;
+
+        c = calloc(1, sizeof(Container));
+        if (!c)
+                return -ENOMEM;
+        c->monitor = m;
+        c->pidfd = -EBADF;
+        m->backend_data = c;
+
+        r = resolve_lower(m, c);
+        if (r == -ENOENT) {
+                (void) snprintf(msg, sizeof msg, "%s '%s' not found", m->spec->rootfs ? "rootfs directory" : "image",
+                                m->spec->rootfs ?: m->spec->image);
+                monitor_payload_failed(m, r, msg);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        if (mkdirat(m->dir_fd, "upper", 0755) < 0 && errno != EEXIST)
+                return -errno;
+        if (mkdirat(m->dir_fd, "work", 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (mkdirat(m->dir_fd, "rootfs", 0755) < 0 && errno != EEXIST)
+                return -errno;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                return -errno;
+
+        pid = clone3_pidfd(CONTAINER_NS_FLAGS, &pidfd);
+        if (pid < 0) {
+                r = -errno;
+                (void) close(sp[0]);
+                (void) close(sp[1]);
+                return r;
+        }
+        if (pid == 0) {
+                (void) close(sp[0]);
+                container_child(m, c, sp[1]);
+        }
+        (void) close(sp[1]);
+
+        /* EOF means the exec succeeded (the socket is CLOEXEC); a record means a step failed. */
+        do
+                k = read(sp[0], &ce, sizeof ce);
+        while (k < 0 && errno == EINTR);
+        (void) close(sp[0]);
+        c->pid = pid;
+        c->pidfd = TAKE_FD(pidfd);
+
+        r = sd_event_add_child_pidfd(m->event, &c->child_src, c->pidfd, WEXITED, on_child_exit, m);
+        if (r < 0) {
+                (void) pidfd_send_signal_compat(c->pidfd, SIGKILL);
+                return r;
+        }
+        (void) sd_event_source_set_child_pidfd_own(c->child_src, false);
+
+        if (k == (ssize_t) sizeof ce) {
+                ce.what[sizeof ce.what - 1] = 0;
+                (void) snprintf(msg, sizeof msg, "failed to %s: %s", ce.what, strerror(ce.error));
+                c->child_src = sd_event_source_disable_unref(c->child_src);
+                (void) waitid(P_PIDFD, (id_t) c->pidfd, &(siginfo_t) {}, WEXITED);
+                monitor_payload_failed(m, -ce.error, msg);
+                return -ce.error;
+        }
+        monitor_payload_running(m, pid);
+        return 0;
+}
+
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Monitor *m = userdata;
+        Container *c = container_get(m);
+
+        c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
+        if (c->pidfd >= 0)
+                (void) pidfd_send_signal_compat(c->pidfd, SIGKILL);
+        return 0;
+}
+
+static int container_kill(Monitor *m, int signo) {
+        Container *c = container_get(m);
+
+        if (!c || c->pidfd < 0)
+                return -ESRCH;
+        return pidfd_send_signal_compat(c->pidfd, signo);
+}
+
+static int container_stop(Monitor *m, uint64_t timeout_usec) {
+        Container *c = container_get(m);
+        int r;
+
+        if (!c || c->pidfd < 0)
+                return -ESRCH;
+        if (c->stopping)
+                return 0;
+        c->stopping = true;
+        r = pidfd_send_signal_compat(c->pidfd, SIGTERM);
+        if (r < 0)
+                return r;
+        return sd_event_add_time_relative(m->event, &c->stop_timer, CLOCK_MONOTONIC, timeout_usec, 0, on_stop_timeout,
+                                          m);
+}
+
+typedef struct ExecState {
+        Monitor *monitor;
+        ExecRequest *req;
+        sd_event_source *src;
+        int pidfd;
+} ExecState;
+
+static int on_exec_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        ExecState *st = userdata;
+        int status = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+
+        monitor_exec_finished(st->monitor, st->req, 0, status, NULL);
+        sd_event_source_disable_unref(st->src);
+        (void) close(st->pidfd);
+        free(st);
+        return 0;
+}
+
+_noreturn_ static void exec_child(Monitor *m, Container *c, ExecRequest *x, int err_fd) {
+        const WorkloadSpec *spec = m->spec;
+        _cleanup_strv_free_ char **env = NULL;
+        int r, pidfd_child;
+        pid_t pid;
+
+        if (setns(c->pidfd, CONTAINER_NS_FLAGS) < 0)
+                child_fail(err_fd, errno, "join the container's namespaces");
+        /* Entering the PID namespace takes effect for children only. */
+        pid = clone3_pidfd(0, &pidfd_child);
+        if (pid < 0)
+                child_fail(err_fd, errno, "fork inside the container");
+        if (pid > 0) {
+                siginfo_t si = {};
+
+                (void) close(err_fd);
+                if (waitid(P_PIDFD, (id_t) pidfd_child, &si, WEXITED) < 0)
+                        _exit(127);
+                _exit(si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status);
+        }
+        reset_signals();
+        (void) setsid();
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        for (int i = 0; i < 3; i++)
+                if (dup2(x->fds[i], i) < 0)
+                        child_fail(err_fd, errno, "set up standard input/output");
+        env = build_env(spec, spec->hostname ?: m->name);
+        if (!env)
+                child_fail(err_fd, ENOMEM, "build the environment");
+        for (char **e = x->env; e && *e; e++)
+                if (strv_extend(&env, *e) < 0)
+                        child_fail(err_fd, ENOMEM, "build the environment");
+        if (x->user_set)
+                r = apply_user(true, x->uid, x->gid, NULL, 0);
+        else
+                r = apply_user(spec->user_set, spec->uid, spec->gid, spec->groups, spec->n_groups);
+        if (r < 0)
+                child_fail(err_fd, r, "switch to the workload's user");
+        if (chdir(x->cwd ?: spec->cwd ?: "/") < 0)
+                child_fail(err_fd, errno, "change to the working directory");
+        exec_workload(err_fd, x->args, env);
+}
+
+static int container_exec(Monitor *m, ExecRequest *x) {
+        Container *c = container_get(m);
+        _cleanup_close_ int pidfd = -EBADF;
+        int sp[2] = { -EBADF, -EBADF };
+        ChildError ce = {};
+        ExecState *st;
+        ssize_t k;
+        pid_t pid;
+        int r;
+
+        if (!c || c->pidfd < 0)
+                return -ESRCH;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                return -errno;
+        pid = clone3_pidfd(0, &pidfd);
+        if (pid < 0) {
+                r = -errno;
+                (void) close(sp[0]);
+                (void) close(sp[1]);
+                return r;
+        }
+        if (pid == 0) {
+                (void) close(sp[0]);
+                exec_child(m, c, x, sp[1]);
+        }
+        (void) close(sp[1]);
+        do
+                k = read(sp[0], &ce, sizeof ce);
+        while (k < 0 && errno == EINTR);
+        (void) close(sp[0]);
+        for (int i = 0; i < 3; i++)
+                if (x->fds[i] >= 0) {
+                        (void) close(x->fds[i]);
+                        x->fds[i] = -EBADF;
+                }
+        if (k == (ssize_t) sizeof ce) {
+                char msg[300];
+
+                ce.what[sizeof ce.what - 1] = 0;
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                (void) snprintf(msg, sizeof msg, "Failed to %s: %s", ce.what, strerror(ce.error));
+                monitor_exec_finished(m, x, -ce.error, 0, msg);
+                return 0;
+        }
+
+        st = calloc(1, sizeof(ExecState));
+        if (!st)
+                return -ENOMEM;
+        *st = (ExecState) { .monitor = m, .req = x, .pidfd = TAKE_FD(pidfd) };
+        r = sd_event_add_child_pidfd(m->event, &st->src, st->pidfd, WEXITED, on_exec_exit, st);
+        if (r < 0) {
+                (void) close(st->pidfd);
+                free(st);
+                return r;
+        }
+        (void) sd_event_source_set_child_pidfd_own(st->src, false);
+        return 0;
+}
+
+static int container_stats(Monitor *m, json_t **ret) {
+        Container *c = container_get(m);
+
+        if (!c)
+                return -ESRCH;
+        *ret = json_pack("{s:i}", "leader_pid", (int) c->pid);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static void container_destroy(Monitor *m) {
+        Container *c = container_get(m);
+
+        if (!c)
+                return;
+        sd_event_source_disable_unref(c->child_src);
+        sd_event_source_disable_unref(c->stop_timer);
+        if (c->pidfd >= 0)
+                (void) close(c->pidfd);
+        free(c->lower);
+        free(c);
+        m->backend_data = NULL;
+}
+
+const struct backend_ops container_backend_ops = {
+        .name = "container",
+        .probe = container_probe,
+        .validate = container_validate,
+        .start = container_start,
+        .stop = container_stop,
+        .kill = container_kill,
+        .exec = container_exec,
+        .stats = container_stats,
+        .destroy = container_destroy,
+};

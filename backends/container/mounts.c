@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include "container.h"
+#include "util.h"
+
+/* The container's file system, built inside its fresh mount namespace (so nothing leaks to the
+ * host and everything vanishes with the namespace):
+ *   DIR/rootfs = overlay(lower = image, upper = DIR/upper)   (or a read-only bind of the image)
+ *   /proc, /dev (tmpfs + bind-mounted host device nodes + devpts + shm), /sys read-only,
+ *   the spec's bind mounts, then pivot_root. Targets are resolved with RESOLVE_IN_ROOT so a
+ *   symlink in the image can never point a mount outside the container. */
+
+static int openat2_in_root(int root_fd, const char *path, int flags) {
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd;
+
+        while (*path == '/')
+                path++;
+        if (!*path)
+                path = ".";
+        fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+        return fd < 0 ? -errno : fd;
+}
+
+int container_open_in_root(int root_fd, const char *path, int flags, bool create_dir, bool create_file) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_close_ int cur = -EBADF;
+        char *s, *e;
+        int fd;
+
+        fd = openat2_in_root(root_fd, path, flags);
+        if (fd >= 0 || fd != -ENOENT || (!create_dir && !create_file))
+                return fd;
+
+        /* Create the missing components one by one, each relative to an fd resolved in root. */
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        cur = openat2_in_root(root_fd, "/", O_PATH | O_DIRECTORY);
+        if (cur < 0)
+                return cur;
+        for (s = p; *s == '/'; s++)
+                ;
+        while (s && *s) {
+                _cleanup_close_ int next = -EBADF;
+                bool last;
+
+                e = strchr(s, '/');
+                if (e)
+                        *e = 0;
+                last = !e || !e[strspn(e + 1, "/") + 1];
+                if (last && create_file) {
+                        next = openat(cur, s, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+                        if (next < 0 && errno != EEXIST)
+                                return -errno;
+                } else if (mkdirat(cur, s, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (e)
+                        *e = '/';
+                /* Re-resolve the prefix in root: a component that already existed may be a
+                 * symlink, which RESOLVE_IN_ROOT keeps inside. */
+                {
+                        char saved = e ? *e : 0;
+                        if (e)
+                                *e = 0;
+                        next = openat2_in_root(root_fd, p, last ? flags : O_PATH | O_DIRECTORY);
+                        if (e)
+                                *e = saved;
+                }
+                if (next < 0)
+                        return next;
+                (void) close(cur);
+                cur = TAKE_FD(next);
+                if (!e)
+                        break;
+                for (s = e; *s == '/'; s++)
+                        ;
+        }
+        return TAKE_FD(cur);
+}
+
+static int mount_fd(const char *source, int target_fd, const char *fstype, unsigned long flags, const char *data) {
+        char p[64];
+
+        (void) snprintf(p, sizeof p, "/proc/self/fd/%d", target_fd);
+        return mount(source, p, fstype, flags, data) < 0 ? -errno : 0;
+}
+
+static int mount_in_root(int root_fd, const char *path, const char *source, const char *fstype,
+                         unsigned long flags, const char *data, bool is_file) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = container_open_in_root(root_fd, path, O_PATH | (is_file ? 0 : O_DIRECTORY), !is_file, is_file);
+        if (fd < 0)
+                return fd;
+        return mount_fd(source, fd, fstype, flags, data);
+}
+
+static int remount_ro_in_root(int root_fd, const char *path, unsigned long extra) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = container_open_in_root(root_fd, path, O_PATH, false, false);
+        if (fd < 0)
+                return fd;
+        return mount_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | extra, NULL);
+}
+
+static int setup_dev(int root_fd) {
+        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+        static const struct {
+                const char *target, *link;
+        } links[] = {
+                { "/proc/self/fd", "fd" },      { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
+                { "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
+        };
+        _cleanup_close_ int dev_fd = -EBADF;
+        int r;
+
+        r = mount_in_root(root_fd, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
+                          "mode=755,size=65536k", false);
+        if (r < 0)
+                return r;
+        dev_fd = container_open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY, false, false);
+        if (dev_fd < 0)
+                return dev_fd;
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                _cleanup_close_ int fd = -EBADF;
+                char host[32];
+
+                fd = openat(dev_fd, nodes[i], O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+                if (fd < 0)
+                        return -errno;
+                (void) close(TAKE_FD(fd));
+                fd = openat(dev_fd, nodes[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        return -errno;
+                (void) snprintf(host, sizeof host, "/dev/%s", nodes[i]);
+                r = mount_fd(host, fd, NULL, MS_BIND, NULL);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i].target, dev_fd, links[i].link) < 0)
+                        return -errno;
+        if (mkdirat(dev_fd, "pts", 0755) < 0 || mkdirat(dev_fd, "shm", 01777) < 0)
+                return -errno;
+        r = mount_in_root(root_fd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                          "newinstance,ptmxmode=0666,mode=0620,gid=5", false);
+        if (r < 0)
+                return r;
+        return mount_in_root(root_fd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             "mode=1777,size=65536k", false);
+}
+
+static bool overlay_path_ok(const char *p) {
+        /* overlayfs option syntax gives ',', ':' and '\' meanings; refuse them instead of quoting. */
+        return p && !strpbrk(p, ",:\\");
+}
+
+int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
+        const WorkloadSpec *spec = c->spec;
+        _cleanup_close_ int root_fd = -EBADF;
+        char opts[4096];
+        int r;
+
+#define STEP(what, expr)                                                                         \
+        do {                                                                                     \
+                r = (expr);                                                                      \
+                if (r < 0) {                                                                     \
+                        *reterr_what = (what);                                                   \
+                        return r;                                                                \
+                }                                                                                \
+        } while (0)
+
+        STEP("make mounts private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0);
+
+        if (spec->readonly_rootfs) {
+                STEP("bind the image", mount(c->lower, c->root, NULL, MS_BIND | MS_REC, NULL) < 0 ? -errno : 0);
+                STEP("make the root read-only",
+                     mount(NULL, c->root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0 ? -errno : 0);
+        } else {
+                if (!overlay_path_ok(c->lower) || !overlay_path_ok(c->upper) || !overlay_path_ok(c->work)) {
+                        *reterr_what = "use a rootfs path without ',', ':' or '\\'";
+                        return -EINVAL;
+                }
+                if (snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", c->lower, c->upper, c->work) >=
+                    (int) sizeof opts) {
+                        *reterr_what = "mount the overlay (paths too long)";
+                        return -ENAMETOOLONG;
+                }
+                STEP("mount the overlay root", mount("overlay", c->root, "overlay", MS_NOSUID, opts) < 0 ? -errno : 0);
+        }
+
+        root_fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0) {
+                *reterr_what = "open the root";
+                return -errno;
+        }
+
+        STEP("mount /proc", mount_in_root(root_fd, "/proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false));
+        STEP("set up /dev", setup_dev(root_fd));
+        STEP("mount /sys", mount_in_root(root_fd, "/sys", "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                                         NULL, false));
+
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                const SpecMount *sm = &spec->mounts[i];
+                struct stat st;
+
+                if (stat(sm->source, &st) < 0) {
+                        *reterr_what = "find a mount source";
+                        return -errno;
+                }
+                STEP("bind-mount a host path", mount_in_root(root_fd, sm->target, sm->source, NULL, MS_BIND | MS_REC,
+                                                             NULL, !S_ISDIR(st.st_mode)));
+                if (sm->readonly)
+                        STEP("make a bind mount read-only", remount_ro_in_root(root_fd, sm->target, MS_NOSUID | MS_NODEV));
+        }
+
+        STEP("enter the root", fchdir(root_fd) < 0 ? -errno : 0);
+        STEP("pivot_root", syscall(SYS_pivot_root, ".", ".") < 0 ? -errno : 0);
+        STEP("detach the old root", umount2(".", MNT_DETACH) < 0 ? -errno : 0);
+        STEP("chdir /", chdir("/") < 0 ? -errno : 0);
+#undef STEP
+        return 0;
+}

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <systemd/sd-event.h>
+
+#include "iso-errors.h"
+#include "isoctl.h"
+#include "policy.h"
+#include "util.h"
+
+/* launch/create/exec/policy: turning command-line options into a workload spec and running it. */
+
+static json_t *obj_child(json_t *o, const char *key) {
+        json_t *c = json_object_get(o, key);
+
+        if (!json_is_object(c)) {
+                c = json_object();
+                json_object_set_new(o, key, c);
+        }
+        return c;
+}
+
+static json_t *arr_child(json_t *o, const char *key) {
+        json_t *c = json_object_get(o, key);
+
+        if (!json_is_array(c)) {
+                c = json_array();
+                json_object_set_new(o, key, c);
+        }
+        return c;
+}
+
+_printf_(1, 2) static int usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, "isoctl: ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\n");
+        return -EINVAL;
+}
+
+int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_detach, bool *ret_keep, bool *ret_tty,
+                         int *ret_optind) {
+        enum { ARG_ISOLATION = 0x100, ARG_NAME, ARG_IMAGE, ARG_ROOTFS, ARG_HOSTNAME, ARG_MEMORY, ARG_CPUS, ARG_PIDS,
+               ARG_MOUNT, ARG_LABEL, ARG_USERNS, ARG_READONLY, ARG_SECCOMP, ARG_SPEC, ARG_KEEP, ARG_IO_WEIGHT };
+        static const struct option options[] = {
+                { "isolation", required_argument, NULL, ARG_ISOLATION },
+                { "name", required_argument, NULL, ARG_NAME },
+                { "detach", no_argument, NULL, 'd' },
+                { "keep", no_argument, NULL, ARG_KEEP },
+                { "image", required_argument, NULL, ARG_IMAGE },
+                { "rootfs", required_argument, NULL, ARG_ROOTFS },
+                { "env", required_argument, NULL, 'e' },
+                { "cwd", required_argument, NULL, 'w' },
+                { "user", required_argument, NULL, 'u' },
+                { "hostname", required_argument, NULL, ARG_HOSTNAME },
+                { "memory", required_argument, NULL, ARG_MEMORY },
+                { "cpus", required_argument, NULL, ARG_CPUS },
+                { "pids", required_argument, NULL, ARG_PIDS },
+                { "io-weight", required_argument, NULL, ARG_IO_WEIGHT },
+                { "mount", required_argument, NULL, ARG_MOUNT },
+                { "label", required_argument, NULL, ARG_LABEL },
+                { "userns", no_argument, NULL, ARG_USERNS },
+                { "read-only", no_argument, NULL, ARG_READONLY },
+                { "seccomp", required_argument, NULL, ARG_SECCOMP },
+                { "tty", no_argument, NULL, 't' },
+                { "spec", required_argument, NULL, ARG_SPEC },
+                {},
+        };
+        json_t *spec = NULL;
+        int c, r = 0;
+
+        /* A --spec file is the base; read it first so options override it. */
+        for (int i = 1; i < argc && !streq(argv[i], "--"); i++) {
+                const char *f = startswith(argv[i], "--spec=") ?: (streq(argv[i], "--spec") ? argv[i + 1] : NULL);
+                _cleanup_free_ char *text = NULL;
+                json_error_t jerr;
+
+                if (!f)
+                        continue;
+                r = read_full_file_at(AT_FDCWD, f, SPEC_MAX_SIZE, &text, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "isoctl: cannot read spec file '%s': %s\n", f, strerror(-r));
+                        return r;
+                }
+                spec = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+                if (!json_is_object(spec)) {
+                        fprintf(stderr, "isoctl: %s:%d: %s\n", f, jerr.line, spec ? "not a JSON object" : jerr.text);
+                        json_decref(spec);
+                        return -EINVAL;
+                }
+        }
+        if (!spec)
+                spec = json_object();
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+de:w:u:t", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_ISOLATION:
+                        if (isolation_from_string(optarg) < 0)
+                                r = usage_error("--isolation must be auto, vm or container, not '%s'.", optarg);
+                        else
+                                json_object_set_new(spec, "isolation", json_string(optarg));
+                        break;
+                case ARG_NAME:
+                        if (!workload_name_is_valid(optarg))
+                                r = usage_error("invalid name '%s': use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.", optarg);
+                        else
+                                json_object_set_new(spec, "name", json_string(optarg));
+                        break;
+                case 'd':
+                        *ret_detach = true;
+                        break;
+                case ARG_KEEP:
+                        *ret_keep = true;
+                        break;
+                case ARG_IMAGE:
+                        json_object_del(spec, "rootfs");
+                        json_object_set_new(spec, "image", json_string(optarg));
+                        break;
+                case ARG_ROOTFS: {
+                        char *abs = realpath(optarg, NULL);
+                        if (!abs)
+                                r = usage_error("rootfs directory '%s' does not exist.", optarg);
+                        else {
+                                json_object_del(spec, "image");
+                                json_object_set_new(spec, "rootfs", json_string(abs));
+                                free(abs);
+                        }
+                        break;
+                }
+                case 'e':
+                        if (!strchr(optarg, '=') || optarg[0] == '=')
+                                r = usage_error("--env wants NAME=VALUE, not '%s'.", optarg);
+                        else
+                                json_array_append_new(arr_child(obj_child(spec, "process"), "env"), json_string(optarg));
+                        break;
+                case 'w':
+                        json_object_set_new(obj_child(spec, "process"), "cwd", json_string(optarg));
+                        break;
+                case 'u':
+                        json_object_set_new(obj_child(spec, "process"), "user", json_string(optarg));
+                        break;
+                case 't':
+                        *ret_tty = true;
+                        json_object_set_new(obj_child(spec, "process"), "terminal", json_true());
+                        break;
+                case ARG_HOSTNAME:
+                        json_object_set_new(spec, "hostname", json_string(optarg));
+                        break;
+                case ARG_MEMORY:
+                        json_object_set_new(obj_child(spec, "resources"), "memory", json_string(optarg));
+                        break;
+                case ARG_CPUS: {
+                        char *end = NULL;
+                        double v = strtod(optarg, &end);
+                        if (!end || *end || end == optarg)
+                                r = usage_error("--cpus wants a number, not '%s'.", optarg);
+                        else
+                                json_object_set_new(obj_child(spec, "resources"), "cpus", json_real(v));
+                        break;
+                }
+                case ARG_PIDS:
+                case ARG_IO_WEIGHT: {
+                        uint64_t v;
+                        if (safe_atou64(optarg, &v) < 0 || v > INT64_MAX)
+                                r = usage_error("expected a positive integer, not '%s'.", optarg);
+                        else
+                                json_object_set_new(obj_child(spec, "resources"), c == ARG_PIDS ? "pids" : "io_weight",
+                                                    json_integer((json_int_t) v));
+                        break;
+                }
+                case ARG_MOUNT: {
+                        _cleanup_free_ char *copy = strdup(optarg);
+                        char *src = copy, *dst, *mode;
+                        bool ro = true;
+
+                        dst = copy ? strchr(copy, ':') : NULL;
+                        if (!dst) {
+                                r = usage_error("--mount wants SRC:DST[:ro|rw], not '%s'.", optarg);
+                                break;
+                        }
+                        *dst++ = 0;
+                        mode = strchr(dst, ':');
+                        if (mode) {
+                                *mode++ = 0;
+                                if (streq(mode, "rw"))
+                                        ro = false;
+                                else if (!streq(mode, "ro")) {
+                                        r = usage_error("--mount mode must be ro or rw, not '%s'.", mode);
+                                        break;
+                                }
+                        }
+                        json_array_append_new(arr_child(spec, "mounts"),
+                                              json_pack("{s:s,s:s,s:b}", "source", src, "target", dst, "readonly", ro));
+                        break;
+                }
+                case ARG_LABEL: {
+                        _cleanup_free_ char *copy = strdup(optarg);
+                        char *eq = copy ? strchr(copy, '=') : NULL;
+                        if (!eq || eq == copy) {
+                                r = usage_error("--label wants KEY=VALUE, not '%s'.", optarg);
+                                break;
+                        }
+                        *eq = 0;
+                        json_object_set_new(obj_child(spec, "labels"), copy, json_string(eq + 1));
+                        break;
+                }
+                case ARG_USERNS:
+                        json_object_set_new(spec, "userns", json_true());
+                        break;
+                case ARG_READONLY:
+                        json_object_set_new(spec, "readonly_rootfs", json_true());
+                        break;
+                case ARG_SECCOMP:
+                        json_object_set_new(spec, "seccomp", json_string(optarg));
+                        break;
+                case ARG_SPEC:
+                        break; /* read above */
+                default:
+                        r = -EINVAL;
+                        break;
+                }
+                if (r < 0) {
+                        json_decref(spec);
+                        return r;
+                }
+        }
+        if (optind < argc && streq(argv[optind], "--"))
+                optind++;
+        if (optind < argc) {
+                json_t *a = json_array();
+                for (int i = optind; i < argc; i++)
+                        json_array_append_new(a, json_string(argv[i]));
+                json_object_set_new(obj_child(spec, "process"), "args", a);
+        }
+        *ret_optind = optind;
+        *ret_spec = spec;
+        return 0;
+}
+
+static int start_failed_exit_code(const sd_bus_error *e) {
+        if (!sd_bus_error_has_name(e, ISOD_ERROR_START_FAILED) || !e->message)
+                return EXIT_ISOCTL_ERROR;
+        if (strstr(e->message, "program") && strstr(e->message, strerror(ENOENT)))
+                return EXIT_NOT_FOUND;
+        if (strstr(e->message, strerror(EACCES)) || strstr(e->message, strerror(ENOEXEC)))
+                return EXIT_CANNOT_INVOKE;
+        return EXIT_ISOCTL_ERROR;
+}
+
+typedef struct Attached {
+        sd_bus *bus;
+        const char *path;
+        const char *name;
+        int status;
+        bool done;
+        int signals_sent;
+} Attached;
+
+static int on_wait_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Attached *a = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        int32_t status;
+
+        if (e) {
+                (void) print_bus_error(e, -EIO, a->name);
+                a->status = EXIT_ISOCTL_ERROR;
+        } else if (sd_bus_message_read(m, "i", &status) >= 0)
+                a->status = status;
+        else
+                a->status = EXIT_ISOCTL_ERROR;
+        a->done = true;
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Attached *a = userdata;
+        int sig = (int) si->ssi_signo;
+
+        /* Like podman's sig-proxy: the workload gets the signal; a third Ctrl-C kills it. */
+        if (++a->signals_sent >= 3)
+                sig = SIGKILL;
+        (void) sd_bus_call_method_async(a->bus, NULL, "org.isod1", a->path, "org.isod1.Workload", "Kill", NULL, NULL,
+                                        "i", sig);
+        return 0;
+}
+
+int run_attached(sd_bus *bus, const char *path, const char *name, bool tty) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        Attached a = { .bus = bus, .path = path, .name = name, .status = EXIT_ISOCTL_ERROR };
+        int r;
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return EXIT_ISOCTL_ERROR;
+        r = sd_bus_attach_event(bus, event, 0);
+        if (r < 0)
+                return EXIT_ISOCTL_ERROR;
+        (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, &a);
+        (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, &a);
+        (void) sd_event_add_signal(event, NULL, SIGHUP, on_signal, &a);
+        (void) sd_event_add_signal(event, NULL, SIGQUIT, on_signal, &a);
+        r = sd_bus_call_method_async(bus, NULL, "org.isod1", path, "org.isod1.Workload", "Wait", on_wait_reply, &a, "");
+        if (r < 0)
+                return EXIT_ISOCTL_ERROR;
+        (void) sd_event_loop(event);
+        (void) sd_bus_detach_event(bus);
+        return a.status;
+}
+
+int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_free_ char *text = NULL, *name = NULL;
+        bool detach = false, keep = false, tty = false;
+        const char *path;
+        json_t *spec = NULL;
+        sigset_t ss;
+        int r, idx;
+
+        r = parse_launch_options(argc, argv, &spec, &detach, &keep, &tty, &idx);
+        if (r < 0)
+                return EXIT_USAGE;
+        if (!json_object_get(json_object_get(spec, "process"), "args")) {
+                fprintf(stderr, "isoctl: no command given. Usage: isoctl %s [OPTIONS] -- CMD [ARGS...]\n",
+                        create_only ? "create" : "launch");
+                json_decref(spec);
+                return EXIT_USAGE;
+        }
+        if (tty && (detach || create_only)) {
+                fprintf(stderr, "isoctl: -t needs an attached launch (not -d or create).\n");
+                json_decref(spec);
+                return EXIT_USAGE;
+        }
+        text = json_dumps(spec, JSON_COMPACT);
+        json_decref(spec);
+        if (!text)
+                return EXIT_ISOCTL_ERROR;
+
+        /* Signals are handled by the event loop from here on (forwarded to the workload). */
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGHUP);
+        sigaddset(&ss, SIGQUIT);
+        if (!detach && !create_only)
+                (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.isod1", "/org/isod1", "org.isod1.Manager",
+                                           create_only ? "CreateWorkload" : "LaunchWorkload");
+        if (r < 0)
+                return EXIT_ISOCTL_ERROR;
+        r = sd_bus_message_append(m, "s", text);
+        if (r >= 0 && !create_only) {
+                if (detach)
+                        r = sd_bus_message_append(m, "a{sh}", 0);
+                else
+                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout", STDOUT_FILENO,
+                                                  "stderr", STDERR_FILENO);
+        }
+        if (r >= 0) {
+                if (!detach && !create_only && !keep)
+                        r = sd_bus_message_append(m, "a{sv}", 1, "auto_remove", "b", 1);
+                else
+                        r = sd_bus_message_append(m, "a{sv}", 0);
+        }
+        if (r < 0)
+                return EXIT_ISOCTL_ERROR;
+
+        /* A VM may have to build its image first: allow for it. */
+        r = sd_bus_call(bus, m, 600 * USEC_PER_SEC, &e, &reply);
+        if (r < 0) {
+                (void) print_bus_error(&e, r, create_only ? "create" : "launch");
+                if (sd_bus_error_has_name(&e, ISOD_ERROR_START_FAILED))
+                        return start_failed_exit_code(&e);
+                return EXIT_ISOCTL_ERROR;
+        }
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return EXIT_ISOCTL_ERROR;
+        if (sd_bus_path_decode(path, "/org/isod1/workload", &name) <= 0)
+                return EXIT_ISOCTL_ERROR;
+        if (detach || create_only) {
+                printf("%s\n", name);
+                return 0;
+        }
+        return run_attached(bus, path, name, tty);
+}
+
+int verb_exec(sd_bus *bus, int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "tty", no_argument, NULL, 't' },        { "env", required_argument, NULL, 'e' },
+                { "user", required_argument, NULL, 'u' }, { "cwd", required_argument, NULL, 'w' },
+                {},
+        };
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *user = NULL, *cwd = NULL;
+        bool tty = false;
+        int32_t status;
+        int c, r, n_opts;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+te:u:w:", options, NULL)) >= 0)
+                switch (c) {
+                case 't':
+                        tty = true;
+                        break;
+                case 'e':
+                        if (!strchr(optarg, '=') || strv_extend(&env, optarg) < 0)
+                                return usage_error("--env wants NAME=VALUE, not '%s'.", optarg);
+                        break;
+                case 'u':
+                        user = optarg;
+                        break;
+                case 'w':
+                        cwd = optarg;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (optind >= argc) {
+                fprintf(stderr, "Usage: isoctl exec [-t] [-e K=V] [-u UID[:GID]] [-w DIR] NAME -- CMD [ARGS...]\n");
+                return -EINVAL;
+        }
+        r = workload_path(bus, argv[optind], &path);
+        if (r < 0)
+                return r;
+        optind++;
+        if (optind < argc && streq(argv[optind], "--"))
+                optind++;
+        if (optind >= argc) {
+                fprintf(stderr, "isoctl: exec needs a command.\n");
+                return -EINVAL;
+        }
+        r = sd_bus_message_new_method_call(bus, &m, "org.isod1", path, "org.isod1.Workload", "Exec");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, argv + optind);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout", STDOUT_FILENO, "stderr",
+                                          STDERR_FILENO);
+        n_opts = !!env + !!user + !!cwd + !!tty;
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && env) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "env");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, env);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0 && user)
+                r = sd_bus_message_append(m, "{sv}", "user", "s", user);
+        if (r >= 0 && cwd)
+                r = sd_bus_message_append(m, "{sv}", "cwd", "s", cwd);
+        if (r >= 0 && tty)
+                r = sd_bus_message_append(m, "{sv}", "terminal", "b", 1);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        (void) n_opts;
+        if (r < 0)
+                return r;
+        r = sd_bus_call(bus, m, UINT64_MAX, &e, &reply);
+        if (r < 0) {
+                (void) print_bus_error(&e, r, "exec");
+                return start_failed_exit_code(&e);
+        }
+        r = sd_bus_message_read(reply, "i", &status);
+        return r < 0 ? EXIT_ISOCTL_ERROR : status;
+}
+
+int verb_policy(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *text;
+        int r;
+
+        if (argc < 2) {
+                fprintf(stderr, "Usage: isoctl policy show|check FILE|explain [OPTIONS] -- CMD|reload\n");
+                return -EINVAL;
+        }
+        if (streq(argv[1], "show")) {
+                r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "GetPolicy", &e, &reply, "");
+                if (r < 0)
+                        return print_bus_error(&e, r, "policy show");
+                r = sd_bus_message_read(reply, "s", &text);
+                if (r < 0)
+                        return r;
+                printf("%s\n", text);
+                return 0;
+        }
+        if (streq(argv[1], "check")) {
+                _cleanup_(policy_freep) Policy *p = NULL;
+                _cleanup_free_ char *err = NULL;
+
+                if (argc != 3) {
+                        fprintf(stderr, "Usage: isoctl policy check FILE\n");
+                        return -EINVAL;
+                }
+                r = policy_load(argv[2], &p, &err);
+                if (r < 0) {
+                        fprintf(stderr, "%s\n", err ?: strerror(-r));
+                        return r;
+                }
+                printf("%s: valid.\n", argv[2]);
+                return 0;
+        }
+        if (streq(argv[1], "reload")) {
+                r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "ReloadPolicy", &e, NULL, "");
+                if (r < 0)
+                        return print_bus_error(&e, r, "policy reload");
+                return 0;
+        }
+        if (streq(argv[1], "explain")) {
+                _cleanup_free_ char *spec_text = NULL;
+                bool detach = false, keep = false, tty = false;
+                json_t *spec;
+                int idx;
+
+                r = parse_launch_options(argc - 1, argv + 1, &spec, &detach, &keep, &tty, &idx);
+                if (r < 0)
+                        return r;
+                if (!json_object_get(json_object_get(spec, "process"), "args"))
+                        json_object_set_new(obj_child(spec, "process"), "args", json_pack("[s]", "/bin/true"));
+                spec_text = json_dumps(spec, JSON_COMPACT);
+                json_decref(spec);
+                if (!spec_text)
+                        return -ENOMEM;
+                r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "ExplainPolicy", &e, &reply,
+                                       "s", spec_text);
+                if (r < 0)
+                        return print_bus_error(&e, r, "policy explain");
+                r = sd_bus_message_read(reply, "s", &text);
+                if (r < 0)
+                        return r;
+                fputs(text, stdout);
+                return 0;
+        }
+        fprintf(stderr, "isoctl: unknown policy command '%s' (show, check, explain, reload).\n", argv[1]);
+        return -EINVAL;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <jansson.h>
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+
+/* Exit codes scripts can rely on (docs/isoctl.md). launch/exec exit with the workload's own
+ * status; when the workload could not be run they use podman's convention: */
+#define EXIT_ISOCTL_ERROR 125  /* launch/exec failed before the program ran */
+#define EXIT_CANNOT_INVOKE 126 /* the program exists but cannot be executed */
+#define EXIT_NOT_FOUND 127     /* the program was not found */
+#define EXIT_FAILURE_ 1        /* any other command failed */
+#define EXIT_USAGE 2           /* bad command line */
+
+extern bool arg_json;
+
+int bus_connect(sd_bus **ret);
+int workload_path(sd_bus *bus, const char *name, char **ret);
+int print_bus_error(const sd_bus_error *e, int r, const char *what);
+
+/* isoctl-launch.c */
+int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only);
+int verb_exec(sd_bus *bus, int argc, char *argv[]);
+int verb_policy(sd_bus *bus, int argc, char *argv[]);
+/* Builds a spec from launch options (shared by launch, create and policy explain). Returns the
+ * index of the first command argument in *ret_optind. */
+int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_detach, bool *ret_keep,
+                         bool *ret_tty, int *ret_optind);
+int run_attached(sd_bus *bus, const char *path, const char *name, bool tty);

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
+#include <stdarg.h>
+
+#include "spec.h"
+#include "util.h"
+
+static const char *const isolation_table[_ISOLATION_MAX] = {
+        [ISOLATION_AUTO] = "auto",
+        [ISOLATION_CONTAINER] = "container",
+        [ISOLATION_VM] = "vm",
+};
+
+const char *isolation_to_string(Isolation i) {
+        return i >= 0 && i < _ISOLATION_MAX ? isolation_table[i] : NULL;
+}
+
+Isolation isolation_from_string(const char *s) {
+        for (int i = 0; s && i < _ISOLATION_MAX; i++)
+                if (streq(s, isolation_table[i]))
+                        return (Isolation) i;
+        return _ISOLATION_INVALID;
+}
+
+static const char *const network_mode_table[_NETWORK_MODE_MAX] = {
+        [NETWORK_NONE] = "none",
+};
+
+const char *network_mode_to_string(NetworkMode m) {
+        return m >= 0 && m < _NETWORK_MODE_MAX ? network_mode_table[m] : NULL;
+}
+
+NetworkMode network_mode_from_string(const char *s) {
+        for (int i = 0; s && i < _NETWORK_MODE_MAX; i++)
+                if (streq(s, network_mode_table[i]))
+                        return (NetworkMode) i;
+        return _NETWORK_MODE_INVALID;
+}
+
+WorkloadSpec *workload_spec_free(WorkloadSpec *s) {
+        if (!s)
+                return NULL;
+        free(s->name);
+        free(s->image);
+        free(s->rootfs);
+        strv_free(s->args);
+        strv_free(s->env);
+        free(s->cwd);
+        free(s->groups);
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                free(s->mounts[i].source);
+                free(s->mounts[i].target);
+        }
+        free(s->mounts);
+        free(s->hostname);
+        for (size_t i = 0; i < s->n_labels; i++) {
+                free(s->labels[i].key);
+                free(s->labels[i].value);
+        }
+        free(s->labels);
+        free(s->seccomp);
+        free(s);
+        return NULL;
+}
+
+_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...) {
+        va_list ap;
+
+        if (reterr) {
+                free(*reterr);
+                *reterr = NULL;
+                va_start(ap, fmt);
+                if (vasprintf(reterr, fmt, ap) < 0)
+                        *reterr = NULL;
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+bool path_is_safe_absolute(const char *p) {
+        const char *s;
+
+        if (!p || p[0] != '/' || strlen(p) >= SPEC_MAX_STRING)
+                return false;
+        /* No "..", no empty or "." components beyond the leading slash, no control chars. */
+        for (s = p; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return false;
+        for (s = p; s && *s;) {
+                const char *e;
+                size_t n;
+
+                while (*s == '/')
+                        s++;
+                if (!*s)
+                        break;
+                e = strchr(s, '/');
+                n = e ? (size_t) (e - s) : strlen(s);
+                if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+                        return false;
+                s = e;
+        }
+        return true;
+}
+
+int parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid) {
+        _cleanup_free_ char *u = NULL;
+        uint32_t uid, gid;
+        char *colon;
+
+        if (!s)
+                return -EINVAL;
+        u = strdup(s);
+        if (!u)
+                return -ENOMEM;
+        colon = strchr(u, ':');
+        if (colon)
+                *colon++ = 0;
+        if (safe_atou32(u, &uid) < 0 || uid == UINT32_MAX || uid == 65535U)
+                return -EINVAL;
+        gid = uid;
+        if (colon && (safe_atou32(colon, &gid) < 0 || gid == UINT32_MAX || gid == 65535U))
+                return -EINVAL;
+        *ret_uid = uid;
+        *ret_gid = gid;
+        return 0;
+}
+
+static int check_keys(json_t *obj, const char *where, const char *const *allowed, char **reterr) {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(obj, key, v) {
+                bool ok = false;
+                for (const char *const *a = allowed; *a; a++)
+                        if (streq(*a, key)) {
+                                ok = true;
+                                break;
+                        }
+                if (!ok)
+                        return fail(reterr, "Unknown key '%s%s%s'.", where, *where ? "." : "", key);
+        }
+        return 0;
+}
+
+static int get_string(json_t *obj, const char *key, const char *where, char **ret, char **reterr) {
+        json_t *v = json_object_get(obj, key);
+        char *s;
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_string(v))
+                return fail(reterr, "'%s%s' must be a string.", where, key);
+        if (json_string_length(v) >= SPEC_MAX_STRING)
+                return fail(reterr, "'%s%s' is too long (max %u bytes).", where, key, SPEC_MAX_STRING - 1);
+        if (strlen(json_string_value(v)) != json_string_length(v))
+                return fail(reterr, "'%s%s' contains a NUL byte.", where, key);
+        s = strdup(json_string_value(v));
+        if (!s)
+                return -ENOMEM;
+        free(*ret);
+        *ret = s;
+        return 1;
+}
+
+static int get_bool(json_t *obj, const char *key, const char *where, bool *ret, char **reterr) {
+        json_t *v = json_object_get(obj, key);
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_boolean(v))
+                return fail(reterr, "'%s%s' must be true or false.", where, key);
+        *ret = json_is_true(v);
+        return 1;
+}
+
+static int get_strv(json_t *obj, const char *key, const char *where, size_t max, char ***ret, char **reterr) {
+        _cleanup_strv_free_ char **l = NULL;
+        json_t *v = json_object_get(obj, key), *e;
+        size_t i;
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_array(v))
+                return fail(reterr, "'%s%s' must be an array of strings.", where, key);
+        if (json_array_size(v) > max)
+                return fail(reterr, "'%s%s' has too many entries (max %zu).", where, key, max);
+        l = calloc(json_array_size(v) + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        json_array_foreach(v, i, e) {
+                if (!json_is_string(e))
+                        return fail(reterr, "'%s%s[%zu]' must be a string.", where, key, i);
+                if (json_string_length(e) >= SPEC_MAX_STRING)
+                        return fail(reterr, "'%s%s[%zu]' is too long (max %u bytes).", where, key, i,
+                                    SPEC_MAX_STRING - 1);
+                if (strlen(json_string_value(e)) != json_string_length(e))
+                        return fail(reterr, "'%s%s[%zu]' contains a NUL byte.", where, key, i);
+                l[i] = strdup(json_string_value(e));
+                if (!l[i])
+                        return -ENOMEM;
+        }
+        strv_free(*ret);
+        *ret = TAKE_PTR(l);
+        return 1;
+}
+
+static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
+        static const char *const keys[] = { "args", "env", "cwd", "user", "groups", "terminal", NULL };
+        _cleanup_free_ char *user = NULL;
+        json_t *g;
+        int r;
+
+        if (!json_is_object(p))
+                return fail(reterr, "'process' must be an object.");
+        r = check_keys(p, "process", keys, reterr);
+        if (r < 0)
+                return r;
+        r = get_strv(p, "args", "process.", SPEC_MAX_ARGS, &s->args, reterr);
+        if (r < 0)
+                return r;
+        r = get_strv(p, "env", "process.", SPEC_MAX_ENV, &s->env, reterr);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; s->env && s->env[i]; i++) {
+                const char *eq = strchr(s->env[i], '=');
+                if (!eq || eq == s->env[i])
+                        return fail(reterr, "'process.env[%zu]' must have the form NAME=VALUE.", i);
+        }
+        r = get_string(p, "cwd", "process.", &s->cwd, reterr);
+        if (r < 0)
+                return r;
+        if (s->cwd && !path_is_safe_absolute(s->cwd))
+                return fail(reterr, "'process.cwd' must be an absolute path without '..' components.");
+        r = get_string(p, "user", "process.", &user, reterr);
+        if (r < 0)
+                return r;
+        if (user) {
+                if (parse_user(user, &s->uid, &s->gid) < 0)
+                        return fail(reterr, "'process.user' must be UID or UID:GID (numbers), got '%s'.", user);
+                s->user_set = true;
+        }
+        g = json_object_get(p, "groups");
+        if (g && !json_is_null(g)) {
+                size_t i;
+                json_t *e;
+
+                if (!json_is_array(g) || json_array_size(g) > SPEC_MAX_GROUPS)
+                        return fail(reterr, "'process.groups' must be an array of at most %u GIDs.", SPEC_MAX_GROUPS);
+                s->groups = calloc(json_array_size(g) + 1, sizeof(gid_t));
+                if (!s->groups)
+                        return -ENOMEM;
+                json_array_foreach(g, i, e) {
+                        if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+                            json_integer_value(e) >= 65535)
+                                return fail(reterr, "'process.groups[%zu]' must be a GID between 0 and 65534.", i);
+                        s->groups[i] = (gid_t) json_integer_value(e);
+                }
+                s->n_groups = json_array_size(g);
+        }
+        return get_bool(p, "terminal", "process.", &s->terminal, reterr);
+}
+
+static int parse_resources(WorkloadSpec *s, json_t *res, char **reterr) {
+        static const char *const keys[] = { "memory", "cpus", "pids", "io_weight", NULL };
+        json_t *v;
+        int r;
+
+        if (!json_is_object(res))
+                return fail(reterr, "'resources' must be an object.");
+        r = check_keys(res, "resources", keys, reterr);
+        if (r < 0)
+                return r;
+
+        v = json_object_get(res, "memory");
+        if (v && !json_is_null(v)) {
+                if (json_is_integer(v)) {
+                        if (json_integer_value(v) <= 0)
+                                return fail(reterr, "'resources.memory' must be positive.");
+                        s->memory = (uint64_t) json_integer_value(v);
+                } else if (json_is_string(v)) {
+                        if (parse_size(json_string_value(v), &s->memory) < 0)
+                                return fail(reterr, "'resources.memory' is not a size like 256M or 1G: '%s'.",
+                                            json_string_value(v));
+                } else
+                        return fail(reterr, "'resources.memory' must be a size string (\"256M\") or bytes.");
+                if (s->memory < SPEC_MIN_MEMORY || s->memory > SPEC_MAX_MEMORY)
+                        return fail(reterr, "'resources.memory' must be between 4M and 1T.");
+        }
+        v = json_object_get(res, "cpus");
+        if (v && !json_is_null(v)) {
+                if (!json_is_number(v))
+                        return fail(reterr, "'resources.cpus' must be a number.");
+                s->cpus = json_number_value(v);
+                if (!(s->cpus >= 0.01 && s->cpus <= SPEC_MAX_CPUS) || isnan(s->cpus))
+                        return fail(reterr, "'resources.cpus' must be between 0.01 and %.0f.", SPEC_MAX_CPUS);
+        }
+        v = json_object_get(res, "pids");
+        if (v && !json_is_null(v)) {
+                if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                    (uint64_t) json_integer_value(v) > SPEC_MAX_PIDS)
+                        return fail(reterr, "'resources.pids' must be an integer between 1 and %u.", SPEC_MAX_PIDS);
+                s->pids = (uint64_t) json_integer_value(v);
+        }
+        v = json_object_get(res, "io_weight");
+        if (v && !json_is_null(v)) {
+                if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10000)
+                        return fail(reterr, "'resources.io_weight' must be an integer between 1 and 10000.");
+                s->io_weight = (uint64_t) json_integer_value(v);
+        }
+        return 0;
+}
+
+static int parse_mounts(WorkloadSpec *s, json_t *m, char **reterr) {
+        static const char *const keys[] = { "source", "target", "readonly", NULL };
+        size_t i;
+        json_t *e;
+        int r;
+
+        if (!json_is_array(m))
+                return fail(reterr, "'mounts' must be an array.");
+        if (json_array_size(m) > SPEC_MAX_MOUNTS)
+                return fail(reterr, "'mounts' has too many entries (max %u).", SPEC_MAX_MOUNTS);
+        s->mounts = calloc(json_array_size(m) + 1, sizeof(SpecMount));
+        if (!s->mounts)
+                return -ENOMEM;
+        json_array_foreach(m, i, e) {
+                SpecMount *sm = &s->mounts[i];
+                char where[32];
+
+                (void) snprintf(where, sizeof where, "mounts[%zu]", i);
+                if (!json_is_object(e))
+                        return fail(reterr, "'%s' must be an object.", where);
+                s->n_mounts = i + 1;
+                r = check_keys(e, where, keys, reterr);
+                if (r < 0)
+                        return r;
+                (void) strcat(where, ".");
+                r = get_string(e, "source", where, &sm->source, reterr);
+                if (r < 0)
+                        return r;
+                r = get_string(e, "target", where, &sm->target, reterr);
+                if (r < 0)
+                        return r;
+                sm->readonly = true; /* read-only unless asked otherwise */
+                r = get_bool(e, "readonly", where, &sm->readonly, reterr);
+                if (r < 0)
+                        return r;
+                if (!path_is_safe_absolute(sm->source))
+                        return fail(reterr, "'%ssource' must be an absolute path without '..'.", where);
+                if (!path_is_safe_absolute(sm->target) || streq(sm->target, "/"))
+                        return fail(reterr, "'%starget' must be an absolute path other than '/' without '..'.",
+                                    where);
+        }
+        return 0;
+}
+
+static int parse_labels(WorkloadSpec *s, json_t *l, char **reterr) {
+        const char *k;
+        json_t *v;
+        size_t i = 0;
+
+        if (!json_is_object(l))
+                return fail(reterr, "'labels' must be an object of strings.");
+        if (json_object_size(l) > SPEC_MAX_LABELS)
+                return fail(reterr, "'labels' has too many entries (max %u).", SPEC_MAX_LABELS);
+        s->labels = calloc(json_object_size(l) + 1, sizeof(SpecLabel));
+        if (!s->labels)
+                return -ENOMEM;
+        json_object_foreach(l, k, v) {
+                if (!identifier_is_valid(k))
+                        return fail(reterr, "Label key '%s' is invalid (use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}).", k);
+                if (!json_is_string(v) || json_string_length(v) > 256 ||
+                    strlen(json_string_value(v)) != json_string_length(v))
+                        return fail(reterr, "Label '%s' must be a string of at most 256 bytes.", k);
+                s->labels[i].key = strdup(k);
+                s->labels[i].value = strdup(json_string_value(v));
+                s->n_labels = ++i;
+                if (!s->labels[i - 1].key || !s->labels[i - 1].value)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static bool hostname_is_valid(const char *h) {
+        size_t n = strlen(h);
+
+        if (n == 0 || n > 63 || h[0] == '-' || h[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') || (h[i] >= '0' && h[i] <= '9') ||
+                      h[i] == '-' || h[i] == '.'))
+                        return false;
+        return true;
+}
+
+int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
+        static const char *const keys[] = { "name",    "isolation", "image",  "rootfs",  "process",
+                                            "resources", "network", "mounts", "hostname", "labels",
+                                            "userns",  "readonly_rootfs", "seccomp", NULL };
+        _cleanup_(workload_spec_freep) WorkloadSpec *s = NULL;
+        _cleanup_free_ char *iso = NULL;
+        json_t *v;
+        int r;
+
+        if (!json_is_object(root))
+                return fail(reterr, "The spec must be a JSON object.");
+        r = check_keys(root, "", keys, reterr);
+        if (r < 0)
+                return r;
+
+        s = calloc(1, sizeof(WorkloadSpec));
+        if (!s)
+                return -ENOMEM;
+        s->network = NETWORK_NONE;
+
+        r = get_string(root, "name", "", &s->name, reterr);
+        if (r < 0)
+                return r;
+        if (s->name && !workload_name_is_valid(s->name))
+                return fail(reterr, "Invalid workload name '%s': use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.", s->name);
+
+        r = get_string(root, "isolation", "", &iso, reterr);
+        if (r < 0)
+                return r;
+        s->isolation = iso ? isolation_from_string(iso) : ISOLATION_AUTO;
+        if (s->isolation < 0)
+                return fail(reterr, "'isolation' must be \"auto\", \"container\" or \"vm\", got '%s'.", iso);
+
+        r = get_string(root, "image", "", &s->image, reterr);
+        if (r < 0)
+                return r;
+        r = get_string(root, "rootfs", "", &s->rootfs, reterr);
+        if (r < 0)
+                return r;
+        if (s->image && s->rootfs)
+                return fail(reterr, "Set either 'image' or 'rootfs', not both.");
+        if (s->image && !identifier_is_valid(s->image))
+                return fail(reterr, "Invalid image name '%s'.", s->image);
+        if (s->rootfs && !path_is_safe_absolute(s->rootfs))
+                return fail(reterr, "'rootfs' must be an absolute path without '..' components.");
+        if (!s->image && !s->rootfs) {
+                s->image = strdup("busybox");
+                if (!s->image)
+                        return -ENOMEM;
+        }
+
+        v = json_object_get(root, "process");
+        if (!v)
+                return fail(reterr, "'process' is missing: it needs at least 'args'.");
+        r = parse_process(s, v, reterr);
+        if (r < 0)
+                return r;
+        if (!s->args || !s->args[0])
+                return fail(reterr, "'process.args' must have at least one element.");
+        if (s->args[0][0] == 0)
+                return fail(reterr, "'process.args[0]' must not be empty.");
+
+        v = json_object_get(root, "resources");
+        if (v && !json_is_null(v)) {
+                r = parse_resources(s, v, reterr);
+                if (r < 0)
+                        return r;
+        }
+
+        v = json_object_get(root, "network");
+        if (v && !json_is_null(v)) {
+                static const char *const nkeys[] = { "mode", NULL };
+                _cleanup_free_ char *mode = NULL;
+
+                if (!json_is_object(v))
+                        return fail(reterr, "'network' must be an object.");
+                r = check_keys(v, "network", nkeys, reterr);
+                if (r < 0)
+                        return r;
+                r = get_string(v, "mode", "network.", &mode, reterr);
+                if (r < 0)
+                        return r;
+                if (mode) {
+                        s->network = network_mode_from_string(mode);
+                        if (s->network < 0)
+                                return fail(reterr, "'network.mode' \"%s\" is not supported (supported: \"none\").",
+                                            mode);
+                }
+        }
+
+        v = json_object_get(root, "mounts");
+        if (v && !json_is_null(v)) {
+                r = parse_mounts(s, v, reterr);
+                if (r < 0)
+                        return r;
+        }
+
+        r = get_string(root, "hostname", "", &s->hostname, reterr);
+        if (r < 0)
+                return r;
+        if (s->hostname && !hostname_is_valid(s->hostname))
+                return fail(reterr, "Invalid hostname '%s'.", s->hostname);
+
+        v = json_object_get(root, "labels");
+        if (v && !json_is_null(v)) {
+                r = parse_labels(s, v, reterr);
+                if (r < 0)
+                        return r;
+        }
+
+        r = get_bool(root, "userns", "", &s->userns, reterr);
+        if (r < 0)
+                return r;
+        r = get_bool(root, "readonly_rootfs", "", &s->readonly_rootfs, reterr);
+        if (r < 0)
+                return r;
+        r = get_string(root, "seccomp", "", &s->seccomp, reterr);
+        if (r < 0)
+                return r;
+        if (s->seccomp && !streq(s->seccomp, "default") && !streq(s->seccomp, "unconfined") &&
+            !path_is_safe_absolute(s->seccomp))
+                return fail(reterr, "'seccomp' must be \"default\", \"unconfined\" or an absolute path to a profile.");
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int workload_spec_parse(const char *text, size_t size, WorkloadSpec **ret, char **reterr) {
+        json_error_t jerr;
+        json_t *root;
+        int r;
+
+        if (size > SPEC_MAX_SIZE) {
+                (void) fail(reterr, "The spec is too large (%zu bytes, max %u).", size, SPEC_MAX_SIZE);
+                return -E2BIG;
+        }
+        root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root) {
+                (void) fail(reterr, "The spec is not valid JSON (line %d, column %d): %s.", jerr.line, jerr.column,
+                            jerr.text);
+                return -EBADMSG;
+        }
+        r = workload_spec_from_json(root, ret, reterr);
+        json_decref(root);
+        return r;
+}
+
+json_t *workload_spec_to_json(const WorkloadSpec *s) {
+        json_t *root, *proc, *a;
+        char buf[64];
+
+        root = json_object();
+        if (!root)
+                return NULL;
+        if (s->name)
+                json_object_set_new(root, "name", json_string(s->name));
+        json_object_set_new(root, "isolation", json_string(isolation_to_string(s->isolation)));
+        if (s->image)
+                json_object_set_new(root, "image", json_string(s->image));
+        if (s->rootfs)
+                json_object_set_new(root, "rootfs", json_string(s->rootfs));
+
+        proc = json_object();
+        a = json_array();
+        for (size_t i = 0; s->args && s->args[i]; i++)
+                json_array_append_new(a, json_string(s->args[i]));
+        json_object_set_new(proc, "args", a);
+        if (s->env) {
+                a = json_array();
+                for (size_t i = 0; s->env[i]; i++)
+                        json_array_append_new(a, json_string(s->env[i]));
+                json_object_set_new(proc, "env", a);
+        }
+        if (s->cwd)
+                json_object_set_new(proc, "cwd", json_string(s->cwd));
+        if (s->user_set) {
+                (void) snprintf(buf, sizeof buf, "%u:%u", (unsigned) s->uid, (unsigned) s->gid);
+                json_object_set_new(proc, "user", json_string(buf));
+        }
+        if (s->n_groups > 0) {
+                a = json_array();
+                for (size_t i = 0; i < s->n_groups; i++)
+                        json_array_append_new(a, json_integer(s->groups[i]));
+                json_object_set_new(proc, "groups", a);
+        }
+        json_object_set_new(proc, "terminal", json_boolean(s->terminal));
+        json_object_set_new(root, "process", proc);
+
+        if (s->memory || s->cpus > 0 || s->pids || s->io_weight) {
+                json_t *res = json_object();
+                if (s->memory)
+                        json_object_set_new(res, "memory", json_integer((json_int_t) s->memory));
+                if (s->cpus > 0)
+                        json_object_set_new(res, "cpus", json_real(s->cpus));
+                if (s->pids)
+                        json_object_set_new(res, "pids", json_integer((json_int_t) s->pids));
+                if (s->io_weight)
+                        json_object_set_new(res, "io_weight", json_integer((json_int_t) s->io_weight));
+                json_object_set_new(root, "resources", res);
+        }
+        json_object_set_new(root, "network", json_pack("{s:s}", "mode", network_mode_to_string(s->network)));
+        if (s->n_mounts > 0) {
+                a = json_array();
+                for (size_t i = 0; i < s->n_mounts; i++)
+                        json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "source", s->mounts[i].source, "target",
+                                                           s->mounts[i].target, "readonly", s->mounts[i].readonly));
+                json_object_set_new(root, "mounts", a);
+        }
+        if (s->hostname)
+                json_object_set_new(root, "hostname", json_string(s->hostname));
+        if (s->n_labels > 0) {
+                json_t *l = json_object();
+                for (size_t i = 0; i < s->n_labels; i++)
+                        json_object_set_new(l, s->labels[i].key, json_string(s->labels[i].value));
+                json_object_set_new(root, "labels", l);
+        }
+        json_object_set_new(root, "userns", json_boolean(s->userns));
+        json_object_set_new(root, "readonly_rootfs", json_boolean(s->readonly_rootfs));
+        if (s->seccomp)
+                json_object_set_new(root, "seccomp", json_string(s->seccomp));
+        return root;
+}
+
+char *workload_spec_to_string(const WorkloadSpec *s) {
+        json_t *j = workload_spec_to_json(s);
+        char *t;
+
+        if (!j)
+                return NULL;
+        t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(j);
+        return t;
+}
+
+WorkloadSpec *workload_spec_copy(const WorkloadSpec *s) {
+        _cleanup_free_ char *t = workload_spec_to_string(s);
+        WorkloadSpec *c = NULL;
+
+        if (!t || workload_spec_parse(t, strlen(t), &c, NULL) < 0)
+                return NULL;
+        return c;
+}
+
+const char *workload_spec_label(const WorkloadSpec *s, const char *key) {
+        for (size_t i = 0; i < s->n_labels; i++)
+                if (streq(s->labels[i].key, key))
+                        return s->labels[i].value;
+        return NULL;
+}

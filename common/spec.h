@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* The workload spec: one JSON format for files, D-Bus and isoctl (docs/workload-spec.md).
+ * Parsing is strict: unknown keys, wrong types, out-of-range values are errors with a message
+ * that names the offending key. */
+
+#define SPEC_MAX_SIZE (64U * 1024U)
+#define SPEC_MAX_ARGS 256U
+#define SPEC_MAX_ENV 256U
+#define SPEC_MAX_STRING 4096U
+#define SPEC_MAX_MOUNTS 64U
+#define SPEC_MAX_LABELS 64U
+#define SPEC_MAX_GROUPS 32U
+#define SPEC_MAX_MEMORY (UINT64_C(1) << 40) /* 1 TiB */
+#define SPEC_MIN_MEMORY (UINT64_C(4) << 20) /* 4 MiB */
+#define SPEC_MAX_CPUS 256.0
+#define SPEC_MAX_PIDS 4194304U
+
+typedef enum Isolation {
+        ISOLATION_AUTO,
+        ISOLATION_CONTAINER,
+        ISOLATION_VM,
+        _ISOLATION_MAX,
+        _ISOLATION_INVALID = -EINVAL,
+} Isolation;
+
+const char *isolation_to_string(Isolation i);
+Isolation isolation_from_string(const char *s);
+
+typedef enum NetworkMode {
+        NETWORK_NONE, /* private network namespace with loopback only (VM: no NIC) */
+        _NETWORK_MODE_MAX,
+        _NETWORK_MODE_INVALID = -EINVAL,
+} NetworkMode;
+
+const char *network_mode_to_string(NetworkMode m);
+NetworkMode network_mode_from_string(const char *s);
+
+typedef struct SpecMount {
+        char *source; /* absolute host path */
+        char *target; /* absolute path inside the workload */
+        bool readonly;
+} SpecMount;
+
+typedef struct SpecLabel {
+        char *key;
+        char *value;
+} SpecLabel;
+
+typedef struct WorkloadSpec {
+        char *name;        /* may be NULL before the manager assigns one */
+        Isolation isolation;
+        char *image;       /* name in the image store; NULL if rootfs is set */
+        char *rootfs;      /* absolute directory; NULL if image is set */
+
+        char **args;       /* NULL-terminated, at least one */
+        char **env;        /* NULL-terminated, "K=V" */
+        char *cwd;         /* absolute, default "/" */
+        bool user_set;
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups;     /* supplementary */
+        size_t n_groups;
+        bool terminal;
+
+        uint64_t memory;   /* bytes, 0 = unset */
+        double cpus;       /* 0 = unset */
+        uint64_t pids;     /* 0 = unset */
+        uint64_t io_weight;/* 0 = unset, else 1..10000 */
+
+        NetworkMode network;
+        SpecMount *mounts;
+        size_t n_mounts;
+        char *hostname;    /* default: the workload's name */
+        SpecLabel *labels;
+        size_t n_labels;
+
+        bool userns;
+        bool readonly_rootfs;
+        char *seccomp;     /* NULL/"default", "unconfined", or an absolute path to a JSON profile */
+} WorkloadSpec;
+
+WorkloadSpec *workload_spec_free(WorkloadSpec *s);
+DEFINE_CLEANUP_FUNC(WorkloadSpec *, workload_spec_free);
+
+/* Parses a spec from JSON text. On failure returns -EINVAL/-EBADMSG/-E2BIG/-ENOMEM and, when
+ * reterr_message is non-NULL, a malloc'd human message naming the problem. */
+int workload_spec_parse(const char *text, size_t size, WorkloadSpec **ret, char **reterr_message);
+int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr_message);
+/* Serializes to canonical JSON (the same format parse accepts). */
+json_t *workload_spec_to_json(const WorkloadSpec *s);
+char *workload_spec_to_string(const WorkloadSpec *s);
+WorkloadSpec *workload_spec_copy(const WorkloadSpec *s);
+const char *workload_spec_label(const WorkloadSpec *s, const char *key);
+
+/* "1000", "1000:100" → uid/gid. Names are not resolved (they would be the host's). */
+int parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid);
+bool path_is_safe_absolute(const char *p);

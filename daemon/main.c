@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "dbus-api.h"
+#include "log.h"
+#include "manager.h"
+#include "util.h"
+
+/* isod: the daemon. Single-threaded on sd-event; every workload lives in its own isod-monitor
+ * process, so stopping or restarting isod leaves workloads running (they are re-adopted). */
+
+static const char *arg_bus_address;
+
+static void help(void) {
+        printf("isod [OPTIONS]\n\n"
+               "Runs workloads as VMs or containers behind the org.isod1 D-Bus API.\n\n"
+               "  --bus-address=ADDR   connect to this bus instead of the system bus\n"
+               "  --state-dir=DIR      runtime state (default " ISOD_STATE_DIR ")\n"
+               "  --image-dir=DIR      image store (default " ISOD_IMAGE_DIR ")\n"
+               "  --vm-dir=DIR         guest kernel and initramfs (default " ISOD_VM_DIR ")\n"
+               "  --cache-dir=DIR      built images and filters (default " ISOD_CACHE_DIR ")\n"
+               "  --policy=FILE        policy file (default " ISOD_POLICY_PATH ")\n"
+               "  --monitor=PATH       isod-monitor binary (default " ISOD_MONITOR_PATH ")\n"
+               "  --qemu=PATH          qemu-system-x86_64 (default " ISOD_QEMU_PATH ")\n"
+               "  --accel=auto|kvm|tcg VM accelerator (default auto)\n"
+               "  --debug              log debug messages\n"
+               "  --version            print the version\n");
+}
+
+static int set_str(char **p, const char *v) {
+        char *c = strdup(v);
+
+        if (!c)
+                return -ENOMEM;
+        free(*p);
+        *p = c;
+        return 0;
+}
+
+static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
+        enum { ARG_BUS = 0x100, ARG_STATE, ARG_IMAGE, ARG_VM, ARG_CACHE, ARG_POLICY, ARG_MONITOR, ARG_QEMU, ARG_ACCEL,
+               ARG_DEBUG, ARG_VERSION };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "bus-address", required_argument, NULL, ARG_BUS },
+                { "state-dir", required_argument, NULL, ARG_STATE },
+                { "image-dir", required_argument, NULL, ARG_IMAGE },
+                { "vm-dir", required_argument, NULL, ARG_VM },
+                { "cache-dir", required_argument, NULL, ARG_CACHE },
+                { "policy", required_argument, NULL, ARG_POLICY },
+                { "monitor", required_argument, NULL, ARG_MONITOR },
+                { "qemu", required_argument, NULL, ARG_QEMU },
+                { "accel", required_argument, NULL, ARG_ACCEL },
+                { "debug", no_argument, NULL, ARG_DEBUG },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        int c, r = 0;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("isod %s\n", PACKAGE_VERSION);
+                        return 0;
+                case ARG_BUS:
+                        arg_bus_address = optarg;
+                        break;
+                case ARG_STATE:
+                        r = set_str(&cfg->state_dir, optarg);
+                        break;
+                case ARG_IMAGE:
+                        r = set_str(&cfg->image_dir, optarg);
+                        break;
+                case ARG_VM:
+                        r = set_str(&cfg->vm_dir, optarg);
+                        break;
+                case ARG_CACHE:
+                        r = set_str(&cfg->cache_dir, optarg);
+                        break;
+                case ARG_POLICY:
+                        r = set_str(&cfg->policy_path, optarg);
+                        break;
+                case ARG_MONITOR:
+                        r = set_str(&cfg->monitor_path, optarg);
+                        break;
+                case ARG_QEMU:
+                        r = set_str(&cfg->qemu, optarg);
+                        break;
+                case ARG_ACCEL:
+                        if (!streq(optarg, "auto") && !streq(optarg, "kvm") && !streq(optarg, "tcg"))
+                                return log_error_errno(-EINVAL, "--accel= must be auto, kvm or tcg.");
+                        r = set_str(&cfg->accel, optarg);
+                        break;
+                case ARG_DEBUG:
+                        cfg->debug = true;
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                default:
+                        return -EINVAL;
+                }
+                if (r < 0)
+                        return log_oom();
+        }
+        if (optind < argc)
+                return log_error_errno(-EINVAL, "Unexpected argument '%s'.", argv[optind]);
+
+        if ((!cfg->state_dir && set_str(&cfg->state_dir, ISOD_STATE_DIR) < 0) ||
+            (!cfg->image_dir && set_str(&cfg->image_dir, ISOD_IMAGE_DIR) < 0) ||
+            (!cfg->vm_dir && set_str(&cfg->vm_dir, ISOD_VM_DIR) < 0) ||
+            (!cfg->cache_dir && set_str(&cfg->cache_dir, ISOD_CACHE_DIR) < 0) ||
+            (!cfg->policy_path && set_str(&cfg->policy_path, ISOD_POLICY_PATH) < 0) ||
+            (!cfg->monitor_path && set_str(&cfg->monitor_path, ISOD_MONITOR_PATH) < 0) ||
+            (!cfg->qemu && set_str(&cfg->qemu, ISOD_QEMU_PATH) < 0) ||
+            (!cfg->accel && set_str(&cfg->accel, "auto") < 0))
+                return log_oom();
+        for (const char *const *p = (const char *const[]) { cfg->state_dir, cfg->image_dir, cfg->vm_dir,
+                                                            cfg->cache_dir, cfg->monitor_path, NULL };
+             *p; p++)
+                if ((*p)[0] != '/')
+                        return log_error_errno(-EINVAL, "Path '%s' must be absolute.", *p);
+        return 1;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        r = manager_reload_policy(m, &err);
+        if (r < 0)
+                log_error("Policy reload on SIGHUP rejected, keeping the old policy: %s", strna(err));
+        return 0;
+}
+
+static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        /* Workloads keep running in their monitors; a restarted isod re-adopts them. */
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down, workloads keep running.");
+        log_info("Received SIG%s, exiting; %zu workload(s) keep running.", strna(signal_to_name((int) si->ssi_signo)),
+                 m->n_workloads);
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        ManagerConfig cfg = {};
+        sigset_t ss;
+        int r;
+
+        log_setup("isod", LOG_TARGET_AUTO);
+        r = parse_argv(argc, argv, &cfg);
+        if (r <= 0)
+                return r < 0 ? 1 : 0;
+        umask(0022);
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigaddset(&ss, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m"), 1;
+        r = manager_new(event, &cfg, &m);
+        if (r < 0)
+                return 1;
+
+        (void) sd_event_add_signal(event, NULL, SIGTERM, on_sigterm, m);
+        (void) sd_event_add_signal(event, NULL, SIGINT, on_sigterm, m);
+        (void) sd_event_add_signal(event, NULL, SIGHUP, on_sighup, m);
+        (void) sd_event_set_watchdog(event, true);
+
+        r = bus_setup(m, arg_bus_address);
+        if (r < 0)
+                return 1;
+        r = manager_load(m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to load existing workloads, ignoring: %m");
+
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Managing %zu workload(s).", m->n_workloads);
+        log_info("isod %s ready (%zu workload(s) adopted).", PACKAGE_VERSION, m->n_workloads);
+        r = sd_event_loop(event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m"), 1;
+        return 0;
+}

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "dbus-api.h"
+#include "log.h"
+#include "manager.h"
+#include "util.h"
+#include "workload.h"
+
+void caller_done(Caller *c) {
+        free(c->groups);
+        free(c->user_name);
+        strv_free(c->group_names);
+        free(c->unit);
+        *c = (Caller) {};
+}
+
+void caller_to_policy(const Caller *c, PolicyCaller *ret) {
+        *ret = (PolicyCaller) {
+                .uid = c->uid,
+                .gid = c->gid,
+                .groups = c->groups,
+                .n_groups = c->n_groups,
+                .user_name = c->user_name,
+                .group_names = c->group_names,
+                .unit = c->unit,
+        };
+}
+
+static int manager_probe_backends(Manager *m) {
+        for (int k = 0; k < _BACKEND_KIND_MAX; k++) {
+                const struct backend_ops *ops = backend_get((BackendKind) k);
+                char *reason = NULL;
+                int r;
+
+                r = ops->probe(&reason);
+                m->backends[k].available = r >= 0;
+                m->backends[k].reason = reason;
+                if (r < 0)
+                        log_notice("Backend '%s' is unavailable: %s", ops->name, strna(reason));
+                else
+                        log_debug("Backend '%s' is available.", ops->name);
+        }
+        return 0;
+}
+
+int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_free_ char *wdir = NULL, *err = NULL;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        m->event = sd_event_ref(event);
+        m->config = *config;
+        *config = (ManagerConfig) {};
+        m->workloads_fd = -EBADF;
+
+        if (asprintf(&wdir, "%s/workloads", m->config.state_dir) < 0)
+                return log_oom();
+        r = mkdir_p(wdir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create '%s': %m", wdir);
+        m->workloads_fd = open(wdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->workloads_fd < 0)
+                return log_error_errno(-errno, "Failed to open '%s': %m", wdir);
+
+        r = manager_reload_policy(m, &err);
+        if (r < 0)
+                return log_error_errno(r, "Refusing to start with an invalid policy: %s", strna(err));
+
+        (void) manager_probe_backends(m);
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        while (m->workloads) {
+                Workload *w = m->workloads;
+                m->workloads = w->next;
+                workload_free(w);
+        }
+        policy_free(m->policy);
+        for (int k = 0; k < _BACKEND_KIND_MAX; k++)
+                free(m->backends[k].reason);
+        if (m->workloads_fd >= 0)
+                (void) close(m->workloads_fd);
+        free(m->config.state_dir);
+        free(m->config.image_dir);
+        free(m->config.vm_dir);
+        free(m->config.cache_dir);
+        free(m->config.monitor_path);
+        free(m->config.qemu);
+        free(m->config.accel);
+        free(m->config.policy_path);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}
+
+int manager_reload_policy(Manager *m, char **reterr_message) {
+        Policy *p = NULL;
+        struct stat st;
+        int r;
+
+        if (m->config.policy_path && stat(m->config.policy_path, &st) >= 0) {
+                r = policy_load(m->config.policy_path, &p, reterr_message);
+                if (r < 0)
+                        return r;
+        } else {
+                r = policy_new_default(&p);
+                if (r < 0)
+                        return r;
+        }
+        policy_free(m->policy);
+        m->policy = p;
+        log_info("Policy loaded from %s.", policy_source(p));
+        return 0;
+}
+
+static void manager_add(Manager *m, Workload *w) {
+        Workload **p = &m->workloads;
+
+        while (*p)
+                p = &(*p)->next;
+        *p = w;
+        w->next = NULL;
+        m->n_workloads++;
+}
+
+int manager_load(Manager *m) {
+        DIR *d;
+        struct dirent *de;
+        int fd;
+
+        fd = fcntl(m->workloads_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                (void) close(fd);
+                return -errno;
+        }
+        rewinddir(d);
+        while ((de = readdir(d))) {
+                Workload *w;
+                int r;
+
+                if (de->d_name[0] == '.' || !workload_name_is_valid(de->d_name))
+                        continue;
+                if (m->n_workloads >= MANAGER_MAX_WORKLOADS)
+                        break;
+                r = workload_load(m, de->d_name, &w);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to load workload '%s', ignoring: %m", de->d_name);
+                        continue;
+                }
+                manager_add(m, w);
+        }
+        (void) closedir(d);
+
+        /* Now that they are registered, let finished auto_remove workloads go. */
+        for (Workload *w = m->workloads, *next; w; w = next) {
+                next = w->next;
+                workload_maybe_auto_remove(w);
+        }
+        return 0;
+}
+
+Workload *manager_find(Manager *m, const char *name) {
+        for (Workload *w = m->workloads; w; w = w->next)
+                if (streq(w->name, name))
+                        return w;
+        return NULL;
+}
+
+void manager_forget(Manager *m, Workload *w) {
+        for (Workload **p = &m->workloads; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        m->n_workloads--;
+                        break;
+                }
+        w->removed = true;
+        bus_workload_removed(m, w);
+        workload_free(w);
+}
+
+bool manager_may_manage(Manager *m, const Caller *caller, Workload *w) {
+        PolicyCaller pc;
+
+        if (caller->uid == 0 || caller->uid == w->owner_uid)
+                return true;
+        caller_to_policy(caller, &pc);
+        return policy_may_manage(m->policy, &pc, w->owner_uid);
+}
+
+static int generate_name(const WorkloadSpec *spec, char **ret) {
+        const char *base = strrchr(spec->args[0], '/');
+        char clean[24], *name;
+        uint8_t rnd[3];
+        size_t n = 0;
+
+        base = base ? base + 1 : spec->args[0];
+        for (const char *s = base; *s && n < sizeof clean - 1; s++)
+                if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+                    (n > 0 && (*s == '-' || *s == '.')))
+                        clean[n++] = *s;
+        clean[n] = 0;
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
+                return -EIO;
+        if (asprintf(&name, "%s-%02x%02x%02x", n > 0 ? clean : "workload", rnd[0], rnd[1], rnd[2]) < 0)
+                return -ENOMEM;
+        *ret = name;
+        return 0;
+}
+
+static int manager_decide(Manager *m, const char *spec_json, const Caller *caller, WorkloadSpec **ret_requested,
+                          PolicyDecision **ret_decision, char **reterr) {
+        _cleanup_(workload_spec_freep) WorkloadSpec *spec = NULL;
+        PolicyCaller pc;
+        int r;
+
+        r = workload_spec_parse(spec_json, strlen(spec_json), &spec, reterr);
+        if (r < 0)
+                return r;
+        caller_to_policy(caller, &pc);
+        r = policy_evaluate(m->policy, spec, &pc, ret_decision, reterr);
+        if (r < 0)
+                return r;
+        *ret_requested = TAKE_PTR(spec);
+        return 0;
+}
+
+int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller, const CreateOptions *opts,
+                            Workload **ret, char **reterr) {
+        _cleanup_(workload_spec_freep) WorkloadSpec *requested = NULL;
+        _cleanup_(policy_decision_freep) PolicyDecision *d = NULL;
+        _cleanup_free_ char *name = NULL;
+        const struct backend_ops *ops;
+        BackendKind kind;
+        Workload *w = NULL;
+        size_t per_uid = 0;
+        int r;
+
+        r = manager_decide(m, spec_json, caller, &requested, &d, reterr);
+        if (r < 0)
+                return r;
+        if (d->deny) {
+                if (asprintf(reterr, "Policy rule '%s' denies this workload%s%s", d->rule, d->reason ? ": " : ".",
+                             strempty(d->reason)) < 0)
+                        *reterr = NULL;
+                return -EACCES;
+        }
+        kind = d->isolation == ISOLATION_VM ? BACKEND_VM : BACKEND_CONTAINER;
+        if (requested->isolation != ISOLATION_AUTO && requested->isolation != d->isolation)
+                log_info("Policy rule '%s' places a workload that asked for '%s' in a %s.", d->rule,
+                         isolation_to_string(requested->isolation), backend_kind_to_string(kind));
+        if (!m->backends[kind].available) {
+                if (asprintf(reterr, "The %s backend is unavailable on this host: %s", backend_kind_to_string(kind),
+                             strna(m->backends[kind].reason)) < 0)
+                        *reterr = NULL;
+                return -EOPNOTSUPP;
+        }
+        ops = backend_get(kind);
+        r = ops->validate(d->spec, reterr);
+        if (r < 0)
+                return r;
+
+        if (m->n_workloads >= MANAGER_MAX_WORKLOADS)
+                return -EUSERS;
+        for (Workload *i = m->workloads; i; i = i->next)
+                per_uid += i->owner_uid == caller->uid;
+        if (caller->uid != 0 && per_uid >= MANAGER_MAX_WORKLOADS_PER_UID)
+                return -EUSERS;
+
+        if (d->spec->name) {
+                name = strdup(d->spec->name);
+                if (!name)
+                        return -ENOMEM;
+        } else {
+                do {
+                        free(name);
+                        name = NULL;
+                        r = generate_name(d->spec, &name);
+                        if (r < 0)
+                                return r;
+                } while (manager_find(m, name));
+                d->spec->name = strdup(name);
+                if (!d->spec->name)
+                        return -ENOMEM;
+        }
+        if (manager_find(m, name))
+                return -EEXIST;
+        if (mkdirat(m->workloads_fd, name, 0700) < 0)
+                return errno == EEXIST ? -EEXIST : -errno;
+
+        r = workload_new(m, name, &w);
+        if (r < 0)
+                goto fail;
+        d->spec->isolation = d->isolation;
+        w->spec = TAKE_PTR(d->spec);
+        w->kind = kind;
+        w->owner_uid = caller->uid;
+        w->policy_rule = TAKE_PTR(d->rule);
+        w->policy_reason = TAKE_PTR(d->reason);
+        w->auto_remove = opts && opts->auto_remove;
+        w->created_usec = now_usec(CLOCK_REALTIME);
+        w->state = WORKLOAD_CREATED;
+        r = workload_save(w);
+        if (r < 0)
+                goto fail;
+        manager_add(m, w);
+        log_info("Created workload '%s' (%s, policy rule '%s', owner UID %u).", name, backend_kind_to_string(kind),
+                 w->policy_rule, (unsigned) w->owner_uid);
+        bus_workload_new(m, w);
+        *ret = w;
+        return 0;
+fail:
+        workload_free(w);
+        (void) rm_rf_at(m->workloads_fd, name);
+        return r;
+}
+
+int manager_explain(Manager *m, const char *spec_json, const Caller *caller, char **ret_text) {
+        _cleanup_(workload_spec_freep) WorkloadSpec *spec = NULL;
+        PolicyCaller pc;
+        int r;
+
+        r = workload_spec_parse(spec_json, strlen(spec_json), &spec, ret_text);
+        if (r < 0)
+                return r;
+        caller_to_policy(caller, &pc);
+        return policy_explain(m->policy, spec, &pc, ret_text);
+}

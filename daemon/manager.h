@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "backend.h"
+#include "policy.h"
+#include "spec.h"
+
+typedef struct Workload Workload;
+
+#define MANAGER_MAX_WORKLOADS 4096U
+#define MANAGER_MAX_WORKLOADS_PER_UID 256U
+
+typedef struct ManagerConfig {
+        char *state_dir;    /* /run/isod */
+        char *image_dir;
+        char *vm_dir;
+        char *cache_dir;
+        char *monitor_path;
+        char *qemu;
+        char *accel;        /* auto|kvm|tcg */
+        char *policy_path;
+        bool debug;
+} ManagerConfig;
+
+typedef struct BackendStatus {
+        bool available;
+        char *reason;       /* why not, when !available */
+} BackendStatus;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        ManagerConfig config;
+        int workloads_fd;   /* STATE/workloads */
+        Workload *workloads; /* linked list, creation order */
+        size_t n_workloads;
+        Policy *policy;
+        BackendStatus backends[_BACKEND_KIND_MAX];
+        uint64_t next_request_id;
+} Manager;
+
+/* Who is calling, from the bus credentials (never from the message). */
+typedef struct Caller {
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups;
+        size_t n_groups;
+        char *user_name;
+        char **group_names;
+        char *unit;
+} Caller;
+
+void caller_done(Caller *c);
+void caller_to_policy(const Caller *c, PolicyCaller *ret);
+
+int manager_new(sd_event *event, ManagerConfig *config, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Re-adopts the workloads found in the state directory. */
+int manager_load(Manager *m);
+int manager_reload_policy(Manager *m, char **reterr_message);
+
+typedef struct CreateOptions {
+        bool auto_remove;   /* remove once it has exited and its waiters were answered */
+} CreateOptions;
+
+/* Errors: -EINVAL/-EBADMSG/-E2BIG (bad spec; message), -EACCES (policy; message), -EEXIST,
+ * -EOPNOTSUPP (backend unavailable; message), -EUSERS (too many workloads). */
+int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller, const CreateOptions *opts,
+                            Workload **ret, char **reterr_message);
+int manager_explain(Manager *m, const char *spec_json, const Caller *caller, char **ret_text);
+Workload *manager_find(Manager *m, const char *name);
+void manager_forget(Manager *m, Workload *w);
+bool manager_may_manage(Manager *m, const Caller *caller, Workload *w);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "iso-errors.h"
+#include "manager.h"
+
+/* The D-Bus face of isod (docs/dbus-api.md). Thin: read arguments, authorize, call manager_*() /
+ * workload_*(), map errors. */
+
+#define ISOD_BUS_NAME "org.isod1"
+#define ISOD_MANAGER_PATH "/org/isod1"
+#define ISOD_WORKLOAD_PREFIX "/org/isod1/workload"
+#define ISOD_MANAGER_IFACE "org.isod1.Manager"
+#define ISOD_WORKLOAD_IFACE "org.isod1.Workload"
+
+int bus_setup(Manager *m, const char *address);
+void bus_workload_new(Manager *m, Workload *w);
+void bus_workload_removed(Manager *m, Workload *w);
+
+/* Helpers shared by manager-dbus.c and workload-dbus.c */
+int bus_get_caller(sd_bus_message *msg, Caller *ret);
+int bus_read_stdio(sd_bus_message *msg, int ret_fds[3], sd_bus_error *error);
+int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *message);
+extern const sd_bus_vtable workload_vtable[];
+int workload_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                         sd_bus_error *error);
+int workload_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);

@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+
+#include "dbus-api.h"
+#include "log.h"
+#include "util.h"
+#include "workload.h"
+
+int bus_get_caller(sd_bus_message *msg, Caller *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const gid_t *gids = NULL;
+        const char *unit = NULL;
+        Caller c = {};
+        struct passwd pw, *pwr = NULL;
+        char buf[4096];
+        int r, n;
+
+        r = sd_bus_query_sender_creds(msg,
+                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+                                              SD_BUS_CREDS_UNIT | SD_BUS_CREDS_AUGMENT,
+                                      &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &c.uid);
+        if (r < 0)
+                return r;
+        if (sd_bus_creds_get_egid(creds, &c.gid) < 0)
+                c.gid = (gid_t) -1;
+        n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+        if (n > 0 && n <= 1024) {
+                c.groups = calloc((size_t) n, sizeof(gid_t));
+                if (!c.groups)
+                        return -ENOMEM;
+                memcpy(c.groups, gids, sizeof(gid_t) * (size_t) n);
+                c.n_groups = (size_t) n;
+        }
+        if (sd_bus_creds_get_unit(creds, &unit) >= 0 && unit)
+                c.unit = strdup(unit);
+        if (getpwuid_r(c.uid, &pw, buf, sizeof buf, &pwr) == 0 && pwr)
+                c.user_name = strdup(pwr->pw_name);
+        /* Names of the primary and supplementary groups, for policy rules that match on "group". */
+        for (size_t i = 0; i <= c.n_groups; i++) {
+                gid_t g = i == 0 ? c.gid : c.groups[i - 1];
+                struct group gr, *grr = NULL;
+
+                if (g == (gid_t) -1)
+                        continue;
+                if (getgrgid_r(g, &gr, buf, sizeof buf, &grr) == 0 && grr)
+                        (void) strv_extend(&c.group_names, grr->gr_name);
+        }
+        *ret = c;
+        return 0;
+}
+
+int bus_read_stdio(sd_bus_message *msg, int ret_fds[3], sd_bus_error *error) {
+        static const char *const names[3] = { "stdin", "stdout", "stderr" };
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "{sh}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key;
+                int fd, idx = -1;
+
+                r = sd_bus_message_read(msg, "{sh}", &key, &fd);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                for (int i = 0; i < 3; i++)
+                        if (streq(key, names[i]))
+                                idx = i;
+                if (idx < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown stdio key '%s' (expected stdin, stdout, stderr).", key);
+                if (ret_fds[idx] >= 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Duplicate stdio key '%s'.", key);
+                ret_fds[idx] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (ret_fds[idx] < 0)
+                        return -errno;
+        }
+        return sd_bus_message_exit_container(msg);
+}
+
+int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *message) {
+        const char *n;
+
+        switch (r) {
+        case -EINVAL:
+        case -EBADMSG:
+        case -E2BIG:
+                n = ISOD_ERROR_INVALID_SPEC;
+                break;
+        case -EACCES:
+                n = ISOD_ERROR_POLICY_DENIED;
+                break;
+        case -EPERM:
+                n = ISOD_ERROR_ACCESS_DENIED;
+                break;
+        case -EEXIST:
+                return sd_bus_error_setf(error, ISOD_ERROR_EXISTS, "Workload '%s' already exists.", strna(name));
+        case -ENXIO:
+                return sd_bus_error_setf(error, ISOD_ERROR_NOT_FOUND, "No workload '%s'.", strna(name));
+        case -EBUSY:
+                n = ISOD_ERROR_BAD_STATE;
+                break;
+        case -EOPNOTSUPP:
+                n = ISOD_ERROR_BACKEND_UNAVAILABLE;
+                break;
+        case -EUSERS:
+                return sd_bus_error_setf(error, ISOD_ERROR_LIMIT, "Too many workloads.");
+        default:
+                if (message)
+                        return sd_bus_error_set_errnof(error, r, "%s", message);
+                return sd_bus_error_set_errnof(error, r, "Operation on workload '%s' failed: %m", strna(name));
+        }
+        return sd_bus_error_setf(error, n, "%s", message ?: strerror(-r));
+}
+
+static int read_create_options(sd_bus_message *msg, CreateOptions *opts, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(msg, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "auto_remove")) {
+                        int b;
+
+                        r = sd_bus_message_read(msg, "v", "b", &b);
+                        if (r < 0)
+                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                         "Option 'auto_remove' must be a boolean.");
+                        opts->auto_remove = b;
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_exit_container(msg);
+}
+
+static int create_common(sd_bus_message *msg, Manager *m, bool launch, sd_bus_error *error) {
+        _cleanup_(caller_done) Caller caller = {};
+        _cleanup_free_ char *err = NULL;
+        int stdio[3] = { -EBADF, -EBADF, -EBADF };
+        CreateOptions opts = {};
+        const char *spec;
+        Workload *w;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &spec);
+        if (r < 0)
+                return r;
+        if (launch) {
+                r = bus_read_stdio(msg, stdio, error);
+                if (r < 0)
+                        goto finish;
+        }
+        r = read_create_options(msg, &opts, error);
+        if (r < 0)
+                goto finish;
+        r = bus_get_caller(msg, &caller);
+        if (r < 0)
+                goto finish;
+
+        r = manager_create_workload(m, spec, &caller, &opts, &w, &err);
+        if (r < 0) {
+                if (r == -EINVAL || r == -EBADMSG || r == -E2BIG || r == -EACCES || r == -EOPNOTSUPP)
+                        log_info("Refused workload from UID %u: %s", (unsigned) caller.uid, strna(err));
+                r = bus_map_errno(error, r, NULL, err);
+                goto finish;
+        }
+        if (!launch) {
+                r = sd_bus_reply_method_return(msg, "o", w->path);
+                goto finish;
+        }
+        if (opts.auto_remove)
+                (void) workload_track_client(w, msg);
+        r = workload_start(w, stdio);
+        if (r < 0) {
+                log_error_errno(r, "Failed to start workload '%s': %m", w->name);
+                r = sd_bus_error_set_errnof(error, r, "Failed to start workload '%s': %m", w->name);
+                (void) workload_remove(w);
+                goto finish;
+        }
+        /* Reply once the monitor reports it running (or failed). */
+        {
+                BusWaiter *b = calloc(1, sizeof(BusWaiter));
+                if (!b) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                b->msg = sd_bus_message_ref(msg);
+                b->next = w->start_waiters;
+                w->start_waiters = b;
+        }
+        r = 1;
+finish:
+        for (int i = 0; i < 3; i++)
+                if (stdio[i] >= 0)
+                        (void) close(stdio[i]);
+        return r;
+}
+
+static int method_create_workload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return create_common(msg, userdata, false, error);
+}
+
+static int method_launch_workload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return create_common(msg, userdata, true, error);
+}
+
+static int method_list_workloads(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sssso)");
+        if (r < 0)
+                return r;
+        for (Workload *w = m->workloads; w; w = w->next) {
+                r = sd_bus_message_append(reply, "(sssso)", w->name, backend_kind_to_string(w->kind),
+                                          workload_state_to_string(w->state), strempty(w->policy_rule), w->path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_workload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        const char *name;
+        Workload *w;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        w = workload_name_is_valid(name) ? manager_find(m, name) : NULL;
+        if (!w)
+                return sd_bus_error_setf(error, ISOD_ERROR_NOT_FOUND, "No workload '%s'.", name);
+        return sd_bus_reply_method_return(msg, "o", w->path);
+}
+
+static int method_explain_policy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(caller_done) Caller caller = {};
+        _cleanup_free_ char *text = NULL;
+        Manager *m = ASSERT_PTR(userdata);
+        const char *spec;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &spec);
+        if (r < 0)
+                return r;
+        r = bus_get_caller(msg, &caller);
+        if (r < 0)
+                return r;
+        r = manager_explain(m, spec, &caller, &text);
+        if (r < 0)
+                return bus_map_errno(error, r, NULL, text);
+        return sd_bus_reply_method_return(msg, "s", text);
+}
+
+static int method_reload_policy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(caller_done) Caller caller = {};
+        _cleanup_free_ char *err = NULL;
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        r = bus_get_caller(msg, &caller);
+        if (r < 0)
+                return r;
+        if (caller.uid != 0)
+                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED, "Only root may reload the policy.");
+        r = manager_reload_policy(m, &err);
+        if (r < 0) {
+                log_error("Policy reload rejected, keeping the old policy: %s", strna(err));
+                return sd_bus_error_setf(error, ISOD_ERROR_INVALID_POLICY,
+                                         "The new policy is invalid, the old one stays in force: %s", strna(err));
+        }
+        (void) sd_bus_emit_properties_changed(sd_bus_message_get_bus(msg), ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE,
+                                              "PolicySource", NULL);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_get_policy(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *text = NULL;
+        Manager *m = ASSERT_PTR(userdata);
+        json_t *j;
+
+        j = policy_to_json(m->policy);
+        if (!j)
+                return -ENOMEM;
+        text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(j);
+        if (!text)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(msg, "s", text);
+}
+
+static int property_get_backends(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        for (int k = 0; k < _BACKEND_KIND_MAX; k++)
+                if (m->backends[k].available) {
+                        r = sd_bus_message_append(reply, "s", backend_kind_to_string((BackendKind) k));
+                        if (r < 0)
+                                return r;
+                }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_backend_status(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sbs)");
+        if (r < 0)
+                return r;
+        for (int k = 0; k < _BACKEND_KIND_MAX; k++) {
+                r = sd_bus_message_append(reply, "(sbs)", backend_kind_to_string((BackendKind) k),
+                                          m->backends[k].available, strempty(m->backends[k].reason));
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_policy_source(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        return sd_bus_message_append(reply, "s", policy_source(m->policy));
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Backends", "as", property_get_backends, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BackendStatus", "a(sbs)", property_get_backend_status, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PolicySource", "s", property_get_policy_source, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Every method authorizes by itself (bus credentials + policy), hence UNPRIVILEGED. */
+        SD_BUS_METHOD_WITH_NAMES("CreateWorkload", "sa{sv}", SD_BUS_PARAM(spec_json) SD_BUS_PARAM(options), "o",
+                                 SD_BUS_PARAM(workload), method_create_workload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("LaunchWorkload", "sa{sh}a{sv}",
+                                 SD_BUS_PARAM(spec_json) SD_BUS_PARAM(stdio) SD_BUS_PARAM(options), "o",
+                                 SD_BUS_PARAM(workload), method_launch_workload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListWorkloads", "", , "a(sssso)", SD_BUS_PARAM(workloads), method_list_workloads,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetWorkload", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(workload),
+                                 method_get_workload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ExplainPolicy", "s", SD_BUS_PARAM(spec_json), "s", SD_BUS_PARAM(explanation),
+                                 method_explain_policy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ReloadPolicy", "", "", method_reload_policy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetPolicy", "", , "s", SD_BUS_PARAM(policy_json), method_get_policy,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_NAMES("WorkloadNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(workload), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("WorkloadRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(workload), 0),
+        SD_BUS_VTABLE_END
+};
+
+void bus_workload_new(Manager *m, Workload *w) {
+        if (!m->bus)
+                return;
+        (void) sd_bus_emit_signal(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadNew", "so", w->name, w->path);
+        (void) sd_bus_emit_object_added(m->bus, w->path);
+}
+
+void bus_workload_removed(Manager *m, Workload *w) {
+        if (!m->bus)
+                return;
+        (void) sd_bus_emit_object_removed(m->bus, w->path);
+        (void) sd_bus_emit_signal(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadRemoved", "so", w->name,
+                                  w->path);
+}
+
+int bus_setup(Manager *m, const char *address) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (address) {
+                r = sd_bus_new(&bus);
+                if (r < 0)
+                        return r;
+                r = sd_bus_set_address(bus, address);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid bus address '%s': %m", address);
+                (void) sd_bus_set_bus_client(bus, true);
+                (void) sd_bus_negotiate_fds(bus, true);
+                (void) sd_bus_negotiate_creds(bus, true, SD_BUS_CREDS_UNIQUE_NAME);
+                r = sd_bus_start(bus);
+        } else
+                r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the bus: %m");
+
+        r = sd_bus_add_object_vtable(bus, NULL, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the manager object: %m");
+        r = sd_bus_add_fallback_vtable(bus, NULL, ISOD_WORKLOAD_PREFIX, ISOD_WORKLOAD_IFACE, workload_vtable,
+                                       workload_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the workload objects: %m");
+        r = sd_bus_add_node_enumerator(bus, NULL, ISOD_WORKLOAD_PREFIX, workload_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the workload enumerator: %m");
+        r = sd_bus_add_object_manager(bus, NULL, ISOD_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the object manager: %m");
+        r = sd_bus_error_add_map(isod_error_map);
+        if (r < 0)
+                return r;
+        r = sd_bus_attach_event(bus, m->event, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        r = sd_bus_request_name(bus, ISOD_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire the bus name '%s': %m", ISOD_BUS_NAME);
+        m->bus = TAKE_PTR(bus);
+        return 0;
+}

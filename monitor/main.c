@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include "log.h"
+#include "monitor.h"
+#include "util.h"
+
+/* isod-monitor --dir=DIR [--stdio=IN,OUT,ERR] [--conn-fd=FD]
+ *
+ * Started by isod (double-forked, so it is not isod's child and survives isod's restarts). Reads
+ * DIR/workload.json, starts the payload with the backend named there, serves DIR/monitor.sock and
+ * keeps DIR/monitor.json current until the payload has ended. */
+
+static const char *arg_dir;
+static int arg_stdio[3] = { -EBADF, -EBADF, -EBADF };
+static int arg_conn_fd = -EBADF;
+
+static int parse_argv(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "dir", required_argument, NULL, 'd' },
+                { "stdio", required_argument, NULL, 's' },
+                { "conn-fd", required_argument, NULL, 'c' },
+                { "debug", no_argument, NULL, 'D' },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'd':
+                        arg_dir = optarg;
+                        break;
+                case 's':
+                        if (sscanf(optarg, "%d,%d,%d", &arg_stdio[0], &arg_stdio[1], &arg_stdio[2]) != 3)
+                                return log_error_errno(-EINVAL, "Invalid --stdio=%s.", optarg);
+                        break;
+                case 'c':
+                        if (safe_atoi(optarg, &arg_conn_fd) < 0)
+                                return log_error_errno(-EINVAL, "Invalid --conn-fd=%s.", optarg);
+                        break;
+                case 'D':
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (!arg_dir || arg_dir[0] != '/')
+                return log_error_errno(-EINVAL, "--dir=ABSOLUTE-PATH is required.");
+        return 0;
+}
+
+static char *json_strdup(json_t *o, const char *key, const char *def) {
+        const char *s = json_string_value(json_object_get(o, key));
+        return s || def ? strdup(s ?: def) : NULL;
+}
+
+static int monitor_load(Monitor *m) {
+        _cleanup_free_ char *text = NULL, *err = NULL;
+        json_error_t jerr;
+        json_t *root, *paths;
+        size_t size;
+        int r;
+
+        r = read_full_file_at(m->dir_fd, "workload.json", 1024 * 1024, &text, &size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s/workload.json': %m", m->dir);
+        root = json_loadb(text, size, 0, &jerr);
+        if (!root)
+                return log_error_errno(-EBADMSG, "Failed to parse '%s/workload.json': %s", m->dir, jerr.text);
+
+        m->name = json_strdup(root, "name", NULL);
+        m->kind = backend_kind_from_string(json_string_value(json_object_get(root, "isolation")));
+        r = workload_spec_from_json(json_object_get(root, "spec"), &m->spec, &err);
+        paths = json_object_get(root, "paths");
+        m->paths.image_dir = json_strdup(paths, "image_dir", ISOD_IMAGE_DIR);
+        m->paths.vm_dir = json_strdup(paths, "vm_dir", ISOD_VM_DIR);
+        m->paths.cache_dir = json_strdup(paths, "cache_dir", ISOD_CACHE_DIR);
+        m->paths.qemu = json_strdup(paths, "qemu", ISOD_QEMU_PATH);
+        m->paths.accel = json_strdup(paths, "accel", "auto");
+        json_decref(root);
+        if (r < 0)
+                return log_error_errno(r, "Invalid spec in workload.json: %s", strna(err));
+        if (!m->name || m->kind < 0)
+                return log_error_errno(-EBADMSG, "workload.json lacks name or isolation.");
+        if (!m->paths.image_dir || !m->paths.vm_dir || !m->paths.cache_dir || !m->paths.qemu || !m->paths.accel)
+                return log_oom();
+        m->ops = backend_get(m->kind);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Monitor *m = userdata;
+
+        /* Being asked to terminate means: stop the workload gracefully. */
+        if (m->state == MONITOR_STARTING || m->state == MONITOR_RUNNING) {
+                m->state = MONITOR_STOPPING;
+                (void) monitor_write_state(m);
+                (void) m->ops->stop(m, 10 * USEC_PER_SEC);
+        }
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        Monitor m = {
+                .dir_fd = -EBADF,
+                .server_fd = -EBADF,
+                .stdio = { -EBADF, -EBADF, -EBADF },
+                .tty_master = -EBADF,
+                .exit_code = -1,
+                .state = MONITOR_STARTING,
+        };
+        sigset_t ss;
+        int r;
+
+        log_setup("isod-monitor", LOG_TARGET_AUTO);
+        r = parse_argv(argc, argv);
+        if (r < 0)
+                return 2;
+
+        (void) signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGCHLD);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+        /* Orphans of the payload (and QEMU's helpers) come to us, not to PID 1. */
+        (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+        (void) prctl(PR_SET_PDEATHSIG, 0);
+
+        for (int i = 0; i < 3; i++)
+                m.stdio[i] = arg_stdio[i];
+
+        m.dir = strdup(arg_dir);
+        if (!m.dir)
+                return 1;
+        m.dir_fd = open(arg_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m.dir_fd < 0) {
+                log_error_errno(-errno, "Failed to open '%s': %m", arg_dir);
+                return 1;
+        }
+        r = monitor_load(&m);
+        if (r < 0) {
+                m.reason = strdup("start-failed: invalid workload.json");
+                m.state = MONITOR_FAILED;
+                (void) monitor_write_state(&m);
+                monitor_done(&m);
+                return 1;
+        }
+        log_set_context(m.name, m.ops->name);
+
+        r = sd_event_new(&m.event);
+        if (r < 0)
+                return 1;
+        (void) sd_event_add_signal(m.event, NULL, SIGTERM, on_signal, &m);
+        (void) sd_event_add_signal(m.event, NULL, SIGINT, on_signal, &m);
+        (void) sd_event_add_signal(m.event, NULL, SIGHUP, NULL, NULL);
+
+        r = monitor_listen(&m, arg_conn_fd);
+        if (r < 0) {
+                log_error_errno(r, "Failed to listen on '%s/monitor.sock': %m", m.dir);
+                monitor_payload_failed(&m, r, "the monitor could not create its control socket");
+        } else {
+                (void) monitor_write_state(&m);
+                r = m.ops->start(&m);
+                if (r < 0 && m.state == MONITOR_STARTING)
+                        monitor_payload_failed(&m, r, strerror(-r));
+        }
+
+        if (m.state != MONITOR_EXITED && m.state != MONITOR_FAILED)
+                (void) sd_event_loop(m.event);
+
+        m.ops->destroy(&m);
+        monitor_done(&m);
+        return 0;
+}

@@ -1,0 +1,131 @@
+#!/bin/bash
+# Integration: isoctl → D-Bus → isod → monitor → container, asserting on what the workload saw.
+. "$(dirname "$0")/lib.sh"
+require_root
+ensure_image || skip_all "cannot build the busybox image (apt-get install busybox-static)"
+start_bus || skip_all "no dbus-daemon"
+check "isod starts on a private bus" start_isod
+
+# --- the issue's first example
+out=$(isoctl launch --isolation=container -- /bin/sh -c 'echo pid=$$; hostname; exit 7')
+rc=$?
+is "workload exit status is isoctl's exit status" "$rc" 7
+like "workload is PID 1 in its own PID namespace" "$out" '^pid=1$'
+host_name=$(echo "$out" | sed -n 2p)
+[ -n "$host_name" ] && [ "$host_name" != "$(hostname)" ]
+check "workload has its own hostname ('$host_name')" [ $? = 0 ]
+
+# --- what the workload sees
+out=$(isoctl launch --name seer --hostname web1 -e FOO=bar -e HOSTPID=$ISOD_PID -w /tmp -- /bin/sh -c '
+        echo "host=$(hostname)"; echo "foo=$FOO"; echo "cwd=$(pwd)"
+        echo "root=$(awk "\$5 == \"/\" {print \$9}" /proc/self/mountinfo)"
+        echo "init=$(cat /proc/1/comm)"; [ -e /proc/$HOSTPID ] && echo "sees-host-pid"
+        echo "dev=$(ls /dev | tr "\n" " ")"
+        echo "sysro=$(awk "\$5 == \"/sys\" {print \$6}" /proc/self/mountinfo)"
+        echo "lo=$(cat /sys/class/net/lo/operstate 2>/dev/null)"
+        echo "ifaces=$(ls /sys/class/net | tr "\n" " ")"
+        echo "ipcns=$(readlink /proc/self/ns/ipc)"
+        echo x > /etc/written-by-workload && echo wrote')
+is "launch with options exits 0" "$?" 0
+like "hostname from --hostname" "$out" '^host=web1$'
+like "env from -e" "$out" '^foo=bar$'
+like "cwd from -w" "$out" '^cwd=/tmp$'
+like "root is an overlay (private writable layer)" "$out" '^root=overlay$'
+like "PID 1 is the workload" "$out" '^init=sh$'
+unlike "host processes are invisible" "$out" '^sees-host-pid$'
+like "minimal /dev" "$out" '^dev=fd full null ptmx pts random shm stderr stdin stdout tty urandom zero $'
+like "/sys is read-only" "$out" '^sysro=ro,'
+like "only loopback in its network namespace" "$out" '^ifaces=lo $'
+like "loopback is up" "$out" '^lo=(up|unknown)$'
+unlike "own IPC namespace" "$out" "^ipcns=$(readlink /proc/self/ns/ipc)\$"
+like "the workload can write to /" "$out" '^wrote$'
+check "the image is never modified" [ ! -e "$IMAGE_DIR/busybox/rootfs/etc/written-by-workload" ]
+out=$(isoctl list)
+unlike "a foreground launch is removed after it ends" "$out" 'seer'
+
+# --- stdio is handed over directly: stdin in, stdout and stderr apart
+out=$(echo "hello-stdin" | isoctl launch -- /bin/sh -c 'read l; echo "got:$l"; echo err >&2' 2>"$T/err")
+like "stdin reaches the workload" "$out" '^got:hello-stdin$'
+is "stderr stays stderr" "$(cat "$T/err")" "err"
+
+# --- --rootfs DIR and read-only bind mounts
+mkdir -p "$T/data"
+echo "host-data" >"$T/data/file"
+out=$(isoctl launch --rootfs "$IMAGE_DIR/busybox/rootfs" --mount "$T/data:/data" -- /bin/sh -c \
+        'cat /data/file; (echo x > /data/new) 2>/dev/null && echo writable || echo readonly')
+like "bind mount visible" "$out" '^host-data$'
+like "bind mount is read-only by default" "$out" '^readonly$'
+out=$(isoctl launch --mount "$T/data:/data:rw" -- /bin/sh -c 'echo y > /data/new && echo writable')
+like "rw bind mount is writable" "$out" '^writable$'
+check "the write reached the host" [ "$(cat "$T/data/new" 2>/dev/null)" = y ]
+out=$(isoctl launch --read-only -- /bin/sh -c '(echo x > /etc/x) 2>/dev/null && echo writable || echo readonly')
+like "--read-only root" "$out" '^readonly$'
+out=$(isoctl launch -u 1000:1000 -- /bin/sh -c 'echo "id=$(id -u):$(id -g)"')
+like "runs as process.user" "$out" '^id=1000:1000$'
+
+# --- failures that must say what is wrong
+out=$(isoctl launch -- /nonexistent/prog 2>&1)
+rc=$?
+is "missing program exits 127" "$rc" 127
+like "missing program: clear message" "$out" "nonexistent|program"
+out=$(isoctl launch --image nosuchimage -- /bin/true 2>&1)
+like "unknown image: clear message" "$out" "image 'nosuchimage' not found"
+out=$(isoctl launch --isolation=vm -- /bin/true 2>&1)
+rc=$?
+if isoctl status | grep -q 'backend vm  *available'; then
+        ok "# SKIP vm backend is available in this build"
+else
+        like "--isolation=vm without a VM backend: BackendUnavailable, never a container" "$out" 'BackendUnavailable'
+fi
+
+# --- detached lifecycle: list, show, kill, stop, wait, rm
+name=$(isoctl launch -d --name web -- /bin/sh -c 'trap "echo hup >> /tmp/sig" HUP; trap "exit 42" TERM; while :; do sleep 0.1; done')
+is "launch -d prints the name" "$name" web
+out=$(isoctl list)
+like "list shows it with isolation, state and rule" "$out" '^web +container +running +root'
+out=$(isoctl list --json)
+like "list --json" "$out" '"name": "web"'
+like "list --json has the policy rule" "$out" '"policy_rule": "root"'
+out=$(isoctl show web)
+like "show: state" "$out" 'State: +running'
+like "show: leader PID" "$out" 'Leader PID: +[0-9]+'
+check "kill -s HUP is delivered" isoctl kill web -s HUP
+wait_until 5 isoctl exec web -- /bin/sh -c 'grep -q hup /tmp/sig 2>/dev/null'
+check "the workload saw SIGHUP (exec into it to look)" [ $? = 0 ]
+out=$(isoctl exec web -- /bin/sh -c 'echo "pid=$$ host=$(hostname)"; exit 3')
+is "exec exit status" "$?" 3
+like "exec runs inside the workload's namespaces" "$out" '^pid=[0-9]+ host=web$'
+(isoctl wait web >"$T/wait.out"; echo $? >"$T/wait.rc") &
+waiter=$!
+sleep 0.2
+check "stop (SIGTERM, trapped → exit 42)" isoctl stop web
+wait $waiter
+is "wait returns the exit status" "$(cat "$T/wait.rc")" 42
+is "state after stop" "$(state_of web)" exited
+out=$(isoctl wait web)
+is "wait on an exited workload returns at once" "$?" 42
+check "rm" isoctl rm web
+out=$(isoctl show web 2>&1)
+like "gone after rm" "$out" 'NotFound'
+
+# stop escalates to SIGKILL after the grace period when SIGTERM is ignored (PID 1 ignores it)
+isoctl launch -d --name stubborn -- /bin/sleep 1000 >/dev/null
+start=$(date +%s%N)
+check "stop -t 300ms" isoctl stop -t 300ms stubborn
+elapsed=$((($(date +%s%N) - start) / 1000000))
+check "stop escalated to SIGKILL after the grace period (${elapsed} ms)" [ "$elapsed" -ge 250 ]
+out=$(isoctl show stubborn)
+like "killed by SIGKILL" "$out" 'Exit status: 137 \(killed by SIGKILL\)'
+check "rm stubborn" isoctl rm stubborn
+
+# create + start
+name=$(isoctl create --name later -- /bin/sh -c 'exit 5')
+is "create prints the name" "$name" later
+is "created state" "$(state_of later)" created
+check "start" isoctl start later
+out=$(isoctl wait later)
+is "wait after start" "$?" 5
+isoctl rm later
+
+check "isod is still up" isod_alive
+done_testing

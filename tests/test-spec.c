@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "spec.h"
+#include "tap.h"
+#include "util.h"
+
+/* Table-driven: spec JSON in, success or an error whose message names the problem. */
+
+static const struct {
+        const char *json;
+        int error;             /* 0 = valid */
+        const char *message;   /* substring of the error message */
+} cases[] = {
+        { "{\"process\":{\"args\":[\"/bin/true\"]}}", 0, NULL },
+        { "{\"name\":\"web\",\"isolation\":\"vm\",\"image\":\"busybox\",\"process\":{\"args\":[\"sh\"],"
+          "\"env\":[\"A=1\"],\"cwd\":\"/\",\"user\":\"1000:1000\",\"terminal\":false},"
+          "\"resources\":{\"memory\":\"256M\",\"cpus\":1.5,\"pids\":256},\"network\":{\"mode\":\"none\"},"
+          "\"mounts\":[{\"source\":\"/data\",\"target\":\"/data\",\"readonly\":true}],\"hostname\":\"web\","
+          "\"labels\":{\"trust\":\"untrusted\"}}", 0, NULL },
+        { "{", -EBADMSG, "not valid JSON" },
+        { "[]", -EINVAL, "JSON object" },
+        { "{\"process\":{\"args\":[\"x\"]},\"bogus\":1}", -EINVAL, "Unknown key 'bogus'" },
+        { "{\"process\":{\"args\":[\"x\"],\"bogus\":1}}", -EINVAL, "Unknown key 'process.bogus'" },
+        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"ram\":1}}", -EINVAL, "resources.ram" },
+        { "{\"name\":\"../x\",\"process\":{\"args\":[\"x\"]}}", -EINVAL, "Invalid workload name '../x'" },
+        { "{\"name\":\"a/b\",\"process\":{\"args\":[\"x\"]}}", -EINVAL, "Invalid workload name" },
+        { "{\"name\":\".hidden\",\"process\":{\"args\":[\"x\"]}}", -EINVAL, "Invalid workload name" },
+        { "{\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"process\":{\"args\":[\"x\"]}}",
+          -EINVAL, "Invalid workload name" },
+        { "{\"name\":5,\"process\":{\"args\":[\"x\"]}}", -EINVAL, "'name' must be a string" },
+        { "{}", -EINVAL, "'process' is missing" },
+        { "{\"process\":{\"args\":[]}}", -EINVAL, "at least one" },
+        { "{\"process\":{\"args\":[1]}}", -EINVAL, "process.args[0]" },
+        { "{\"process\":{\"args\":[\"x\"],\"env\":[\"NOEQUALS\"]}}", -EINVAL, "NAME=VALUE" },
+        { "{\"process\":{\"args\":[\"x\"],\"cwd\":\"relative\"}}", -EINVAL, "process.cwd" },
+        { "{\"process\":{\"args\":[\"x\"],\"cwd\":\"/a/../b\"}}", -EINVAL, "process.cwd" },
+        { "{\"process\":{\"args\":[\"x\"],\"user\":\"root\"}}", -EINVAL, "process.user" },
+        { "{\"process\":{\"args\":[\"x\"]},\"isolation\":\"chroot\"}", -EINVAL, "'isolation'" },
+        { "{\"process\":{\"args\":[\"x\"]},\"image\":\"a\",\"rootfs\":\"/b\"}", -EINVAL, "not both" },
+        { "{\"process\":{\"args\":[\"x\"]},\"rootfs\":\"../etc\"}", -EINVAL, "'rootfs'" },
+        { "{\"process\":{\"args\":[\"x\"]},\"image\":\"../../etc\"}", -EINVAL, "Invalid image name" },
+        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"memory\":\"lots\"}}", -EINVAL, "resources.memory" },
+        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"memory\":\"99999999999T\"}}", -EINVAL,
+          "resources.memory" },
+        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"memory\":\"2T\"}}", -EINVAL, "between 4M and 1T" },
+        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"cpus\":0}}", -EINVAL, "resources.cpus" },
+        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"cpus\":1000}}", -EINVAL, "resources.cpus" },
+        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"pids\":-1}}", -EINVAL, "resources.pids" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"host\"}}", -EINVAL, "not supported" },
+        { "{\"process\":{\"args\":[\"x\"]},\"mounts\":[{\"source\":\"rel\",\"target\":\"/x\"}]}", -EINVAL,
+          "mounts[0].source" },
+        { "{\"process\":{\"args\":[\"x\"]},\"mounts\":[{\"source\":\"/x\",\"target\":\"/\"}]}", -EINVAL,
+          "mounts[0].target" },
+        { "{\"process\":{\"args\":[\"x\"]},\"mounts\":[{\"source\":\"/x\",\"target\":\"/y/../../etc\"}]}",
+          -EINVAL, "mounts[0].target" },
+        { "{\"process\":{\"args\":[\"x\"]},\"mounts\":[{\"source\":\"/x\",\"target\":\"/y\",\"bind\":1}]}",
+          -EINVAL, "Unknown key 'mounts[0].bind'" },
+        { "{\"process\":{\"args\":[\"x\"]},\"hostname\":\"bad host\"}", -EINVAL, "hostname" },
+        { "{\"process\":{\"args\":[\"x\"]},\"labels\":{\"k\":1}}", -EINVAL, "Label 'k'" },
+        { "{\"process\":{\"args\":[\"x\"]},\"labels\":{\"../k\":\"v\"}}", -EINVAL, "Label key" },
+        { "{\"process\":{\"args\":[\"x\"]},\"userns\":\"yes\"}", -EINVAL, "'userns' must be true or false" },
+        { "{\"process\":{\"args\":[\"x\"]},\"seccomp\":\"rel/path\"}", -EINVAL, "'seccomp'" },
+        { "{\"process\":{\"args\":[\"x\"]},\"process\":{\"args\":[\"y\"]}}", -EBADMSG, "duplicate" },
+};
+
+static void test_table(void) {
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                WorkloadSpec *s = NULL;
+                char *err = NULL;
+                int r;
+
+                r = workload_spec_parse(cases[i].json, strlen(cases[i].json), &s, &err);
+                if (cases[i].error == 0)
+                        ok(r == 0 && s, "valid spec #%zu parses (%s)", i, strna(err));
+                else {
+                        ok(r == cases[i].error, "invalid spec #%zu returns %d (got %d)", i, cases[i].error, r);
+                        ok(err && strstr(err, cases[i].message), "message for #%zu mentions '%s' (got '%s')", i,
+                           cases[i].message, strna(err));
+                        ok(!s, "no spec returned on failure #%zu", i);
+                }
+                workload_spec_free(s);
+                free(err);
+        }
+}
+
+static void test_roundtrip(void) {
+        WorkloadSpec *s = NULL, *c = NULL;
+        char *t1, *t2;
+        const char *j = cases[1].json;
+
+        ASSERT_OK(workload_spec_parse(j, strlen(j), &s, NULL));
+        ok(s->memory == 256ULL << 20, "memory 256M parsed to bytes");
+        ok(s->cpus == 1.5, "cpus 1.5");
+        ok(s->uid == 1000 && s->gid == 1000 && s->user_set, "user 1000:1000");
+        ok(s->n_mounts == 1 && s->mounts[0].readonly, "one read-only mount");
+        ok(streq(workload_spec_label(s, "trust"), "untrusted"), "label lookup");
+        c = workload_spec_copy(s);
+        ok(c != NULL, "copy through JSON");
+        t1 = workload_spec_to_string(s);
+        t2 = workload_spec_to_string(c);
+        ok(t1 && t2 && streq(t1, t2), "serialization is stable across a round trip");
+        free(t1);
+        free(t2);
+        workload_spec_free(s);
+        workload_spec_free(c);
+}
+
+static void test_defaults_and_limits(void) {
+        WorkloadSpec *s = NULL;
+        char *big, *err = NULL;
+        const char *j = "{\"process\":{\"args\":[\"/bin/true\"]}}";
+        size_t n = SPEC_MAX_SIZE + 10;
+
+        ASSERT_OK(workload_spec_parse(j, strlen(j), &s, NULL));
+        ok(streq(s->image, "busybox"), "default image is busybox");
+        ok(s->isolation == ISOLATION_AUTO, "default isolation is auto");
+        ok(s->network == NETWORK_NONE, "default network is none");
+        workload_spec_free(s);
+
+        big = malloc(n + 1);
+        memset(big, ' ', n);
+        big[n] = 0;
+        ASSERT_ERROR(workload_spec_parse(big, n, &s, &err), E2BIG);
+        ok(err && strstr(err, "too large"), "oversized spec is refused with a message");
+        free(big);
+        free(err);
+}
+
+int main(void) {
+        test_table();
+        test_roundtrip();
+        test_defaults_and_limits();
+        return done_testing();
+}
