@@ -255,26 +255,25 @@ static int start_failed_exit_code(const sd_bus_error *e) {
 
 typedef struct Attached {
         sd_bus *bus;
-        const char *path;
+        const char *kill_path;
         const char *name;
         int status;
-        bool done;
         int signals_sent;
 } Attached;
 
-static int on_wait_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Attached *a = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
         int32_t status;
 
         if (e) {
+                tty_restore();
                 (void) print_bus_error(e, -EIO, a->name);
-                a->status = EXIT_ISOCTL_ERROR;
+                a->status = start_failed_exit_code(e);
         } else if (sd_bus_message_read(m, "i", &status) >= 0)
                 a->status = status;
         else
                 a->status = EXIT_ISOCTL_ERROR;
-        a->done = true;
         return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), 0);
 }
 
@@ -282,33 +281,50 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         Attached *a = userdata;
         int sig = (int) si->ssi_signo;
 
-        /* Like podman's sig-proxy: the workload gets the signal; a third Ctrl-C kills it. */
+        if (!a->kill_path)
+                return sd_event_exit(sd_event_source_get_event(s), 0);
+        /* Like podman's sig-proxy: the workload gets the signal; a third one kills it. */
         if (++a->signals_sent >= 3)
                 sig = SIGKILL;
-        (void) sd_bus_call_method_async(a->bus, NULL, "org.isod1", a->path, "org.isod1.Workload", "Kill", NULL, NULL,
-                                        "i", sig);
+        (void) sd_bus_call_method_async(a->bus, NULL, "org.isod1", a->kill_path, "org.isod1.Workload", "Kill", NULL,
+                                        NULL, "i", sig);
         return 0;
 }
 
-int run_attached(sd_bus *bus, const char *path, const char *name, bool tty) {
+int run_until_reply(sd_bus *bus, sd_bus_message *call, const char *name, const char *kill_path, int master) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        Attached a = { .bus = bus, .path = path, .name = name, .status = EXIT_ISOCTL_ERROR };
+        Attached a = { .bus = bus, .kill_path = kill_path, .name = name, .status = EXIT_ISOCTL_ERROR };
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+        sigset_t ss;
         int r;
 
-        r = sd_event_default(&event);
+        r = sd_event_new(&event);
         if (r < 0)
                 return EXIT_ISOCTL_ERROR;
         r = sd_bus_attach_event(bus, event, 0);
         if (r < 0)
                 return EXIT_ISOCTL_ERROR;
-        (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, &a);
-        (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, &a);
-        (void) sd_event_add_signal(event, NULL, SIGHUP, on_signal, &a);
-        (void) sd_event_add_signal(event, NULL, SIGQUIT, on_signal, &a);
-        r = sd_bus_call_method_async(bus, NULL, "org.isod1", path, "org.isod1.Workload", "Wait", on_wait_reply, &a, "");
-        if (r < 0)
+        sigemptyset(&ss);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                sigaddset(&ss, sigs[i]);
+        (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                (void) sd_event_add_signal(event, NULL, sigs[i], on_signal, &a);
+        if (master >= 0) {
+                r = tty_attach(event, master);
+                if (r < 0) {
+                        fprintf(stderr, "isoctl: cannot relay the terminal: %s\n", strerror(-r));
+                        return EXIT_ISOCTL_ERROR;
+                }
+        }
+        r = sd_bus_call_async(bus, NULL, call, on_reply, &a, UINT64_MAX);
+        if (r < 0) {
+                tty_restore();
                 return EXIT_ISOCTL_ERROR;
+        }
         (void) sd_event_loop(event);
+        if (master >= 0)
+                tty_drain(master);
         (void) sd_bus_detach_event(bus);
         return a.status;
 }
@@ -317,6 +333,7 @@ int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *text = NULL, *name = NULL;
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
         bool detach = false, keep = false, tty = false;
         const char *path;
         json_t *spec = NULL;
@@ -350,6 +367,13 @@ int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
         sigaddset(&ss, SIGQUIT);
         if (!detach && !create_only)
                 (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+        if (tty) {
+                r = tty_open_pair(&master, &slave);
+                if (r < 0) {
+                        fprintf(stderr, "isoctl: cannot allocate a terminal: %s\n", strerror(-r));
+                        return EXIT_ISOCTL_ERROR;
+                }
+        }
 
         r = sd_bus_message_new_method_call(bus, &m, "org.isod1", "/org/isod1", "org.isod1.Manager",
                                            create_only ? "CreateWorkload" : "LaunchWorkload");
@@ -359,6 +383,8 @@ int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
         if (r >= 0 && !create_only) {
                 if (detach)
                         r = sd_bus_message_append(m, "a{sh}", 0);
+                else if (tty)
+                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", slave, "stdout", slave, "stderr", slave);
                 else
                         r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout", STDOUT_FILENO,
                                                   "stderr", STDERR_FILENO);
@@ -373,6 +399,9 @@ int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
                 return EXIT_ISOCTL_ERROR;
 
         /* A VM may have to build its image first: allow for it. */
+        /* The message holds its own copy of the slave; ours must go or the relay never sees the end. */
+        if (slave >= 0)
+                (void) close(TAKE_FD(slave));
         r = sd_bus_call(bus, m, 600 * USEC_PER_SEC, &e, &reply);
         if (r < 0) {
                 (void) print_bus_error(&e, r, create_only ? "create" : "launch");
@@ -389,7 +418,14 @@ int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
                 printf("%s\n", name);
                 return 0;
         }
-        return run_attached(bus, path, name, tty);
+        {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *wait = NULL;
+
+                r = sd_bus_message_new_method_call(bus, &wait, "org.isod1", path, "org.isod1.Workload", "Wait");
+                if (r < 0)
+                        return EXIT_ISOCTL_ERROR;
+                return run_until_reply(bus, wait, name, path, master);
+        }
 }
 
 int verb_exec(sd_bus *bus, int argc, char *argv[]) {
@@ -398,14 +434,13 @@ int verb_exec(sd_bus *bus, int argc, char *argv[]) {
                 { "user", required_argument, NULL, 'u' }, { "cwd", required_argument, NULL, 'w' },
                 {},
         };
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *path = NULL;
-        const char *user = NULL, *cwd = NULL;
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        const char *user = NULL, *cwd = NULL, *name;
         bool tty = false;
-        int32_t status;
-        int c, r, n_opts;
+        int c, r;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "+te:u:w:", options, NULL)) >= 0)
@@ -430,7 +465,8 @@ int verb_exec(sd_bus *bus, int argc, char *argv[]) {
                 fprintf(stderr, "Usage: isoctl exec [-t] [-e K=V] [-u UID[:GID]] [-w DIR] NAME -- CMD [ARGS...]\n");
                 return -EINVAL;
         }
-        r = workload_path(bus, argv[optind], &path);
+        name = argv[optind];
+        r = workload_path(bus, name, &path);
         if (r < 0)
                 return r;
         optind++;
@@ -440,13 +476,21 @@ int verb_exec(sd_bus *bus, int argc, char *argv[]) {
                 fprintf(stderr, "isoctl: exec needs a command.\n");
                 return -EINVAL;
         }
+        if (tty) {
+                r = tty_open_pair(&master, &slave);
+                if (r < 0) {
+                        fprintf(stderr, "isoctl: cannot allocate a terminal: %s\n", strerror(-r));
+                        return r;
+                }
+        }
         r = sd_bus_message_new_method_call(bus, &m, "org.isod1", path, "org.isod1.Workload", "Exec");
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, argv + optind);
-        if (r >= 0)
+        if (r >= 0 && tty)
+                r = sd_bus_message_append(m, "a{sh}", 3, "stdin", slave, "stdout", slave, "stderr", slave);
+        else if (r >= 0)
                 r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout", STDOUT_FILENO, "stderr",
                                           STDERR_FILENO);
-        n_opts = !!env + !!user + !!cwd + !!tty;
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0 && env) {
@@ -470,16 +514,12 @@ int verb_exec(sd_bus *bus, int argc, char *argv[]) {
                 r = sd_bus_message_append(m, "{sv}", "terminal", "b", 1);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
-        (void) n_opts;
         if (r < 0)
                 return r;
-        r = sd_bus_call(bus, m, UINT64_MAX, &e, &reply);
-        if (r < 0) {
-                (void) print_bus_error(&e, r, "exec");
-                return start_failed_exit_code(&e);
-        }
-        r = sd_bus_message_read(reply, "i", &status);
-        return r < 0 ? EXIT_ISOCTL_ERROR : status;
+        /* The message holds its own copy of the slave; ours must go or the relay never sees the end. */
+        if (slave >= 0)
+                (void) close(TAKE_FD(slave));
+        return run_until_reply(bus, m, name, NULL, master);
 }
 
 int verb_policy(sd_bus *bus, int argc, char *argv[]) {

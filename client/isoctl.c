@@ -516,8 +516,10 @@ int main(int argc, char *argv[]) {
                 if (streq(args[0], verbs[v].name)) {
                         r = verbs[v].fn(bus, n, args);
                         free(args);
-                        if (streq(verbs[v].name, "wait") || streq(verbs[v].name, "exec"))
+                        if (streq(verbs[v].name, "wait"))
                                 return r < 0 ? (r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_) : r;
+                        if (streq(verbs[v].name, "exec"))
+                                return r < 0 ? (r == -EINVAL ? EXIT_USAGE : EXIT_ISOCTL_ERROR) : r;
                         return r == -EINVAL ? EXIT_USAGE : r < 0 ? EXIT_FAILURE_ : 0;
                 }
         fprintf(stderr, "isoctl: unknown command '%s'. See 'isoctl --help'.\n", args[0]);

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdint.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "macro.h"
 
@@ -28,4 +30,15 @@ int verb_policy(sd_bus *bus, int argc, char *argv[]);
  * index of the first command argument in *ret_optind. */
 int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_detach, bool *ret_keep,
                          bool *ret_tty, int *ret_optind);
-int run_attached(sd_bus *bus, const char *path, const char *name, bool tty);
+/* Sends `call` (Wait or Exec) and runs until its reply, relaying a terminal when master >= 0 and
+ * forwarding INT/TERM/HUP/QUIT to the workload at kill_path (if not NULL). Returns the status. */
+int run_until_reply(sd_bus *bus, sd_bus_message *call, const char *name, const char *kill_path, int master);
+
+/* isoctl-tty.c */
+#define FD_TO_PTR(fd) ((void *) (intptr_t) ((fd) + 1))
+#define PTR_TO_FD(p) ((int) (intptr_t) (p) - 1)
+int tty_open_pair(int *ret_master, int *ret_slave);
+int tty_attach(sd_event *event, int master);
+void tty_raw_mode(void);
+void tty_restore(void);
+void tty_drain(int master);

@@ -4,6 +4,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -139,6 +140,15 @@ static int apply_user(bool user_set, uid_t uid, gid_t gid, const gid_t *groups, 
         return 0;
 }
 
+/* -t: the client's pseudo-terminal (stdin) becomes the controlling terminal of the workload's own
+ * session, so job control and Ctrl-C work inside. */
+static void make_controlling_terminal(int err_fd) {
+        if (!isatty(STDIN_FILENO))
+                child_fail(err_fd, ENOTTY, "use stdin as the terminal (a terminal was requested)");
+        if (ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+                child_fail(err_fd, errno, "make stdin the controlling terminal");
+}
+
 /* The monitor blocks and ignores signals for its own event loop; a workload starts clean. */
 static void reset_signals(void) {
         sigset_t ss;
@@ -169,6 +179,8 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
                 if (fd < 0 || dup2(fd, i) < 0)
                         child_fail(err_fd, errno, "set up standard input/output");
         }
+        if (spec->terminal)
+                make_controlling_terminal(err_fd);
 
         (void) snprintf(upper, sizeof upper, "%s/upper", m->dir);
         (void) snprintf(work, sizeof work, "%s/work", m->dir);
@@ -382,6 +394,8 @@ _noreturn_ static void exec_child(Monitor *m, Container *c, ExecRequest *x, int 
         for (int i = 0; i < 3; i++)
                 if (dup2(x->fds[i], i) < 0)
                         child_fail(err_fd, errno, "set up standard input/output");
+        if (x->terminal)
+                make_controlling_terminal(err_fd);
         env = build_env(spec, spec->hostname ?: m->name);
         if (!env)
                 child_fail(err_fd, ENOMEM, "build the environment");

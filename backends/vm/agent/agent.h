@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* isod-agent: PID 1 inside the guest. Built static with musl-gcc; libc only. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../agent-proto.h"
+
+#define AGENT_NEWROOT "/newroot"
+#define AGENT_MAX_EXECS 64
+#define AGENT_MAX_MOUNTS 64
+
+typedef struct ProcessConfig {
+        char **args;
+        char **env;
+        char *cwd;
+        bool user_set;
+        uid_t uid;
+        gid_t gid;
+        gid_t groups[64];
+        size_t n_groups;
+        bool terminal;
+        unsigned rows, cols;
+} ProcessConfig;
+
+typedef struct AgentMount {
+        char *disk;   /* virtio-blk serial */
+        char *target; /* absolute path in the workload's root */
+} AgentMount;
+
+typedef struct AgentConfig {
+        ProcessConfig proc;
+        char *hostname;
+        bool readonly_rootfs;
+        AgentMount mounts[AGENT_MAX_MOUNTS];
+        size_t n_mounts;
+} AgentConfig;
+
+/* util.c-like helpers in agent.c */
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* guest-setup.c */
+int setup_early(void);
+int load_modules(const char *dir);
+int find_port(const char *name, char **ret_path, int timeout_ms);
+int find_disk(const char *serial, char **ret_path);
+int setup_root(const AgentConfig *c);
+int read_stats(uint8_t *buf, size_t size, size_t *ret_size);
+
+/* config parsing (host → guest kv lists) */
+int config_parse(const uint8_t *kv, size_t n, AgentConfig *c, bool exec);
+void process_config_done(ProcessConfig *p);
+void agent_config_done(AgentConfig *c);
+
+/* Spawns a process in the workload's root. stdio fds (or a pty when p->terminal, returned in
+ * *ret_master) are dup'ed onto 0/1/2. */
+pid_t spawn_process(const ProcessConfig *p, int in_fd, int out_fd, int err_fd, int *ret_master,
+                    int err_report_fd);

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Parses the CONFIG / EXEC key=value lists the host sends (docs/agent-protocol.md). */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+static bool streq_bool(const char *v) {
+        return strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+}
+
+static int strv_push(char ***l, size_t *n, const char *v) {
+        char **nl;
+
+        if (*n >= AGENT_KV_MAX_ENTRIES)
+                return -E2BIG;
+        nl = realloc(*l, (*n + 2) * sizeof(char *));
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        nl[*n] = strdup(v);
+        if (!nl[*n])
+                return -ENOMEM;
+        nl[++*n] = NULL;
+        return 0;
+}
+
+static int parse_u32(const char *s, unsigned long max, unsigned *ret) {
+        char *end;
+        unsigned long v;
+
+        if (*s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || *end || v > max)
+                return -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static void strv_free(char **l) {
+        for (char **i = l; i && *i; i++)
+                free(*i);
+        free(l);
+}
+
+void process_config_done(ProcessConfig *p) {
+        strv_free(p->args);
+        strv_free(p->env);
+        free(p->cwd);
+        *p = (ProcessConfig) {};
+}
+
+void agent_config_done(AgentConfig *c) {
+        process_config_done(&c->proc);
+        free(c->hostname);
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                free(c->mounts[i].disk);
+                free(c->mounts[i].target);
+        }
+        *c = (AgentConfig) {};
+}
+
+int config_parse(const uint8_t *kv, size_t n, AgentConfig *c, bool exec) {
+        size_t n_args = 0, n_env = 0, kl;
+        const char *k, *v;
+        AgentKvIter it;
+        unsigned u;
+        int r;
+
+        agent_kv_iter_init(&it, kv, n);
+        while ((r = agent_kv_next(&it, &k, &kl, &v)) > 0) {
+                if (agent_kv_key_is(k, kl, "arg"))
+                        r = strv_push(&c->proc.args, &n_args, v);
+                else if (agent_kv_key_is(k, kl, "env"))
+                        r = strv_push(&c->proc.env, &n_env, v);
+                else if (agent_kv_key_is(k, kl, "cwd")) {
+                        free(c->proc.cwd);
+                        c->proc.cwd = strdup(v);
+                        r = c->proc.cwd ? 0 : -ENOMEM;
+                } else if (agent_kv_key_is(k, kl, "uid")) {
+                        r = parse_u32(v, 0xfffffffeUL, &u);
+                        c->proc.uid = u;
+                        c->proc.user_set = true;
+                } else if (agent_kv_key_is(k, kl, "gid")) {
+                        r = parse_u32(v, 0xfffffffeUL, &u);
+                        c->proc.gid = u;
+                } else if (agent_kv_key_is(k, kl, "group")) {
+                        if (c->proc.n_groups >= sizeof c->proc.groups / sizeof c->proc.groups[0])
+                                return -E2BIG;
+                        r = parse_u32(v, 0xfffffffeUL, &u);
+                        c->proc.groups[c->proc.n_groups++] = u;
+                } else if (agent_kv_key_is(k, kl, "terminal"))
+                        c->proc.terminal = streq_bool(v);
+                else if (agent_kv_key_is(k, kl, "rows"))
+                        r = parse_u32(v, 65535, &c->proc.rows);
+                else if (agent_kv_key_is(k, kl, "cols"))
+                        r = parse_u32(v, 65535, &c->proc.cols);
+                else if (!exec && agent_kv_key_is(k, kl, "hostname")) {
+                        free(c->hostname);
+                        c->hostname = strdup(v);
+                        r = c->hostname ? 0 : -ENOMEM;
+                } else if (!exec && agent_kv_key_is(k, kl, "readonly_rootfs"))
+                        c->readonly_rootfs = streq_bool(v);
+                else if (!exec && agent_kv_key_is(k, kl, "mount")) {
+                        /* "DISK-SERIAL:/target" */
+                        const char *colon = strchr(v, ':');
+                        if (!colon || colon[1] != '/' || c->n_mounts >= AGENT_MAX_MOUNTS)
+                                return -EINVAL;
+                        c->mounts[c->n_mounts].disk = strndup(v, (size_t) (colon - v));
+                        c->mounts[c->n_mounts].target = strdup(colon + 1);
+                        c->n_mounts++;
+                        r = c->mounts[c->n_mounts - 1].disk && c->mounts[c->n_mounts - 1].target ? 0 : -ENOMEM;
+                }
+                /* Unknown keys are ignored: a newer host may send more. */
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        if (!c->proc.env) {
+                r = strv_push(&c->proc.env, &n_env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

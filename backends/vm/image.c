@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Rootfs directory → read-only erofs image, cached by a content key, built atomically in the
+ * monitor (never in isod) by mkfs.erofs (fork + exec with an argv, no shell). */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "util.h"
+#include "vm-internal.h"
+
+#define IMAGE_MAX_ENTRIES (4U * 1024U * 1024U)
+#define IMAGE_MAX_DEPTH 256U
+#define IMAGE_PROGRESS_BYTES (64ULL << 20)
+#define IMAGE_KEY_VERSION "erofs1"
+
+#ifndef MKFS_EROFS
+#define MKFS_EROFS "/usr/bin/mkfs.erofs"
+#endif
+
+/* Two independent 64-bit FNV-1a streams (different offsets): a 128-bit key. Not cryptographic:
+ * the tree belongs to whoever may run it, the key only decides what to rebuild. */
+typedef struct TreeHash {
+        uint64_t a, b;
+        uint64_t bytes, entries;
+} TreeHash;
+
+static void th_feed(TreeHash *h, const void *p, size_t n) {
+        const uint8_t *s = p;
+
+        for (size_t i = 0; i < n; i++) {
+                h->a = (h->a ^ s[i]) * UINT64_C(0x100000001b3);
+                h->b = (h->b ^ s[i]) * UINT64_C(0x100000001b3);
+                h->b ^= h->b >> 29;
+        }
+}
+
+static int hash_dir(TreeHash *h, int dfd, const char *rel, unsigned depth) {
+        _cleanup_free_ struct dirent **list = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int n, r = 0;
+
+        if (depth > IMAGE_MAX_DEPTH)
+                return -ELOOP;
+        fd = openat(dfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        /* Sorted, so the key does not depend on readdir order. */
+        n = scandirat(fd, ".", &list, NULL, alphasort);
+        if (n < 0)
+                return -errno;
+        for (int i = 0; i < n; i++) {
+                struct dirent *de = list[i];
+                struct stat st;
+
+                if (r >= 0 && !streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+                        if (++h->entries > IMAGE_MAX_ENTRIES)
+                                r = -E2BIG;
+                        else if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                r = -errno;
+                        else {
+                                uint64_t meta[8] = { st.st_mode, st.st_uid, st.st_gid, (uint64_t) st.st_size,
+                                                     (uint64_t) st.st_mtim.tv_sec, (uint64_t) st.st_mtim.tv_nsec,
+                                                     st.st_rdev, depth };
+                                th_feed(h, de->d_name, strlen(de->d_name) + 1);
+                                th_feed(h, meta, sizeof meta);
+                                if (S_ISREG(st.st_mode))
+                                        h->bytes += (uint64_t) st.st_size;
+                                if (S_ISLNK(st.st_mode)) {
+                                        char target[4096];
+                                        ssize_t k = readlinkat(fd, de->d_name, target, sizeof target);
+                                        if (k > 0)
+                                                th_feed(h, target, (size_t) k);
+                                }
+                                if (S_ISDIR(st.st_mode))
+                                        r = hash_dir(h, fd, de->d_name, depth + 1);
+                        }
+                }
+                free(de);
+        }
+        return r;
+}
+
+int image_tree_key(const char *dir, char **ret_key, uint64_t *ret_bytes, uint64_t *ret_entries) {
+        TreeHash h = { .a = UINT64_C(0xcbf29ce484222325), .b = UINT64_C(0x84222325cbf29ce4) };
+        struct stat st;
+        char *key;
+        int r;
+
+        if (stat(dir, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        th_feed(&h, IMAGE_KEY_VERSION, sizeof IMAGE_KEY_VERSION);
+        th_feed(&h, &st.st_mode, sizeof st.st_mode);
+        th_feed(&h, &st.st_uid, sizeof st.st_uid);
+        r = hash_dir(&h, AT_FDCWD, dir, 0);
+        if (r < 0)
+                return r;
+        if (asprintf(&key, "%016" PRIx64 "%016" PRIx64, h.a, h.b) < 0)
+                return -ENOMEM;
+        *ret_key = key;
+        if (ret_bytes)
+                *ret_bytes = h.bytes;
+        if (ret_entries)
+                *ret_entries = h.entries;
+        return 0;
+}
+
+struct ImageBuild {
+        pid_t pid;
+        sd_event_source *child_src;
+        char *tmp_path, *final_path;
+        image_done_t done;
+        void *userdata;
+        uint64_t started;
+};
+
+ImageBuild *image_build_free(ImageBuild *b) {
+        if (!b)
+                return NULL;
+        if (b->child_src) {
+                (void) sd_event_source_send_child_signal(b->child_src, SIGKILL, NULL, 0);
+                sd_event_source_disable_unref(b->child_src);
+        }
+        if (b->tmp_path)
+                (void) unlink(b->tmp_path);
+        free(b->tmp_path);
+        free(b->final_path);
+        free(b);
+        return NULL;
+}
+
+static int on_mkfs_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        ImageBuild *b = userdata;
+        int r = 0;
+
+        b->child_src = sd_event_source_disable_unref(b->child_src);
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                r = -EIO;
+        else if (rename(b->tmp_path, b->final_path) < 0)
+                r = -errno;
+        else {
+                free(b->tmp_path);
+                b->tmp_path = NULL;
+        }
+        b->done(r, b->final_path, b->userdata);
+        return 0;
+}
+
+int image_get(sd_event *e, const char *cache_dir, const char *dir, int progress_fd, image_done_t done,
+              void *userdata, char **ret_path, ImageBuild **ret_build) {
+        _cleanup_free_ char *key = NULL, *idir = NULL, *final = NULL, *tmp = NULL;
+        ImageBuild *b;
+        uint64_t bytes = 0, entries = 0;
+        pid_t pid;
+        int r;
+
+        r = image_tree_key(dir, &key, &bytes, &entries);
+        if (r < 0)
+                return r;
+        if (asprintf(&idir, "%s/vm-images", cache_dir) < 0)
+                return -ENOMEM;
+        r = mkdir_p(idir, 0700);
+        if (r < 0)
+                return r;
+        if (asprintf(&final, "%s/%s.erofs", idir, key) < 0)
+                return -ENOMEM;
+        if (access(final, F_OK) == 0) {
+                /* Bump the mtime: a cache cleaner can drop the least recently used. */
+                (void) utimensat(AT_FDCWD, final, NULL, 0);
+                *ret_path = TAKE_PTR(final);
+                return 1;
+        }
+        if (asprintf(&tmp, "%s/.%s.%i.tmp", idir, key, (int) getpid()) < 0)
+                return -ENOMEM;
+
+        if (progress_fd >= 0 && bytes >= IMAGE_PROGRESS_BYTES)
+                (void) dprintf(progress_fd, "isod: building VM image from %s (%" PRIu64 " files, %" PRIu64 " MiB)…\n",
+                               dir, entries, bytes >> 20);
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (nfd >= 0) {
+                        (void) dup2(nfd, 0);
+                        (void) dup2(nfd, 1);
+                }
+                (void) close_all_fds_except(NULL, 0);
+                /* -T0: a fixed timestamp (reproducible); file mtimes are kept with
+                 * --preserve-mtime; ownership and modes come from the tree. */
+                execl(MKFS_EROFS, "mkfs.erofs", "--quiet", "-T0", "--preserve-mtime", tmp, dir, (char *) NULL);
+                _exit(127);
+        }
+
+        b = calloc(1, sizeof(ImageBuild));
+        if (!b) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return -ENOMEM;
+        }
+        *b = (ImageBuild) {
+                .pid = pid,
+                .tmp_path = TAKE_PTR(tmp),
+                .final_path = strdup(final),
+                .done = done,
+                .userdata = userdata,
+        };
+        r = sd_event_add_child(e, &b->child_src, pid, WEXITED, on_mkfs_exit, b);
+        if (r < 0 || !b->final_path) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                image_build_free(b);
+                return r < 0 ? r : -ENOMEM;
+        }
+        *ret_build = b;
+        *ret_path = TAKE_PTR(final);
+        return 0;
+}

@@ -1,0 +1,854 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The VM backend (docs/vm.md): one jailed QEMU microVM per workload, owned by isod-monitor,
+ * with isod-agent as PID 1 in the guest. This file is the state machine; qemu.c builds the
+ * command line and speaks QMP, jail.c makes the sandbox, image.c builds the rootfs image,
+ * agent-host.c speaks the agent protocol, relay.c moves stdio bytes. */
+
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "util.h"
+#include "vm-internal.h"
+
+#ifndef ISOD_QEMU_PATH
+#define ISOD_QEMU_PATH "/usr/bin/qemu-system-x86_64"
+#endif
+
+#define VM_DEFAULT_MEMORY (UINT64_C(256) << 20)
+#define VM_MIN_MEMORY (UINT64_C(64) << 20)
+#define VM_MAX_CPUS 64U
+#define VM_BOOT_TIMEOUT_USEC (120 * USEC_PER_SEC) /* TCG on a loaded host is slow */
+#define VM_POWEROFF_GRACE_USEC (10 * USEC_PER_SEC)
+#define VM_STATS_TIMEOUT_USEC (500 * USEC_PER_MSEC)
+#define VM_CONSOLE_LOG_MAX (1024U * 1024U)
+#define VM_MAX_EXECS 64U
+
+typedef struct VmExec {
+        uint32_t id;
+        sd_event_source *retry_src;  /* backpressure: re-enable in_src later */
+        ExecRequest *x;            /* owned by the monitor until monitor_exec_finished() */
+        int in_fd;                 /* our reopened copy of the client's stdin, or -1 */
+        sd_event_source *in_src;
+        char *error;
+} VmExec;
+
+typedef struct Vm {
+        Monitor *m;
+        VmAccel accel;
+        char *rootfs_dir;
+        char *image;               /* cached erofs of the rootfs */
+        char **mount_images;       /* one per spec mount */
+        size_t n_builds;           /* image builds in flight */
+        ImageBuild **builds;
+        char *jail_dir;
+
+        pid_t qemu_pid;
+        sd_event_source *child_src;
+        bool qemu_exited;
+        int qemu_status;           /* si_code/si_status folded: exit code or 128+signal */
+        bool qemu_signaled;
+        char *shutdown_reason;     /* QMP SHUTDOWN "reason" */
+        bool guest_panicked;
+
+        Qmp *qmp;
+        AgentConn *agent;
+        Relay *relay_in, *relay_out, *relay_err, *relay_console;
+        int stdio_socks[4];        /* our ends of the stdin/stdout/stderr/console sockets */
+        int console_fd;
+
+        bool agent_ready, workload_started, workload_exited, reported, stopping;
+        uint32_t exit_code, exit_signal;
+        char *agent_error;         /* ERROR for id 0 */
+        char *protocol_error;      /* the agent broke the protocol */
+        json_t *guest_stats;
+        uint64_t guest_stats_usec;
+
+        sd_event_source *timer;    /* boot timeout, stop grace, power-off grace */
+        VmExec execs[VM_MAX_EXECS];
+        uint32_t next_exec_id;
+} Vm;
+
+static Vm *vm_get(Monitor *m) {
+        return m->backend_data;
+}
+
+/* ---------------------------------------------------------------- probe / validate */
+
+static int vm_probe(char **ret_reason) {
+        char *reason = NULL;
+        VmAccel a;
+        int r;
+
+        if (access(ISOD_QEMU_PATH, X_OK) < 0) {
+                if (ret_reason && asprintf(ret_reason, "%s not found (install qemu-system-x86)", ISOD_QEMU_PATH) < 0)
+                        *ret_reason = NULL;
+                return -EOPNOTSUPP;
+        }
+        r = vm_accel_detect("auto", &a, &reason);
+        if (r < 0)
+                return r;
+        if (ret_reason)
+                *ret_reason = reason;
+        else
+                free(reason);
+        return 0;
+}
+
+static int vm_validate(const WorkloadSpec *s, char **reterr) {
+        const char *msg = NULL;
+
+        if (s->memory > 0 && s->memory < VM_MIN_MEMORY)
+                msg = "A VM needs at least 64M of memory ('resources.memory').";
+        else if (s->cpus > VM_MAX_CPUS)
+                msg = "A VM has at most 64 vCPUs ('resources.cpus').";
+        for (size_t i = 0; !msg && i < s->n_mounts; i++)
+                if (!s->mounts[i].readonly)
+                        msg = "VMs support read-only mounts only (set 'readonly': true).";
+        if (!msg)
+                return 0;
+        if (reterr)
+                *reterr = strdup(msg);
+        return -EOPNOTSUPP;
+}
+
+/* ---------------------------------------------------------------- completion */
+
+static void vm_stop_timer(Vm *vm) {
+        vm->timer = sd_event_source_disable_unref(vm->timer);
+}
+
+static int vm_arm_timer(Vm *vm, uint64_t usec, sd_event_time_handler_t cb) {
+        vm_stop_timer(vm);
+        return sd_event_add_time_relative(vm->m->event, &vm->timer, CLOCK_MONOTONIC, usec, 0, cb, vm);
+}
+
+static void vm_kill_qemu(Vm *vm) {
+        if (vm->qemu_pid > 0 && !vm->qemu_exited)
+                (void) kill(vm->qemu_pid, SIGKILL);
+}
+
+static void exec_finish(Vm *vm, VmExec *e, int r, int status, const char *msg) {
+        ExecRequest *x = e->x;
+
+        e->in_src = sd_event_source_disable_unref(e->in_src);
+        e->retry_src = sd_event_source_disable_unref(e->retry_src);
+        if (e->in_fd >= 0)
+                (void) close(e->in_fd);
+        free(e->error);
+        *e = (VmExec) { .in_fd = -EBADF };
+        if (x)
+                monitor_exec_finished(vm->m, x, r, status, msg);
+}
+
+/* Reports the end once QEMU is gone and every byte of stdout/stderr reached the client. */
+static void vm_maybe_report(Vm *vm) {
+        Monitor *m = vm->m;
+        char buf[256];
+
+        if (vm->reported || !vm->qemu_exited || !relay_is_done(vm->relay_out) || !relay_is_done(vm->relay_err))
+                return;
+        vm->reported = true;
+        vm_stop_timer(vm);
+
+        for (size_t i = 0; i < VM_MAX_EXECS; i++)
+                if (vm->execs[i].id != 0)
+                        exec_finish(vm, &vm->execs[i], -ESRCH, -1, "the VM has stopped");
+
+        if (vm->workload_exited)
+                monitor_payload_exited(m, (int) vm->exit_code, (int) vm->exit_signal,
+                                       vm->exit_signal ? "signal" : "exited");
+        else if (vm->guest_panicked ||
+                 (vm->shutdown_reason && (streq(vm->shutdown_reason, "guest-reset") ||
+                                          streq(vm->shutdown_reason, "guest-panic"))))
+                monitor_payload_exited(m, 255, 0, "panic");
+        else if (vm->protocol_error)
+                monitor_payload_failed(m, -EPROTO, vm->protocol_error);
+        else if (vm->agent_error && !vm->workload_started)
+                monitor_payload_failed(m, -EIO, vm->agent_error);
+        else if (vm->stopping)
+                monitor_payload_exited(m, 128 + SIGKILL, SIGKILL, "signal");
+        else if (!vm->agent_ready) {
+                (void) snprintf(buf, sizeof buf,
+                                "QEMU %s %d before the guest agent started (see console.log in the state directory)",
+                                vm->qemu_signaled ? "was killed by signal" : "exited with status",
+                                vm->qemu_signaled ? vm->qemu_status - 128 : vm->qemu_status);
+                monitor_payload_failed(m, -EIO, buf);
+        } else
+                monitor_payload_exited(m, 255, 0, "qemu-died");
+}
+
+static void on_relay_done(Relay *r, void *userdata) {
+        vm_maybe_report(userdata);
+}
+
+static void on_stdin_done(Relay *r, void *userdata) {
+        Vm *vm = userdata;
+
+        /* Half-close: QEMU still reads what is buffered (only once the guest opened the port),
+         * then sees EOF and tells the guest the port's host side is gone: the workload reads
+         * EOF after the last byte. A full close() would be a HUP, and QEMU drops unread data. */
+        if (vm->stdio_socks[0] >= 0)
+                (void) shutdown(vm->stdio_socks[0], SHUT_WR);
+}
+
+static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Vm *vm = userdata;
+
+        vm->child_src = sd_event_source_disable_unref(vm->child_src);
+        vm->qemu_exited = true;
+        vm->qemu_signaled = si->si_code != CLD_EXITED;
+        vm->qemu_status = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+        /* Events QEMU sent just before exiting (SHUTDOWN with its reason) and the agent's last
+         * frames are still in the sockets. */
+        qmp_drain(vm->qmp);
+        if (vm->agent)
+                (void) agent_conn_pump(vm->agent, 0);
+        relay_shutdown_input(vm->relay_in);
+        vm_maybe_report(vm);
+        return 0;
+}
+
+static void on_qmp_event(Qmp *q, const char *event, json_t *data, void *userdata) {
+        Vm *vm = userdata;
+        json_t *reason;
+
+        if (streq(event, "SHUTDOWN")) {
+                reason = json_object_get(data, "reason");
+                if (json_is_string(reason) && !vm->shutdown_reason)
+                        vm->shutdown_reason = strdup(json_string_value(reason));
+        } else if (streq(event, "GUEST_PANICKED"))
+                vm->guest_panicked = true;
+}
+
+static int on_hard_stop(sd_event_source *s, uint64_t usec, void *userdata) {
+        Vm *vm = userdata;
+
+        vm_stop_timer(vm);
+        vm_kill_qemu(vm);
+        return 0;
+}
+
+static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
+        Vm *vm = userdata;
+
+        /* Hard power-off: QMP quit, and SIGKILL if QEMU does not even do that. */
+        vm->stopping = true;
+        if (qmp_execute(vm->qmp, "quit") < 0)
+                vm_kill_qemu(vm);
+        (void) vm_arm_timer(vm, 5 * USEC_PER_SEC, on_hard_stop);
+        return 0;
+}
+
+static int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Vm *vm = userdata;
+
+        if (!vm->agent_error)
+                vm->agent_error = strdup("the guest did not start the workload in time");
+        return on_grace_over(s, usec, userdata);
+}
+
+/* ---------------------------------------------------------------- agent messages */
+
+static void exec_write(int fd, const uint8_t *p, size_t n) {
+        /* TODO: a bounded queue with EPOLLOUT; a client that stops reading exec output stalls
+         * this VM's monitor (not isod, not other workloads). */
+        while (fd >= 0 && n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return;
+                p += k;
+                n -= (size_t) k;
+        }
+}
+
+static VmExec *exec_find(Vm *vm, uint32_t id) {
+        for (size_t i = 0; i < VM_MAX_EXECS; i++)
+                if (vm->execs[i].id == id && id != 0)
+                        return &vm->execs[i];
+        return NULL;
+}
+
+static void send_config(Vm *vm) {
+        _cleanup_free_ uint8_t *kv = NULL;
+        _cleanup_strv_free_ char **disks = NULL;
+        size_t n;
+        int r;
+
+        for (size_t i = 0; i < vm->m->spec->n_mounts; i++) {
+                char d[32];
+                (void) snprintf(d, sizeof d, AGENT_DISK_MOUNT_PREFIX "%zu", i);
+                if (strv_extend(&disks, d) < 0)
+                        goto fail;
+        }
+        r = agent_encode_config(vm->m->spec, (const char *const *) disks, &kv, &n);
+        if (r >= 0)
+                r = agent_conn_send(vm->agent, AGENT_MSG_CONFIG, kv, n, NULL, 0);
+        if (r >= 0)
+                return;
+fail:
+        vm->agent_error = strdup("cannot send the configuration to the guest agent");
+        (void) on_grace_over(NULL, 0, vm);
+}
+
+static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
+        Vm *vm = userdata;
+        VmExec *e;
+
+        switch (msg->type) {
+        case AGENT_MSG_READY:
+                if (vm->agent_ready)
+                        break;
+                vm->agent_ready = true;
+                send_config(vm);
+                break;
+        case AGENT_MSG_STARTED:
+                if (msg->id == 0) {
+                        if (vm->workload_started)
+                                break;
+                        vm->workload_started = true;
+                        vm_stop_timer(vm);
+                        monitor_set_fact(vm->m, "guest_pid", json_integer(msg->started.pid));
+                        monitor_payload_running(vm->m, vm->qemu_pid);
+                }
+                break;
+        case AGENT_MSG_EXIT:
+                if (msg->id == 0) {
+                        if (vm->workload_exited)
+                                break;
+                        vm->workload_exited = true;
+                        vm->exit_code = msg->exit.code;
+                        vm->exit_signal = msg->exit.signal;
+                        /* The agent powers off now; make sure QEMU goes. */
+                        (void) vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_grace_over);
+                } else if ((e = exec_find(vm, msg->id))) {
+                        int status = msg->exit.signal ? 128 + (int) msg->exit.signal : (int) msg->exit.code;
+                        _cleanup_free_ char *err = e->error ? strdup(e->error) : NULL;
+                        exec_finish(vm, e, 0, status, err);
+                }
+                break;
+        case AGENT_MSG_STDOUT:
+        case AGENT_MSG_STDERR:
+                e = exec_find(vm, msg->id);
+                if (e && e->x)
+                        exec_write(e->x->fds[msg->type == AGENT_MSG_STDOUT ? 1 : 2], msg->data.data, msg->data.size);
+                break;
+        case AGENT_MSG_ERROR: {
+                _cleanup_free_ char *text = strndup((const char *) msg->data.data, msg->data.size);
+                if (!text)
+                        break;
+                /* Never trust guest text: strip control characters. */
+                for (char *c = text; *c; c++)
+                        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                                *c = ' ';
+                if (msg->id == 0) {
+                        if (!vm->agent_error)
+                                vm->agent_error = TAKE_PTR(text);
+                } else if ((e = exec_find(vm, msg->id)) && !e->error)
+                        e->error = TAKE_PTR(text);
+                break;
+        }
+        case AGENT_MSG_STATS: {
+                AgentKvIter it;
+                const char *k, *v;
+                size_t kl;
+                json_t *o = json_object();
+
+                agent_kv_iter_init(&it, msg->kv.kv, msg->kv.size);
+                while (o && agent_kv_next(&it, &k, &kl, &v) > 0) {
+                        uint64_t u;
+                        char key[32];
+                        if (kl >= sizeof key || safe_atou64(v, &u) < 0 || u > (UINT64_C(1) << 62))
+                                continue;
+                        memcpy(key, k, kl);
+                        key[kl] = 0;
+                        if (streq(key, "mem_total") || streq(key, "mem_available") || streq(key, "cpu_usec") ||
+                            streq(key, "pids") || streq(key, "uptime_usec"))
+                                (void) json_object_set_new(o, key, json_integer((json_int_t) u));
+                }
+                json_decref(vm->guest_stats);
+                vm->guest_stats = o;
+                vm->guest_stats_usec = now_usec(CLOCK_MONOTONIC);
+                break;
+        }
+        default:
+                break;
+        }
+}
+
+static void on_agent_error(AgentConn *a, int error, const char *message, void *userdata) {
+        Vm *vm = userdata;
+
+        if (error == -ECONNRESET)
+                return; /* QEMU went away; on_qemu_exit() decides */
+        /* A hostile or broken guest: stop the VM, keep the monitor. */
+        if (!vm->protocol_error && asprintf(&vm->protocol_error, "%s (%s)", message, strerror(-error)) < 0)
+                vm->protocol_error = NULL;
+        vm_kill_qemu(vm);
+}
+
+/* ---------------------------------------------------------------- start */
+
+static int socketpairs(int fds[_VM_FD_MAX][2]) {
+        for (size_t i = 0; i < _VM_FD_MAX; i++)
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds[i]) < 0)
+                        return -errno;
+        return 0;
+}
+
+static void close_pairs(int fds[_VM_FD_MAX][2]) {
+        for (size_t i = 0; i < _VM_FD_MAX; i++)
+                for (size_t j = 0; j < 2; j++)
+                        if (fds[i][j] >= 0) {
+                                (void) close(fds[i][j]);
+                                fds[i][j] = -EBADF;
+                        }
+}
+
+static int vm_launch(Vm *vm, char **reterr) {
+        Monitor *m = vm->m;
+        const WorkloadSpec *s = m->spec;
+        _cleanup_free_ char *kernel = NULL, *initrd = NULL, *console = NULL;
+        _cleanup_strv_free_ char **argv = NULL, **jail_mounts = NULL;
+        int fds[_VM_FD_MAX][2], child_fds[_VM_FD_MAX];
+        JailBind binds[3 + SPEC_MAX_MOUNTS];
+        size_t n_binds = 0;
+        QemuConfig qc;
+        pid_t pid;
+        int r;
+
+        for (size_t i = 0; i < _VM_FD_MAX; i++)
+                fds[i][0] = fds[i][1] = -EBADF;
+
+        if (asprintf(&kernel, "%s/vmlinux", m->paths.vm_dir) < 0 ||
+            asprintf(&initrd, "%s/initramfs.cpio", m->paths.vm_dir) < 0 ||
+            asprintf(&vm->jail_dir, "%s/jail", m->dir) < 0)
+                return -ENOMEM;
+        if (access(kernel, R_OK) < 0 || access(initrd, R_OK) < 0) {
+                *reterr = strdup("guest kernel or initramfs missing: run isod-vm-setup");
+                return -ENOENT;
+        }
+        if (mkdir(vm->jail_dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+
+        binds[n_binds++] = (JailBind) { kernel, "/vm/vmlinux" };
+        binds[n_binds++] = (JailBind) { initrd, "/vm/initramfs.cpio" };
+        binds[n_binds++] = (JailBind) { vm->image, "/vm/rootfs.erofs" };
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                char t[64];
+                (void) snprintf(t, sizeof t, "/vm/mnt%zu.erofs", i);
+                r = strv_extend(&jail_mounts, t);
+                if (r < 0)
+                        return r;
+                binds[n_binds++] = (JailBind) { vm->mount_images[i], jail_mounts[i] };
+        }
+
+        qc = (QemuConfig) {
+                .accel = vm->accel,
+                .cpus = s->cpus > 0 ? (unsigned) ceil(s->cpus) : 1,
+                .memory_mib = ((s->memory ?: VM_DEFAULT_MEMORY) + (UINT64_C(1) << 20) - 1) >> 20,
+                .kernel = "/vm/vmlinux",
+                .initrd = "/vm/initramfs.cpio",
+                .rootfs = "/vm/rootfs.erofs",
+                .mount_images = (const char *const *) jail_mounts,
+        };
+        r = qemu_build_argv(&qc, m->paths.qemu ?: ISOD_QEMU_PATH, &argv);
+        if (r < 0)
+                return r;
+
+        r = socketpairs(fds);
+        if (r < 0) {
+                close_pairs(fds);
+                return r;
+        }
+        for (size_t i = 0; i < _VM_FD_MAX; i++)
+                child_fds[i] = fds[i][1];
+
+        JailConfig jc = {
+                .root_dir = vm->jail_dir,
+                .binds = binds,
+                .n_binds = n_binds,
+                .kvm = vm->accel == VM_ACCEL_KVM,
+                .uid = jail_uid_for(getpid()),
+                .gid = jail_uid_for(getpid()),
+                .fds = child_fds,
+                .n_fds = _VM_FD_MAX,
+        };
+        r = jail_spawn(&jc, argv, &pid, reterr);
+        if (r < 0) {
+                close_pairs(fds);
+                return r;
+        }
+        vm->qemu_pid = pid;
+        for (size_t i = 0; i < _VM_FD_MAX; i++) {
+                (void) close(fds[i][1]);
+                fds[i][1] = -EBADF;
+        }
+
+        r = sd_event_add_child(m->event, &vm->child_src, pid, WEXITED, on_qemu_exit, vm);
+        if (r < 0)
+                goto fail;
+        r = qmp_new(m->event, TAKE_FD(fds[VM_FD_QMP][0]), on_qmp_event, vm, &vm->qmp);
+        if (r < 0)
+                goto fail;
+        r = agent_conn_new(m->event, fds[VM_FD_CTL][0], on_agent_msg, on_agent_error, vm, &vm->agent);
+        if (r < 0)
+                goto fail;
+        fds[VM_FD_CTL][0] = -EBADF;
+
+        /* stdin: the client → QEMU; closing our end is the guest's EOF. */
+        r = relay_new(m->event, m->stdio[0], fds[VM_FD_STDIN][0], 0, on_stdin_done, vm, &vm->relay_in);
+        if (r < 0)
+                goto fail;
+        r = relay_new(m->event, fds[VM_FD_STDOUT][0], m->stdio[1], 0, on_relay_done, vm, &vm->relay_out);
+        if (r < 0)
+                goto fail;
+        r = relay_new(m->event, fds[VM_FD_STDERR][0], m->stdio[2], 0, on_relay_done, vm, &vm->relay_err);
+        if (r < 0)
+                goto fail;
+        if (asprintf(&console, "%s/console.log", m->dir) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        vm->console_fd = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
+        r = relay_new(m->event, fds[VM_FD_CONSOLE][0], vm->console_fd, VM_CONSOLE_LOG_MAX, NULL, NULL,
+                      &vm->relay_console);
+        if (r < 0)
+                goto fail;
+        /* The relays keep these sockets; they close with the Vm. */
+        vm->stdio_socks[0] = TAKE_FD(fds[VM_FD_STDIN][0]);
+        vm->stdio_socks[1] = TAKE_FD(fds[VM_FD_STDOUT][0]);
+        vm->stdio_socks[2] = TAKE_FD(fds[VM_FD_STDERR][0]);
+        vm->stdio_socks[3] = TAKE_FD(fds[VM_FD_CONSOLE][0]);
+        if (m->stdio[0] < 0)
+                (void) shutdown(vm->stdio_socks[0], SHUT_WR);
+
+        (void) vm_arm_timer(vm, VM_BOOT_TIMEOUT_USEC, on_boot_timeout);
+        return 0;
+
+fail:
+        close_pairs(fds);
+        vm_kill_qemu(vm);
+        return r;
+}
+
+static void vm_launch_or_fail(Vm *vm) {
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        r = vm_launch(vm, &msg);
+        if (r < 0) {
+                if (!msg && asprintf(&msg, "cannot start QEMU: %s", strerror(-r)) < 0)
+                        msg = NULL;
+                monitor_payload_failed(vm->m, r, msg ?: "cannot start QEMU");
+        }
+}
+
+static void on_image_built(int r, const char *path, void *userdata) {
+        Vm *vm = userdata;
+        char msg[256];
+
+        if (r < 0) {
+                (void) snprintf(msg, sizeof msg, "building the VM image failed: %s", strerror(-r));
+                monitor_payload_failed(vm->m, r, msg);
+                vm->n_builds = (size_t) -1; /* never launch */
+                return;
+        }
+        if (vm->n_builds == (size_t) -1 || --vm->n_builds > 0)
+                return;
+        vm_launch_or_fail(vm);
+}
+
+static int vm_start(Monitor *m) {
+        const WorkloadSpec *s = m->spec;
+        _cleanup_free_ char *reason = NULL;
+        Vm *vm;
+        int r;
+
+        vm = calloc(1, sizeof(Vm));
+        if (!vm)
+                return -ENOMEM;
+        m->backend_data = vm;
+        vm->m = m;
+        vm->console_fd = -EBADF;
+        for (size_t i = 0; i < 4; i++)
+                vm->stdio_socks[i] = -EBADF;
+        for (size_t i = 0; i < VM_MAX_EXECS; i++)
+                vm->execs[i].in_fd = -EBADF;
+
+        r = vm_accel_detect(m->paths.accel, &vm->accel, &reason);
+        if (r < 0)
+                return r;
+        monitor_set_fact(m, "accel", json_string(vm_accel_to_string(vm->accel)));
+        if (reason)
+                monitor_set_fact(m, "accel_reason", json_string(reason));
+
+        if (s->rootfs)
+                vm->rootfs_dir = strdup(s->rootfs);
+        else if (asprintf(&vm->rootfs_dir, "%s/%s/rootfs", m->paths.image_dir, s->image) < 0)
+                vm->rootfs_dir = NULL;
+        if (!vm->rootfs_dir)
+                return -ENOMEM;
+
+        vm->mount_images = calloc(s->n_mounts + 1, sizeof(char *));
+        vm->builds = calloc(s->n_mounts + 1, sizeof(ImageBuild *));
+        if (!vm->mount_images || !vm->builds)
+                return -ENOMEM;
+        for (size_t i = 0; i <= s->n_mounts; i++) {
+                const char *dir = i == 0 ? vm->rootfs_dir : s->mounts[i - 1].source;
+                char **slot = i == 0 ? &vm->image : &vm->mount_images[i - 1];
+
+                r = image_get(m->event, m->paths.cache_dir, dir, m->stdio[2], on_image_built, vm, slot,
+                              &vm->builds[i]);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        vm->n_builds++;
+        }
+        if (vm->n_builds == 0)
+                vm_launch_or_fail(vm);
+        return 0;
+}
+
+/* ---------------------------------------------------------------- stop, kill, exec, stats */
+
+static int vm_stop(Monitor *m, uint64_t timeout_usec) {
+        Vm *vm = vm_get(m);
+
+        if (!vm || vm->qemu_pid <= 0 || vm->qemu_exited)
+                return -ESRCH;
+        vm->stopping = true;
+        if (vm->workload_started && !vm->workload_exited &&
+            agent_conn_send_ids(vm->agent, AGENT_MSG_SIGNAL, 0, SIGTERM, 0, 2) >= 0)
+                return vm_arm_timer(vm, timeout_usec, on_grace_over);
+        /* Still booting (or the agent is unreachable): power off now. */
+        return on_grace_over(NULL, 0, vm);
+}
+
+static int vm_kill(Monitor *m, int signo) {
+        Vm *vm = vm_get(m);
+
+        if (!vm || vm->qemu_pid <= 0 || vm->qemu_exited)
+                return -ESRCH;
+        if (signo <= 0 || signo >= 65)
+                return -EINVAL;
+        if (vm->workload_started && !vm->workload_exited)
+                return agent_conn_send_ids(vm->agent, AGENT_MSG_SIGNAL, 0, (uint32_t) signo, 0, 2);
+        if (signo == SIGKILL) {
+                vm->stopping = true;
+                vm_kill_qemu(vm);
+                return 0;
+        }
+        return -EBUSY;
+}
+
+static int on_exec_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        VmExec *e = userdata;
+
+        e->retry_src = sd_event_source_disable_unref(e->retry_src);
+        if (e->in_src)
+                (void) sd_event_source_set_enabled(e->in_src, SD_EVENT_ON);
+        return 0;
+}
+
+static int on_exec_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        VmExec *e = userdata;
+        static uint8_t buf[AGENT_DATA_MAX];
+        uint8_t idb[4];
+        ssize_t n;
+        Vm *vm = e->x ? e->x->backend_data : NULL;
+        if (!vm)
+                return 0;
+        if (!agent_conn_can_send(vm->agent)) {
+                /* Backpressure: the guest is slower than the client; look again in 10ms. */
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                e->retry_src = sd_event_source_disable_unref(e->retry_src);
+                (void) sd_event_add_time_relative(vm->m->event, &e->retry_src, CLOCK_MONOTONIC, 10 * USEC_PER_MSEC, 0,
+                                                  on_exec_retry, e);
+                return 0;
+        }
+        agent_put_u32(idb, e->id);
+        n = read(e->in_fd, buf, sizeof buf);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0) {
+                (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, NULL, 0);
+                e->in_src = sd_event_source_disable_unref(e->in_src);
+                return 0;
+        }
+        (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, buf, (size_t) n);
+        return 0;
+}
+
+static int vm_exec(Monitor *m, ExecRequest *x) {
+        Vm *vm = vm_get(m);
+        _cleanup_free_ uint8_t *kv = NULL;
+        VmExec *e = NULL;
+        uint8_t idb[4];
+        size_t n;
+        int r;
+
+        if (!vm || !vm->workload_started || vm->workload_exited || vm->qemu_exited)
+                return -EBUSY;
+        for (size_t i = 0; i < VM_MAX_EXECS; i++)
+                if (vm->execs[i].id == 0) {
+                        e = &vm->execs[i];
+                        break;
+                }
+        if (!e)
+                return -EBUSY;
+        r = agent_encode_exec(x, &kv, &n);
+        if (r < 0)
+                return r;
+        if (++vm->next_exec_id == 0)
+                vm->next_exec_id = 1;
+        agent_put_u32(idb, vm->next_exec_id);
+        r = agent_conn_send(vm->agent, AGENT_MSG_EXEC, idb, 4, kv, n);
+        if (r < 0)
+                return r;
+        *e = (VmExec) { .id = vm->next_exec_id, .x = x, .in_fd = -EBADF };
+        x->backend_data = vm;
+        if (x->fds[0] >= 0) {
+                char p[64];
+                (void) snprintf(p, sizeof p, "/proc/self/fd/%i", x->fds[0]);
+                e->in_fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                if (e->in_fd < 0)
+                        e->in_fd = fcntl(x->fds[0], F_DUPFD_CLOEXEC, 3);
+                if (e->in_fd >= 0 &&
+                    sd_event_add_io(m->event, &e->in_src, e->in_fd, EPOLLIN, on_exec_stdin, e) < 0) {
+                        /* A regular file or the like: send EOF at once rather than block. */
+                        (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, NULL, 0);
+                }
+        } else
+                (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, NULL, 0);
+        return 0;
+}
+
+static int proc_qemu_figures(pid_t pid, json_t *o) {
+        _cleanup_free_ char *status = NULL, *stat = NULL, *p = NULL;
+        const char *l, *e;
+        unsigned long long ut = 0, st = 0;
+        int r;
+
+        if (asprintf(&p, "/proc/%i/status", (int) pid) < 0)
+                return -ENOMEM;
+        r = read_full_file_at(AT_FDCWD, p, 65536, &status, NULL);
+        if (r < 0)
+                return r;
+        l = strstr(status, "\nVmRSS:");
+        if (l)
+                (void) json_object_set_new(o, "vmm_rss_bytes", json_integer((json_int_t) strtoull(l + 7, NULL, 10) * 1024));
+        free(p);
+        if (asprintf(&p, "/proc/%i/stat", (int) pid) < 0)
+                return -ENOMEM;
+        r = read_full_file_at(AT_FDCWD, p, 65536, &stat, NULL);
+        if (r < 0)
+                return r;
+        e = strrchr(stat, ')');
+        if (e && sscanf(e + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
+                long hz = sysconf(_SC_CLK_TCK);
+                (void) json_object_set_new(o, "vmm_cpu_usec",
+                                           json_integer((json_int_t) ((ut + st) * 1000000ULL / (unsigned long long) (hz > 0 ? hz : 100))));
+        }
+        return 0;
+}
+
+static int vm_stats(Monitor *m, json_t **ret) {
+        Vm *vm = vm_get(m);
+        json_auto_t *o = NULL;
+        json_t *g;
+        uint64_t asked;
+
+        if (!vm)
+                return -ESRCH;
+        o = json_object();
+        if (!o)
+                return -ENOMEM;
+        (void) json_object_set_new(o, "accel", json_string(vm_accel_to_string(vm->accel)));
+        if (vm->qemu_pid > 0 && !vm->qemu_exited)
+                (void) proc_qemu_figures(vm->qemu_pid, o);
+
+        /* Ask the agent, bounded; the answer arrives through on_agent_msg(). */
+        if (vm->agent && vm->workload_started && !vm->workload_exited &&
+            agent_conn_send(vm->agent, AGENT_MSG_STATS_REQUEST, NULL, 0, NULL, 0) >= 0) {
+                asked = now_usec(CLOCK_MONOTONIC);
+                while (vm->guest_stats_usec < asked && now_usec(CLOCK_MONOTONIC) < asked + VM_STATS_TIMEOUT_USEC)
+                        if (agent_conn_pump(vm->agent, asked + VM_STATS_TIMEOUT_USEC - now_usec(CLOCK_MONOTONIC)) < 0)
+                                break;
+        }
+        g = vm->guest_stats;
+        if (g && json_is_integer(json_object_get(g, "mem_total"))) {
+                json_int_t total = json_integer_value(json_object_get(g, "mem_total"));
+                json_int_t avail = json_integer_value(json_object_get(g, "mem_available"));
+                (void) json_object_set_new(o, "memory_bytes", json_integer(total - avail));
+                (void) json_object_set_new(o, "memory_total_bytes", json_integer(total));
+                (void) json_object_set(o, "cpu_usec", json_object_get(g, "cpu_usec"));
+                (void) json_object_set(o, "pids", json_object_get(g, "pids"));
+                (void) json_object_set_new(o, "source", json_string(vm->guest_stats_usec >= now_usec(CLOCK_MONOTONIC) - VM_STATS_TIMEOUT_USEC ? "agent" : "agent-cached"));
+        } else
+                (void) json_object_set_new(o, "source", json_string("host"));
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static void vm_destroy(Monitor *m) {
+        Vm *vm = vm_get(m);
+
+        if (!vm)
+                return;
+        for (size_t i = 0; i < VM_MAX_EXECS; i++)
+                if (vm->execs[i].id != 0)
+                        exec_finish(vm, &vm->execs[i], -ESRCH, -1, "the VM was destroyed");
+        if (vm->qemu_pid > 0 && !vm->qemu_exited) {
+                (void) kill(vm->qemu_pid, SIGKILL);
+                (void) waitpid(vm->qemu_pid, NULL, 0);
+        }
+        sd_event_source_disable_unref(vm->child_src);
+        vm_stop_timer(vm);
+        for (size_t i = 0; vm->builds && i <= m->spec->n_mounts; i++)
+                image_build_free(vm->builds[i]);
+        free(vm->builds);
+        qmp_free(vm->qmp);
+        agent_conn_free(vm->agent);
+        relay_free(vm->relay_in);
+        relay_free(vm->relay_out);
+        relay_free(vm->relay_err);
+        relay_free(vm->relay_console);
+        for (size_t i = 0; i < 4; i++)
+                if (vm->stdio_socks[i] >= 0)
+                        (void) close(vm->stdio_socks[i]);
+        if (vm->console_fd >= 0)
+                (void) close(vm->console_fd);
+        if (vm->jail_dir)
+                (void) rmdir(vm->jail_dir);
+        free(vm->jail_dir);
+        free(vm->rootfs_dir);
+        free(vm->image);
+        for (size_t i = 0; vm->mount_images && i < m->spec->n_mounts; i++)
+                free(vm->mount_images[i]);
+        free(vm->mount_images);
+        free(vm->shutdown_reason);
+        free(vm->agent_error);
+        free(vm->protocol_error);
+        json_decref(vm->guest_stats);
+        free(vm);
+        m->backend_data = NULL;
+}
+
+const struct backend_ops vm_backend_ops = {
+        .name = "vm",
+        .probe = vm_probe,
+        .validate = vm_validate,
+        .start = vm_start,
+        .stop = vm_stop,
+        .kill = vm_kill,
+        .exec = vm_exec,
+        .stats = vm_stats,
+        .destroy = vm_destroy,
+};
