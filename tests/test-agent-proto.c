@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "agent-proto.h"
+#include "macro.h"
 #include "tap.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
