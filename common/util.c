@@ -246,9 +246,9 @@ int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t 
         fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return -errno;
+        /* No fsync(): the state lives on /run (tmpfs) and only has to survive isod, not the kernel;
+         * the rename alone makes readers see the old or the new content. */
         r = loop_write(fd, data, size);
-        if (r >= 0 && fsync(fd) < 0)
-                r = -errno;
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, path) < 0)
                 r = -errno;
         if (r < 0)

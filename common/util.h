@@ -25,7 +25,8 @@ bool identifier_is_valid(const char *s);
 
 /* Reads a whole file (at most max_size bytes, else -EFBIG), NUL-terminated. */
 int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);
-/* Writes via a temporary file + fsync + rename, so readers see the old or the new content. */
+/* Writes via a temporary file + rename, so readers see the old or the new content (no fsync:
+ * meant for state on tmpfs). */
 int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode);
 int write_string_file(const char *path, const char *s);
 int read_one_line_file(const char *path, char **ret);

@@ -7,6 +7,7 @@
 #include "dbus-api.h"
 #include "log.h"
 #include "manager.h"
+#include "spawn.h"
 #include "util.h"
 
 /* isod: the daemon. Single-threaded on sd-event; every workload lives in its own isod-monitor
@@ -135,6 +136,9 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         r = manager_reload_policy(m, &err);
         if (r < 0)
                 log_error("Policy reload on SIGHUP rejected, keeping the old policy: %s", strna(err));
+        else if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE,
+                                                      "PolicySource", NULL);
         return 0;
 }
 
@@ -187,6 +191,7 @@ int main(int argc, char *argv[]) {
         r = manager_load(m);
         if (r < 0)
                 log_warning_errno(r, "Failed to load existing workloads, ignoring: %m");
+        manager_spare_refill(m);
 
         (void) sd_notifyf(false, "READY=1\nSTATUS=Managing %zu workload(s).", m->n_workloads);
         log_info("isod %s ready (%zu workload(s) adopted).", PACKAGE_VERSION, m->n_workloads);

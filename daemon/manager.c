@@ -7,6 +7,7 @@
 #include "dbus-api.h"
 #include "log.h"
 #include "manager.h"
+#include "spawn.h"
 #include "util.h"
 #include "workload.h"
 
@@ -59,6 +60,8 @@ int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
         m->config = *config;
         *config = (ManagerConfig) {};
         m->workloads_fd = -EBADF;
+        m->spare_conn = -EBADF;
+        m->no_spare = secure_getenv("ISOD_NO_SPARE_MONITOR") != NULL;
 
         if (asprintf(&wdir, "%s/workloads", m->config.state_dir) < 0)
                 return log_oom();
@@ -86,6 +89,7 @@ Manager *manager_free(Manager *m) {
                 m->workloads = w->next;
                 workload_free(w);
         }
+        manager_spare_done(m);
         policy_free(m->policy);
         for (int k = 0; k < _BACKEND_KIND_MAX; k++)
                 free(m->backends[k].reason);
@@ -110,14 +114,22 @@ int manager_reload_policy(Manager *m, char **reterr_message) {
         struct stat st;
         int r;
 
+        /* Only a file that does not exist means "use the built-in policy". Any other failure to look
+         * at it (EACCES, ELOOP, EIO…) is an error: silently switching to another policy is not an
+         * option. The new policy replaces the old only once it has been parsed completely. */
         if (m->config.policy_path && stat(m->config.policy_path, &st) >= 0) {
                 r = policy_load(m->config.policy_path, &p, reterr_message);
                 if (r < 0)
                         return r;
-        } else {
+        } else if (!m->config.policy_path || errno == ENOENT) {
                 r = policy_new_default(&p);
                 if (r < 0)
                         return r;
+        } else {
+                r = -errno;
+                if (asprintf(reterr_message, "%s: %s", m->config.policy_path, strerror(-r)) < 0)
+                        *reterr_message = NULL;
+                return r;
         }
         policy_free(m->policy);
         m->policy = p;
@@ -331,6 +343,8 @@ fail:
 
 int manager_explain(Manager *m, const char *spec_json, const Caller *caller, char **ret_text) {
         _cleanup_(workload_spec_freep) WorkloadSpec *spec = NULL;
+        _cleanup_(policy_decision_freep) PolicyDecision *d = NULL;
+        _cleanup_free_ char *text = NULL, *effective = NULL, *full = NULL, *err = NULL;
         PolicyCaller pc;
         int r;
 
@@ -338,5 +352,23 @@ int manager_explain(Manager *m, const char *spec_json, const Caller *caller, cha
         if (r < 0)
                 return r;
         caller_to_policy(caller, &pc);
-        return policy_explain(m->policy, spec, &pc, ret_text);
+        r = policy_explain(m->policy, spec, &pc, &text);
+        if (r < 0)
+                return r;
+
+        /* Append what the backend would get, so that a dry run shows the whole outcome. */
+        r = policy_evaluate(m->policy, spec, &pc, &d, &err);
+        if (r >= 0 && !d->deny) {
+                d->spec->isolation = d->isolation;
+                effective = workload_spec_to_string(d->spec);
+                if (!effective)
+                        return -ENOMEM;
+                bool nl = text[0] && text[strlen(text) - 1] == '\n';
+
+                if (asprintf(&full, "%s%seffective spec: %s\n", text, nl ? "" : "\n", effective) < 0)
+                        return -ENOMEM;
+                *ret_text = TAKE_PTR(full);
+        } else
+                *ret_text = TAKE_PTR(text);
+        return 0;
 }

@@ -40,6 +40,12 @@ typedef struct Manager {
         Policy *policy;
         BackendStatus backends[_BACKEND_KIND_MAX];
         uint64_t next_request_id;
+
+        /* A monitor started ahead of time (daemon/spawn.c). */
+        int spare_conn;
+        sd_event_source *spare_src;
+        sd_event_source *spare_defer;
+        bool no_spare;
 } Manager;
 
 /* Who is calling, from the bus credentials (never from the message). */

@@ -9,6 +9,7 @@
 #include "dbus-api.h"
 #include "log.h"
 #include "proto.h"
+#include "spawn.h"
 #include "util.h"
 #include "workload.h"
 
@@ -433,92 +434,30 @@ finish:
         return r;
 }
 
-static int spawn_monitor(Workload *w, const int stdio[3], int conn) {
-        Manager *m = w->manager;
-        char dir[4096], stdio_arg[64], conn_arg[32];
-        pid_t pid;
-        int status;
-
-        (void) snprintf(dir, sizeof dir, "--dir=%s/workloads/%s", m->config.state_dir, w->name);
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                /* Intermediate: new session, fork the monitor, leave, so the monitor is nobody's
-                 * child in isod and lives on when isod restarts. */
-                int fds[4], null_fd;
-                pid_t gc;
-
-                (void) setsid();
-                gc = fork();
-                if (gc < 0)
-                        _exit(1);
-                if (gc > 0)
-                        _exit(0);
-
-                /* Monitor: fds 3,4,5 = workload stdio, 6 = connection to isod, 2 = isod's stderr. */
-                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-                for (int i = 0; i < 3; i++)
-                        fds[i] = stdio[i] >= 0 ? stdio[i] : null_fd;
-                fds[3] = conn;
-                for (int i = 0; i < 4; i++) {
-                        int t = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
-                        if (t < 0)
-                                _exit(1);
-                        fds[i] = t;
-                }
-                for (int i = 0; i < 4; i++)
-                        if (dup2(fds[i], 3 + i) < 0)
-                                _exit(1);
-                if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0)
-                        _exit(1);
-                (void) close_all_fds_except((int[]) { 3, 4, 5, 6 }, 4);
-                (void) snprintf(stdio_arg, sizeof stdio_arg, "--stdio=3,4,5");
-                (void) snprintf(conn_arg, sizeof conn_arg, "--conn-fd=6");
-                {
-                        sigset_t ss;
-                        sigemptyset(&ss);
-                        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-                }
-                execl(m->config.monitor_path, "isod-monitor", dir, stdio_arg, conn_arg,
-                      m->config.debug ? "--debug" : NULL, (char *) NULL);
-                _exit(127);
-        }
-        if (waitpid(pid, &status, 0) < 0)
-                return -errno;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return -ECHILD;
-        return 0;
-}
-
 int workload_start(Workload *w, const int stdio[3]) {
-        int sp[2] = { -EBADF, -EBADF };
-        int r;
+        _cleanup_free_ char *dir = NULL;
+        int conn = -EBADF, r;
 
         if (w->state != WORKLOAD_CREATED)
                 return -EBUSY;
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) < 0)
-                return -errno;
+        if (asprintf(&dir, "%s/workloads/%s", w->manager->config.state_dir, w->name) < 0)
+                return -ENOMEM;
         w->state = WORKLOAD_STARTING;
         r = workload_save(w);
         if (r < 0)
                 goto fail;
-        r = spawn_monitor(w, stdio, sp[1]);
-        (void) close(sp[1]);
-        sp[1] = -EBADF;
+        r = monitor_spawn_for(w->manager, dir, stdio, &conn);
         if (r < 0)
                 goto fail;
-        r = workload_attach(w, sp[0]);
-        if (r < 0)
+        r = workload_attach(w, conn);
+        if (r < 0) {
+                (void) close(conn);
                 goto fail;
+        }
         w->started_usec = now_usec(CLOCK_REALTIME);
         workload_send_changed(w);
         return 0;
 fail:
-        if (sp[0] >= 0)
-                (void) close(sp[0]);
-        if (sp[1] >= 0)
-                (void) close(sp[1]);
         w->state = WORKLOAD_CREATED;
         (void) workload_save(w);
         return r;

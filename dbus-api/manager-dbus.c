@@ -8,49 +8,165 @@
 #include "util.h"
 #include "workload.h"
 
+/* The caller's groups as the bus daemon recorded them when the connection was made (dbus-daemon's
+ * UnixGroupIDs: SO_PEERCRED's gid plus SO_PEERGROUPS). Unlike the /proc/PID/status values that
+ * SD_BUS_CREDS_AUGMENT reads later, these cannot be changed by the caller after the fact (by exec'ing
+ * a setgid program, or by exiting so that its PID is reused). Returns the number of groups, 0 when
+ * the bus does not report them. */
+static int bus_get_connection_groups(sd_bus_message *msg, gid_t **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ gid_t *groups = NULL;
+        const char *sender = sd_bus_message_get_sender(msg);
+        size_t n = 0;
+        int r;
+
+        if (!sender)
+                return 0;
+        r = sd_bus_call_method(sd_bus_message_get_bus(msg), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "GetConnectionCredentials", NULL, &reply, "s",
+                               sender);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *key;
+
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "UnixGroupIDs")) {
+                        const void *a;
+                        size_t sz;
+
+                        r = sd_bus_message_enter_container(reply, 'v', "au");
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_read_array(reply, 'u', &a, &sz);
+                        if (r < 0)
+                                return r;
+                        if (sz / sizeof(uint32_t) > 1024)
+                                return -E2BIG;
+                        free(groups);
+                        n = sz / sizeof(uint32_t);
+                        groups = calloc(n ?: 1, sizeof(gid_t));
+                        if (!groups)
+                                return -ENOMEM;
+                        for (size_t i = 0; i < n; i++)
+                                groups[i] = (gid_t) ((const uint32_t *) a)[i];
+                        r = sd_bus_message_exit_container(reply);
+                } else
+                        r = sd_bus_message_skip(reply, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(groups);
+        return (int) n;
+}
+
+/* Resolves a user (is_group false) or group name. 0 and NULL when there is no such entry. Errors
+ * (ERANGE is retried with a larger buffer) are returned: a name that exists but could not be read must
+ * not make a rule that names it silently not match. */
+static int resolve_name(bool is_group, uint32_t id, char **ret) {
+        for (size_t size = 4096; size <= 1024 * 1024; size *= 4) {
+                _cleanup_free_ char *buf = malloc(size);
+                struct passwd pw, *pwr = NULL;
+                struct group gr, *grr = NULL;
+                const char *name;
+                int e;
+
+                if (!buf)
+                        return -ENOMEM;
+                if (is_group)
+                        e = getgrgid_r((gid_t) id, &gr, buf, size, &grr);
+                else
+                        e = getpwuid_r((uid_t) id, &pw, buf, size, &pwr);
+                if (e == ERANGE)
+                        continue;
+                if (e != 0 && e != ENOENT && e != ESRCH)
+                        return -e;
+                name = is_group ? (grr ? grr->gr_name : NULL) : (pwr ? pwr->pw_name : NULL);
+                if (!name) {
+                        *ret = NULL;
+                        return 0;
+                }
+                *ret = strdup(name);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return -ERANGE;
+}
+
 int bus_get_caller(sd_bus_message *msg, Caller *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        const gid_t *gids = NULL;
+        _cleanup_(caller_done) Caller c = {};
+        _cleanup_free_ gid_t *bus_groups = NULL;
         const char *unit = NULL;
-        Caller c = {};
-        struct passwd pw, *pwr = NULL;
-        char buf[4096];
+        gid_t egid;
         int r, n;
 
+        /* The EUID comes from the bus daemon (SO_PEERCRED at connect time). The unit is read from
+         * /proc/PID/cgroup (augmented); it is only as good as that, see docs/policy.md. */
         r = sd_bus_query_sender_creds(msg,
-                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
-                                              SD_BUS_CREDS_UNIT | SD_BUS_CREDS_AUGMENT,
+                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_UNIT |
+                                              SD_BUS_CREDS_AUGMENT,
                                       &creds);
         if (r < 0)
                 return r;
+        if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID)
+                return -EPERM; /* never authorize on a UID read from /proc */
         r = sd_bus_creds_get_euid(creds, &c.uid);
         if (r < 0)
                 return r;
-        if (sd_bus_creds_get_egid(creds, &c.gid) < 0)
-                c.gid = (gid_t) -1;
-        n = sd_bus_creds_get_supplementary_gids(creds, &gids);
-        if (n > 0 && n <= 1024) {
+
+        /* Groups only from the bus daemon's record. The primary GID from /proc is used only if the
+         * connection had it too; otherwise (e.g. the caller exec'd a setgid program since) it is
+         * ignored. No record: no groups, so group rules never match (fail closed). */
+        c.gid = (gid_t) -1;
+        n = bus_get_connection_groups(msg, &bus_groups);
+        if (n < 0)
+                log_warning_errno(n, "Failed to get the groups of '%s' from the bus, ignoring: %m",
+                                  strna(sd_bus_message_get_sender(msg)));
+        if (n > 0) {
                 c.groups = calloc((size_t) n, sizeof(gid_t));
                 if (!c.groups)
                         return -ENOMEM;
-                memcpy(c.groups, gids, sizeof(gid_t) * (size_t) n);
-                c.n_groups = (size_t) n;
+                if (sd_bus_creds_get_egid(creds, &egid) < 0)
+                        egid = (gid_t) -1;
+                for (int i = 0; i < n; i++)
+                        if (bus_groups[i] == egid && c.gid == (gid_t) -1)
+                                c.gid = egid;
+                        else
+                                c.groups[c.n_groups++] = bus_groups[i];
         }
-        if (sd_bus_creds_get_unit(creds, &unit) >= 0 && unit)
+        if (sd_bus_creds_get_unit(creds, &unit) >= 0 && unit) {
                 c.unit = strdup(unit);
-        if (getpwuid_r(c.uid, &pw, buf, sizeof buf, &pwr) == 0 && pwr)
-                c.user_name = strdup(pwr->pw_name);
+                if (!c.unit)
+                        return -ENOMEM;
+        }
+        r = resolve_name(false, c.uid, &c.user_name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resolve the name of UID %u: %m", (unsigned) c.uid);
         /* Names of the primary and supplementary groups, for policy rules that match on "group". */
         for (size_t i = 0; i <= c.n_groups; i++) {
                 gid_t g = i == 0 ? c.gid : c.groups[i - 1];
-                struct group gr, *grr = NULL;
+                _cleanup_free_ char *name = NULL;
 
                 if (g == (gid_t) -1)
                         continue;
-                if (getgrgid_r(g, &gr, buf, sizeof buf, &grr) == 0 && grr)
-                        (void) strv_extend(&c.group_names, grr->gr_name);
+                r = resolve_name(true, g, &name);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to resolve the name of GID %u: %m", (unsigned) g);
+                if (name && strv_extend(&c.group_names, name) < 0)
+                        return -ENOMEM;
         }
         *ret = c;
+        c = (Caller) {};
         return 0;
 }
 

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 
 #include "log.h"
 #include "monitor.h"
+#include "proto.h"
 #include "util.h"
 
 /* isod-monitor --dir=DIR [--stdio=IN,OUT,ERR] [--conn-fd=FD]
@@ -15,8 +17,10 @@
  * keeps DIR/monitor.json current until the payload has ended. */
 
 static const char *arg_dir;
+static char *arg_dir_assigned;
 static int arg_stdio[3] = { -EBADF, -EBADF, -EBADF };
 static int arg_conn_fd = -EBADF;
+static bool arg_spare;
 
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
@@ -24,6 +28,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "stdio", required_argument, NULL, 's' },
                 { "conn-fd", required_argument, NULL, 'c' },
                 { "debug", no_argument, NULL, 'D' },
+                { "spare", no_argument, NULL, 'S' },
                 {},
         };
         int c;
@@ -44,11 +49,55 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'D':
                         log_set_max_level(LOG_DEBUG);
                         break;
+                case 'S':
+                        arg_spare = true;
+                        break;
                 default:
                         return -EINVAL;
                 }
-        if (!arg_dir || arg_dir[0] != '/')
-                return log_error_errno(-EINVAL, "--dir=ABSOLUTE-PATH is required.");
+        if (arg_spare ? arg_conn_fd < 0 : !arg_dir || arg_dir[0] != '/')
+                return log_error_errno(-EINVAL, "--dir=ABSOLUTE-PATH (or --spare with --conn-fd=) is required.");
+        return 0;
+}
+
+/* A spare monitor is started ahead of time, so that the next launch does not wait for exec and the
+ * dynamic loader: it idles on its connection until isod assigns it a workload directory and its
+ * stdio ({"op":"assign","dir":…} with three fds), or exits when isod goes away. */
+static int wait_for_assignment(void) {
+        int fds[PROTO_MAX_FDS];
+        size_t n_fds = 0;
+        json_t *msg = NULL;
+        const char *dir;
+        struct pollfd p = { .fd = arg_conn_fd, .events = POLLIN };
+        int r;
+
+        for (;;) {
+                if (poll(&p, 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                r = proto_recv(arg_conn_fd, &msg, fds, &n_fds);
+                if (r == -EAGAIN || r == -EINTR)
+                        continue;
+                if (r <= 0)
+                        return r < 0 ? r : -ECONNRESET; /* isod went away: nothing to do */
+                break;
+        }
+        dir = json_string_value(json_object_get(msg, "dir"));
+        if (!streq_ptr(json_string_value(json_object_get(msg, "op")), "assign") || !dir || dir[0] != '/' ||
+            n_fds != 3) {
+                json_decref(msg);
+                proto_close_fds(fds, n_fds);
+                return -EBADMSG;
+        }
+        arg_dir_assigned = strdup(dir);
+        json_decref(msg);
+        if (!arg_dir_assigned)
+                return -ENOMEM;
+        arg_dir = arg_dir_assigned;
+        for (int i = 0; i < 3; i++)
+                arg_stdio[i] = fds[i];
         return 0;
 }
 
@@ -121,6 +170,13 @@ int main(int argc, char *argv[]) {
                 return 2;
 
         (void) signal(SIGPIPE, SIG_IGN);
+        if (arg_spare) {
+                r = fd_set_nonblock(arg_conn_fd, true);
+                if (r >= 0)
+                        r = wait_for_assignment();
+                if (r < 0)
+                        return r == -ECONNRESET ? 0 : 1;
+        }
         sigemptyset(&ss);
         sigaddset(&ss, SIGCHLD);
         sigaddset(&ss, SIGTERM);
@@ -175,5 +231,6 @@ int main(int argc, char *argv[]) {
 
         m.ops->destroy(&m);
         monitor_done(&m);
+        free(arg_dir_assigned);
         return 0;
 }

@@ -10,7 +10,7 @@
 #include "proto.h"
 #include "util.h"
 
-/* The monitor's side of the protocol with isod (docs/internals.md):
+/* The monitor's side of the protocol with isod (docs/architecture.md):
  *   requests  {"id":N,"op":"status"|"kill"|"stop"|"stats"|"exec"|"resize", …} (+ fds for exec)
  *   replies   {"id":N,"result":{…}} or {"id":N,"error":ERRNO,"message":"…"}
  *   events    {"event":"state", <monitor.json fields>} sent to every connection on each change. */

@@ -10,7 +10,7 @@
 /* isod-monitor: one process per workload, between isod and the workload (as conmon or a
  * Firecracker jailer is). It owns the payload (container init or QEMU), holds its exit status,
  * writes monitor.json in the workload's state directory and serves monitor.sock. See
- * docs/internals.md for the protocol. */
+ * docs/architecture.md for the protocol. */
 
 typedef enum MonitorState {
         MONITOR_STARTING,

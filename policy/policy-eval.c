@@ -117,7 +117,8 @@ static void print_size(FILE *f, uint64_t bytes) {
 /* ---- Matching ----------------------------------------------------------------------------------- */
 
 static bool caller_in_gid(const PolicyCaller *c, const uint32_t *gids, size_t n) {
-        if (ids_contain(gids, n, (uint32_t) c->gid))
+        /* (gid_t) -1: the primary GID is unknown (the daemon could not confirm it); it matches nothing. */
+        if (c->gid != (gid_t) -1 && ids_contain(gids, n, (uint32_t) c->gid))
                 return true;
         for (size_t i = 0; i < c->n_groups; i++)
                 if (ids_contain(gids, n, (uint32_t) c->groups[i]))
@@ -169,7 +170,10 @@ static bool match_key_test(const PolicyMatch *m, MatchKey k, const WorkloadSpec 
                 if (caller_in_gid(c, m->gids, m->n_gids))
                         return true;
                 if (why) {
-                        fprintf(why, "gid: caller gid %u", (unsigned) c->gid);
+                        if (c->gid != (gid_t) -1)
+                                fprintf(why, "gid: caller gid %u", (unsigned) c->gid);
+                        else
+                                fputs("gid: caller gid unknown", why);
                         for (size_t i = 0; i < c->n_groups; i++)
                                 fprintf(why, "%s%u", i == 0 ? " (supplementary " : ", ",
                                         (unsigned) c->groups[i]);
@@ -337,7 +341,10 @@ static void print_caller(FILE *f, const PolicyCaller *c) {
         fprintf(f, "caller: uid %u", (unsigned) c->uid);
         if (c->user_name)
                 fprintf(f, " ('%s')", c->user_name);
-        fprintf(f, ", gid %u", (unsigned) c->gid);
+        if (c->gid != (gid_t) -1)
+                fprintf(f, ", gid %u", (unsigned) c->gid);
+        else
+                fputs(", gid unknown", f);
         for (size_t i = 0; i < c->n_groups; i++)
                 fprintf(f, "%s%u", i == 0 ? ", supplementary gids " : " ", (unsigned) c->groups[i]);
         for (char *const *i = c->group_names; i && *i; i++)
