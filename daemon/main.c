@@ -120,6 +120,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
             (!cfg->qemu && set_str(&cfg->qemu, ISOD_QEMU_PATH) < 0) ||
             (!cfg->accel && set_str(&cfg->accel, "auto") < 0))
                 return log_oom();
+        if (access(cfg->monitor_path, X_OK) < 0)
+                return log_error_errno(-errno, "Cannot execute the monitor '%s': %m", cfg->monitor_path);
         for (const char *const *p = (const char *const[]) { cfg->state_dir, cfg->image_dir, cfg->vm_dir,
                                                             cfg->cache_dir, cfg->monitor_path, NULL };
              *p; p++)

@@ -201,9 +201,14 @@ static int method_remove(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
 static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Workload *w = ASSERT_PTR(userdata);
+        int r;
 
+        /* Waiting releases an auto_remove workload: only those who may manage it may wait. */
+        r = workload_authorize(msg, w, error);
+        if (r < 0)
+                return r;
         if (w->state == WORKLOAD_EXITED || w->state == WORKLOAD_FAILED) {
-                int r = sd_bus_reply_method_return(msg, "i", workload_exit_status(w));
+                r = sd_bus_reply_method_return(msg, "i", workload_exit_status(w));
                 if (w->track) {
                         (void) sd_bus_track_remove_name(w->track, sd_bus_message_get_sender(msg));
                         if (sd_bus_track_count(w->track) == 0)
@@ -405,6 +410,30 @@ static int method_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return send_request(msg, w, json_pack("{s:s}", "op", "stats"), NULL, 0, on_stats_reply, error);
 }
 
+/* Properties are readable by every bus peer allowed to talk to isod: environment values may be
+ * secrets, so the Spec property carries only their names. */
+static char *spec_redacted(const WorkloadSpec *spec) {
+        json_t *j = workload_spec_to_json(spec), *env;
+        size_t i;
+        json_t *e;
+        char *t;
+
+        if (!j)
+                return NULL;
+        env = json_object_get(json_object_get(j, "process"), "env");
+        json_array_foreach(env, i, e) {
+                const char *kv = json_string_value(e), *eq = kv ? strchr(kv, '=') : NULL;
+                _cleanup_free_ char *name = eq ? strndup(kv, (size_t) (eq - kv) + 1) : NULL;
+                _cleanup_free_ char *red = NULL;
+
+                if (name && asprintf(&red, "%s(hidden)", name) >= 0)
+                        (void) json_array_set_new(env, i, json_string(red));
+        }
+        t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(j);
+        return t;
+}
+
 static int property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Workload *w = ASSERT_PTR(userdata);
@@ -426,7 +455,7 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
         else if (streq(property, "Accelerator"))
                 v = w->accel;
         else if (streq(property, "Spec")) {
-                spec = workload_spec_to_string(w->spec);
+                spec = spec_redacted(w->spec);
                 if (!spec)
                         return -ENOMEM;
                 v = spec;

@@ -78,6 +78,14 @@ else
         like "--isolation=vm without a VM backend: BackendUnavailable, never a container" "$out" 'BackendUnavailable'
 fi
 
+# --- environment values are not published on the bus (they may be secrets)
+isoctl launch -d --name secretive -e TOKEN=hunter2 -- /bin/sleep 100 >/dev/null
+out=$(isoctl show secretive)
+like "Spec shows the variable's name" "$out" 'TOKEN=\(hidden\)'
+unlike "… but not its value" "$out" 'hunter2'
+is "the workload itself has the value" "$(isoctl exec secretive -- /bin/sh -c 'echo $TOKEN')" hunter2
+isoctl rm -f secretive >/dev/null
+
 # --- detached lifecycle: list, show, kill, stop, wait, rm
 name=$(isoctl launch -d --name web -- /bin/sh -c 'trap "echo hup >> /tmp/sig" HUP; trap "exit 42" TERM; while :; do sleep 0.1; done')
 is "launch -d prints the name" "$name" web

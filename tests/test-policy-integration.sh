@@ -186,7 +186,7 @@ like "… placed by the uid rule" "$out" '^Policy rule: test-users'
 as "$U2" "$G2" -- launch -d --name u2job -- /bin/sleep 1000 >/dev/null
 isoctl launch -d --name rootjob -- /bin/sleep 1000 >/dev/null
 
-for verb in "stop -t 1" "kill" "rm" "exec"; do
+for verb in "stop -t 1" "kill" "rm" "exec" "wait"; do
         if [ "$verb" = exec ]; then
                 out=$(as "$U1" "$G1" -- exec rootjob -- /bin/true 2>&1)
         else
