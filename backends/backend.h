@@ -21,14 +21,24 @@ typedef enum BackendKind {
 const char *backend_kind_to_string(BackendKind k);
 BackendKind backend_kind_from_string(const char *s);
 
+/* Where this host keeps what the backends need (from isod's configuration). */
+typedef struct BackendHostConfig {
+        const char *image_dir;
+        const char *vm_dir;      /* vmlinux + initramfs.cpio (isod-setup / isod-vm-setup) */
+        const char *cache_dir;
+        const char *qemu;
+        const char *accel;       /* auto|kvm|tcg */
+} BackendHostConfig;
+
 typedef struct Monitor Monitor;
 typedef struct ExecRequest ExecRequest;
 
 struct backend_ops {
         const char *name; /* "container", "vm" */
 
-        /* 0 if usable on this host, else -EOPNOTSUPP with a malloc'd reason ("no /dev/kvm", …). */
-        int (*probe)(char **ret_reason);
+        /* 0 if usable on this host, else -EOPNOTSUPP with a malloc'd reason ("no /dev/kvm", …). A
+         * usable backend may still return a reason worth showing (e.g. "emulating the CPU"). */
+        int (*probe)(const BackendHostConfig *cfg, char **ret_reason);
         /* Backend-specific checks of an (effective) spec; -EINVAL/-EOPNOTSUPP with a message. */
         int (*validate)(const WorkloadSpec *spec, char **reterr_message);
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
 #include <signal.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <systemd/sd-daemon.h>
 
 #include "dbus-api.h"
@@ -130,6 +132,34 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
         return 1;
 }
 
+/* Under systemd on the unified hierarchy, isod.service's cgroup is delegated to us (Delegate=yes in
+ * the unit). cgroup v2 allows no processes in a cgroup whose children use controllers, so isod
+ * moves itself into a "supervisor" child and the workloads' subtree goes beside it
+ * (docs/cgroups.md). Without systemd as PID 1, or on v1/hybrid hosts, nothing to do. */
+static void cgroup_enter_supervisor(void) {
+        _cleanup_free_ char *line = NULL, *dir = NULL, *procs = NULL;
+        struct statfs sfs;
+        const char *p;
+
+        if (access("/run/systemd/system", F_OK) < 0)
+                return;
+        if (statfs("/sys/fs/cgroup", &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+                return;
+        if (read_one_line_file("/proc/self/cgroup", &line) < 0)
+                return;
+        p = startswith(line, "0::");
+        if (!p || strlen(p) < strlen(".service") || !streq(p + strlen(p) - strlen(".service"), ".service"))
+                return;
+        if (asprintf(&dir, "/sys/fs/cgroup%s/supervisor", p) < 0 || asprintf(&procs, "%s/cgroup.procs", dir) < 0)
+                return;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                log_warning_errno(-errno, "Failed to create '%s', ignoring: %m", dir);
+                return;
+        }
+        if (write_string_file(procs, "0") < 0)
+                log_warning("Failed to move isod into '%s', ignoring.", dir);
+}
+
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
         _cleanup_free_ char *err = NULL;
@@ -167,6 +197,7 @@ int main(int argc, char *argv[]) {
                 return r < 0 ? 1 : 0;
         umask(0022);
         (void) signal(SIGPIPE, SIG_IGN);
+        cgroup_enter_supervisor();
 
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);

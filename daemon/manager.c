@@ -32,12 +32,20 @@ void caller_to_policy(const Caller *c, PolicyCaller *ret) {
 }
 
 static int manager_probe_backends(Manager *m) {
+        const BackendHostConfig cfg = {
+                .image_dir = m->config.image_dir,
+                .vm_dir = m->config.vm_dir,
+                .cache_dir = m->config.cache_dir,
+                .qemu = m->config.qemu,
+                .accel = m->config.accel,
+        };
+
         for (int k = 0; k < _BACKEND_KIND_MAX; k++) {
                 const struct backend_ops *ops = backend_get((BackendKind) k);
                 char *reason = NULL;
                 int r;
 
-                r = ops->probe(&reason);
+                r = ops->probe(&cfg, &reason);
                 m->backends[k].available = r >= 0;
                 m->backends[k].reason = reason;
                 if (r < 0)

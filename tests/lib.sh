@@ -176,6 +176,22 @@ state_of() {
         isoctl show --json "$1" 2>/dev/null | sed -n 's/.*"State": "\([a-z]*\)".*/\1/p'
 }
 
+# Removes this instance's cgroups ("isod-" + FNV-1a of $T/state/workloads, docs/cgroups.md),
+# which SIGKILLed monitors could not remove themselves.
+cgroup_sweep() {
+        local s="$T/state/workloads" h=2166136261 i c d
+        for ((i = 0; i < ${#s}; i++)); do
+                printf -v c '%d' "'${s:i:1}"
+                h=$(((h ^ c) * 16777619 & 0xffffffff))
+        done
+        printf -v c 'isod-%08x' "$h"
+        for d in $(find /sys/fs/cgroup -maxdepth 6 -type d -name "$c" 2>/dev/null); do
+                cat "$d"/*/cgroup.procs 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+                sleep 0.05
+                rmdir "$d"/*/ "$d" 2>/dev/null
+        done
+}
+
 cleanup() {
         stop_isod -KILL
         # Monitors (and with them the workloads) of this test only.
@@ -183,6 +199,7 @@ cleanup() {
         [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
         BUS_PID=
         sleep 0.1
+        cgroup_sweep
         if [ -n "${KEEP_TEST_DIR:-}" ]; then
                 echo "# kept $T" >&2
         else

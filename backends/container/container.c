@@ -32,7 +32,7 @@ static Container *container_get(Monitor *m) {
         return m->backend_data;
 }
 
-static int container_probe(char **ret_reason) {
+static int container_probe(const BackendHostConfig *cfg, char **ret_reason) {
         struct stat st;
 
         if (geteuid() != 0) {
@@ -47,6 +47,19 @@ static int container_probe(char **ret_reason) {
 }
 
 static int container_validate(const WorkloadSpec *spec, char **reterr) {
+        /* In a user namespace only ids 0…65535 exist (userns.c maps that many). */
+        if (spec->userns) {
+                bool bad = spec->user_set && (spec->uid >= container_userns_size() || spec->gid >= container_userns_size());
+
+                for (size_t i = 0; i < spec->n_groups; i++)
+                        bad = bad || spec->groups[i] >= container_userns_size();
+                if (bad) {
+                        if (reterr && asprintf(reterr, "With \"userns\": true, process.user and its groups must be below %u.",
+                                               container_userns_size()) < 0)
+                                *reterr = NULL;
+                        return -EINVAL;
+                }
+        }
         return 0;
 }
 
@@ -163,7 +176,8 @@ static void reset_signals(void) {
 _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         const WorkloadSpec *spec = m->spec;
         const char *what = NULL, *hostname;
-        char upper[4096], work[4096], root[4096];
+        char upper[4096], work[4096], root[4096], lower_mnt[4096];
+        int idmap_fds[1 + SPEC_MAX_MOUNTS];
         char **env;
         int r;
 
@@ -185,9 +199,17 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         (void) snprintf(upper, sizeof upper, "%s/upper", m->dir);
         (void) snprintf(work, sizeof work, "%s/work", m->dir);
         (void) snprintf(root, sizeof root, "%s/rootfs", m->dir);
+        (void) snprintf(lower_mnt, sizeof lower_mnt, "%s/lower", m->dir);
+        /* User namespace: wait for the monitor to write our id maps (userns.c). */
+        if (c->userns) {
+                r = container_userns_recv(c->userns_sync[1], idmap_fds, 1 + spec->n_mounts);
+                if (r < 0)
+                        child_fail(err_fd, r, "wait for the user namespace's id maps");
+        }
         r = container_setup_fs(
                 &(ContainerFsConfig) {
-                        .lower = c->lower, .upper = upper, .work = work, .root = root, .spec = spec },
+                        .lower = c->lower, .upper = upper, .work = work, .root = root, .spec = spec,
+                        .userns = c->userns, .idmap_fds = c->userns ? idmap_fds : NULL, .lower_mnt = lower_mnt },
                 &what);
         if (r < 0)
                 child_fail(err_fd, r, what);
@@ -204,11 +226,23 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         if (!env)
                 child_fail(err_fd, ENOMEM, "build the environment");
 
+        /* Privileges (caps.c, docs/security.md): bounding set, user, capability sets, no_new_privs,
+         * then the seccomp filter as the very last step before execve(). */
+        r = container_caps_bound();
+        if (r < 0)
+                child_fail(err_fd, r, "drop capabilities from the bounding set");
         r = apply_user(spec->user_set, spec->uid, spec->gid, spec->groups, spec->n_groups);
         if (r < 0)
                 child_fail(err_fd, r, "switch to the workload's user");
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* a credential change cleared it */
         if (chdir(spec->cwd ?: "/") < 0)
                 child_fail(err_fd, errno, "change to the working directory");
+        r = container_caps_finish();
+        if (r < 0)
+                child_fail(err_fd, r, "set capabilities and no_new_privs");
+        r = seccomp_program_load(c->seccomp);
+        if (r < 0)
+                child_fail(err_fd, r, "load the seccomp filter");
 
         exec_workload(err_fd, spec->args, env);
 }
@@ -216,10 +250,17 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
 static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Monitor *m = userdata;
         Container *c = container_get(m);
+        uint64_t oom_kills = 0;
 
         c->child_src = sd_event_source_disable_unref(c->child_src);
         c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
-        if (si->si_code == CLD_EXITED)
+        /* Died of (or after) the kernel's OOM killer in its cgroup: failed, reason "oom". An init
+         * that exited 0 although a helper of it was OOM-killed coped with it: exited. */
+        if (c->cgroup && cgroup_oom_kills(c->cgroup, &oom_kills) >= 0 && oom_kills > 0 &&
+            (si->si_code != CLD_EXITED || si->si_status != 0))
+                monitor_payload_exited(m, si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status,
+                                       si->si_code == CLD_EXITED ? 0 : si->si_status, "oom");
+        else if (si->si_code == CLD_EXITED)
                 monitor_payload_exited(m, si->si_status, 0, "exited");
         else
                 monitor_payload_exited(m, 128 + si->si_status, si->si_status, "signal");
@@ -241,9 +282,11 @@ static int resolve_lower(Monitor *m, Container *c) {
 }
 
 static int container_start(Monitor *m) {
+        _cleanup_free_ char *cg_path = NULL, *cg_msg = NULL;
         _cleanup_close_ int pidfd = -EBADF;
         int sp[2] = { -EBADF, -EBADF };
         ChildError ce = {};
+        bool placed = false;
         Container *c;
         char msg[512];
         ssize_t k;
@@ -273,21 +316,79 @@ static int container_start(Monitor *m) {
         if (mkdirat(m->dir_fd, "rootfs", 0755) < 0 && errno != EEXIST)
                 return -errno;
 
+        /* seccomp program (compiled once, cached), user namespace id range (docs/security.md). */
+        {
+                _cleanup_free_ char *sec_msg = NULL;
+
+                r = container_security_prepare(m, c, &sec_msg);
+                if (r < 0) {
+                        monitor_payload_failed(m, r, sec_msg ?: "prepare the workload's security settings");
+                        return r;
+                }
+        }
+
+        /* The cgroup exists, limited, before the payload does (cgroup.c, docs/cgroups.md). */
+        r = cgroup_path_for_workload(m->dir, "ctr", m->name, &cg_path);
+        if (r < 0)
+                return r;
+        r = cgroup_setup(cg_path,
+                         &(CgroupLimits) { .memory = m->spec->memory, .cpus = m->spec->cpus, .pids = m->spec->pids,
+                                           .io_weight = m->spec->io_weight },
+                         &c->cgroup, &cg_msg);
+        if (r < 0) {
+                (void) snprintf(msg, sizeof msg, "set up the workload's cgroup: %s", cg_msg ?: strerror(-r));
+                monitor_payload_failed(m, r, msg);
+                return r;
+        }
+        monitor_set_fact(m, "cgroup", json_string(cgroup_path(c->cgroup)));
+
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                 return -errno;
 
-        pid = clone3_pidfd(CONTAINER_NS_FLAGS, &pidfd);
+        /* No CLONE_NEWCGROUP here: the child unshares it once it is in its cgroup, so that the
+         * namespace is rooted at the workload's cgroup (which /proc/self/cgroup shows as "/"). */
+        pid = cgroup_clone3(c->cgroup, (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0),
+                            &pidfd, &placed);
         if (pid < 0) {
-                r = -errno;
+                r = pid;
                 (void) close(sp[0]);
                 (void) close(sp[1]);
                 return r;
         }
         if (pid == 0) {
                 (void) close(sp[0]);
+                /* Wait until the monitor has placed us in the workload's cgroup (v1: by PID). */
+                if (read(sp[1], &(char) { 0 }, 1) != 1)
+                        _exit(127);
+                if (unshare(CLONE_NEWCGROUP) < 0)
+                        child_fail(sp[1], errno, "create a cgroup namespace");
                 container_child(m, c, sp[1]);
         }
         (void) close(sp[1]);
+        r = placed ? 0 : cgroup_attach_pid(c->cgroup, pid);
+        if (r >= 0 && write(sp[0], &(char) { 0 }, 1) != 1)
+                r = -errno;
+        if (r < 0) {
+                (void) pidfd_send_signal_compat(pidfd, SIGKILL);
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                (void) close(sp[0]);
+                (void) snprintf(msg, sizeof msg, "move the workload into cgroup '%s': %s", cgroup_path(c->cgroup),
+                                strerror(-r));
+                monitor_payload_failed(m, r, msg);
+                return r;
+        }
+        if (c->userns) {
+                _cleanup_free_ char *us_msg = NULL;
+
+                r = container_userns_start_child(m, c, pid, &us_msg);
+                if (r < 0) {
+                        (void) pidfd_send_signal_compat(pidfd, SIGKILL);
+                        (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                        (void) close(sp[0]);
+                        monitor_payload_failed(m, r, us_msg ?: "set up the user namespace");
+                        return r;
+                }
+        }
 
         /* EOF means the exec succeeded (the socket is CLOEXEC); a record means a step failed. */
         do
@@ -374,7 +475,7 @@ _noreturn_ static void exec_child(Monitor *m, Container *c, ExecRequest *x, int 
         int r, pidfd_child;
         pid_t pid;
 
-        if (setns(c->pidfd, CONTAINER_NS_FLAGS) < 0)
+        if (setns(c->pidfd, CONTAINER_NS_FLAGS | (c->userns ? CLONE_NEWUSER : 0)) < 0)
                 child_fail(err_fd, errno, "join the container's namespaces");
         /* Entering the PID namespace takes effect for children only. */
         pid = clone3_pidfd(0, &pidfd_child);
@@ -402,14 +503,31 @@ _noreturn_ static void exec_child(Monitor *m, Container *c, ExecRequest *x, int 
         for (char **e = x->env; e && *e; e++)
                 if (strv_extend(&env, *e) < 0)
                         child_fail(err_fd, ENOMEM, "build the environment");
+        /* The same confinement as the workload (caps.c, seccomp.c): in its user namespace as its
+         * root, bounding set, user, capability sets, no_new_privs, seccomp last. */
+        if (c->userns) {
+                r = container_userns_become_root();
+                if (r < 0)
+                        child_fail(err_fd, r, "become root in the user namespace");
+        }
+        r = container_caps_bound();
+        if (r < 0)
+                child_fail(err_fd, r, "drop capabilities from the bounding set");
         if (x->user_set)
                 r = apply_user(true, x->uid, x->gid, NULL, 0);
         else
                 r = apply_user(spec->user_set, spec->uid, spec->gid, spec->groups, spec->n_groups);
         if (r < 0)
                 child_fail(err_fd, r, "switch to the workload's user");
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* a credential change cleared it */
         if (chdir(x->cwd ?: spec->cwd ?: "/") < 0)
                 child_fail(err_fd, errno, "change to the working directory");
+        r = container_caps_finish();
+        if (r < 0)
+                child_fail(err_fd, r, "set capabilities and no_new_privs");
+        r = seccomp_program_load(c->seccomp);
+        if (r < 0)
+                child_fail(err_fd, r, "load the seccomp filter");
         exec_workload(err_fd, x->args, env);
 }
 
@@ -418,6 +536,7 @@ static int container_exec(Monitor *m, ExecRequest *x) {
         _cleanup_close_ int pidfd = -EBADF;
         int sp[2] = { -EBADF, -EBADF };
         ChildError ce = {};
+        bool placed = false;
         ExecState *st;
         ssize_t k;
         pid_t pid;
@@ -427,18 +546,41 @@ static int container_exec(Monitor *m, ExecRequest *x) {
                 return -ESRCH;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                 return -errno;
-        pid = clone3_pidfd(0, &pidfd);
+        /* Into the workload's cgroup, as the container init (v2: at clone; v1: by PID while the
+         * child waits), before it joins the namespaces and forks the process to run. */
+        pid = cgroup_clone3(c->cgroup, 0, &pidfd, &placed);
         if (pid < 0) {
-                r = -errno;
+                r = pid;
                 (void) close(sp[0]);
                 (void) close(sp[1]);
                 return r;
         }
         if (pid == 0) {
                 (void) close(sp[0]);
+                if (read(sp[1], &(char) { 0 }, 1) != 1)
+                        _exit(127);
                 exec_child(m, c, x, sp[1]);
         }
         (void) close(sp[1]);
+        r = placed ? 0 : cgroup_attach_pid(c->cgroup, pid);
+        if (r >= 0 && write(sp[0], &(char) { 0 }, 1) != 1)
+                r = -errno;
+        if (r < 0) {
+                char msg[300];
+
+                (void) pidfd_send_signal_compat(pidfd, SIGKILL);
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                (void) close(sp[0]);
+                for (int i = 0; i < 3; i++)
+                        if (x->fds[i] >= 0) {
+                                (void) close(x->fds[i]);
+                                x->fds[i] = -EBADF;
+                        }
+                (void) snprintf(msg, sizeof msg, "Failed to move the process into the workload's cgroup: %s",
+                                strerror(-r));
+                monitor_exec_finished(m, x, r, 0, msg);
+                return 0;
+        }
         do
                 k = read(sp[0], &ce, sizeof ce);
         while (k < 0 && errno == EINTR);
@@ -474,11 +616,19 @@ static int container_exec(Monitor *m, ExecRequest *x) {
 
 static int container_stats(Monitor *m, json_t **ret) {
         Container *c = container_get(m);
+        json_t *j = NULL;
 
         if (!c)
                 return -ESRCH;
-        *ret = json_pack("{s:i}", "leader_pid", (int) c->pid);
-        return *ret ? 0 : -ENOMEM;
+        if (c->cgroup && cgroup_stats(c->cgroup, &j) < 0)
+                j = NULL;
+        if (!j)
+                j = json_object();
+        if (!j)
+                return -ENOMEM;
+        (void) json_object_set_new(j, "leader_pid", json_integer((json_int_t) c->pid));
+        *ret = j;
+        return 0;
 }
 
 static void container_destroy(Monitor *m) {
@@ -490,6 +640,8 @@ static void container_destroy(Monitor *m) {
         sd_event_source_disable_unref(c->stop_timer);
         if (c->pidfd >= 0)
                 (void) close(c->pidfd);
+        /* After the exit was reported (the monitor's loop has ended): kill leftovers, rmdir. */
+        c->cgroup = cgroup_destroy(c->cgroup);
         free(c->lower);
         free(c);
         m->backend_data = NULL;

@@ -4,9 +4,12 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "cgroup.h"
 #include "monitor.h"
 
 /* Private to backends/container/. */
+
+typedef struct SeccompProgram SeccompProgram;
 
 typedef struct Container {
         Monitor *monitor;
@@ -15,6 +18,12 @@ typedef struct Container {
         sd_event_source *child_src;
         sd_event_source *stop_timer;
         char *lower;               /* the image's (read-only) root directory */
+        Cgroup *cgroup;            /* the workload's cgroup (cgroup.c); NULL before start */
+        SeccompProgram *seccomp;   /* compiled filter (seccomp.c), NULL = unconfined; for exec too */
+        bool userns;               /* in its own user namespace (userns.c) */
+        uid_t userns_base;         /* host id of root inside */
+        int userns_lock_fd;        /* holds the id range (flock); -EBADF if none */
+        int userns_sync[2];        /* parent → child: maps written, idmapped trees (SCM_RIGHTS) */
         bool stopping;
 } Container;
 
@@ -25,6 +34,11 @@ typedef struct ContainerFsConfig {
         const char *work;          /* DIR/work */
         const char *root;          /* DIR/rootfs: the mount point */
         const WorkloadSpec *spec;
+        /* User namespace (userns.c): detached idmapped trees from the parent, NULL if none;
+         * [0] = the image, [1 + k] = spec mount k, each -EBADF where idmapping was unavailable. */
+        bool userns;
+        const int *idmap_fds;
+        const char *lower_mnt;     /* DIR/lower: where an idmapped image is attached for overlay */
 } ContainerFsConfig;
 
 /* mounts.c: runs in the child, inside its new mount namespace. On failure returns -errno and sets
@@ -37,3 +51,31 @@ int container_open_in_root(int root_fd, const char *path, int flags, bool create
 int nl_to_errno(int nle);
 /* Brings up "lo" in the current network namespace. */
 int container_loopback_up(void);
+
+/* seccomp.c: profile = NULL/"default", "unconfined" (→ *ret = NULL) or an absolute path to a JSON
+ * profile. Compiles once per profile content and caches the BPF in CACHE_DIR/seccomp/. On
+ * failure *reterr_message (malloc'd) names the file and the problem. */
+int seccomp_program_prepare(const char *profile, const char *cache_dir, SeccompProgram **ret, bool *ret_cached,
+                            char **reterr_message);
+SeccompProgram *seccomp_program_free(SeccompProgram *p);
+size_t seccomp_program_size(const SeccompProgram *p);
+/* In the child, the last step before execve() (after no_new_privs). NULL: no filter. */
+int seccomp_program_load(const SeccompProgram *p);
+
+/* caps.c: bounding set first (still privileged), then the user switch, then finish. */
+uint64_t container_caps_default(void);
+int container_caps_bound(void);
+int container_caps_finish(void);
+
+/* userns.c */
+uint32_t container_userns_size(void);
+int container_userns_allocate(const char *name, uid_t *ret_base, int *ret_lock_fd);
+int container_userns_write_maps(pid_t pid, uid_t base);
+int container_userns_idmap_tree(const char *path, pid_t pid, bool readonly, int *ret_fd);
+int container_userns_send(int sock, const int *fds, size_t n);
+int container_userns_recv(int sock, int *ret_fds, size_t n);
+int container_userns_become_root(void);
+/* Before clone: seccomp program, id range, layer ownership. After clone (parent): maps, idmapped
+ * trees, release the child. On failure *reterr_message says what went wrong. */
+int container_security_prepare(Monitor *m, Container *c, char **reterr_message);
+int container_userns_start_child(Monitor *m, Container *c, pid_t pid, char **reterr_message);

@@ -3,6 +3,7 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
@@ -105,13 +106,100 @@ static int mount_in_root(int root_fd, const char *path, const char *source, cons
         return mount_fd(source, fd, fstype, flags, data);
 }
 
+/* The flags a bind remount must repeat: in a user namespace, nosuid/nodev/noexec/atime flags
+ * inherited from a more privileged mount are locked, and a remount that drops them fails. */
+static unsigned long mount_flags_of_fd(int fd) {
+        struct statvfs sv;
+        unsigned long f = 0;
+
+        if (fstatvfs(fd, &sv) < 0)
+                return 0;
+        if (sv.f_flag & ST_NOSUID)
+                f |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV)
+                f |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC)
+                f |= MS_NOEXEC;
+        if (sv.f_flag & ST_NOATIME)
+                f |= MS_NOATIME;
+        if (sv.f_flag & ST_NODIRATIME)
+                f |= MS_NODIRATIME;
+        if (sv.f_flag & ST_RELATIME)
+                f |= MS_RELATIME;
+        return f;
+}
+
 static int remount_ro_in_root(int root_fd, const char *path, unsigned long extra) {
         _cleanup_close_ int fd = -EBADF;
 
         fd = container_open_in_root(root_fd, path, O_PATH, false, false);
         if (fd < 0)
                 return fd;
-        return mount_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | extra, NULL);
+        return mount_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | extra | mount_flags_of_fd(fd), NULL);
+}
+
+/* OCI's default masked and read-only paths (as runc, crun and Docker use them). */
+static const char *const masked_paths[] = {
+        "/proc/acpi",        "/proc/asound",    "/proc/kcore",       "/proc/keys",
+        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+        "/proc/scsi",        "/sys/firmware",   "/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+/* Files get /dev/null bound over them, directories an empty read-only tmpfs. Paths this kernel
+ * does not have are skipped. */
+static int mask_paths(int root_fd) {
+        for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++) {
+                _cleanup_close_ int fd = -EBADF;
+                struct stat st;
+                int r;
+
+                fd = container_open_in_root(root_fd, masked_paths[i], O_PATH | O_NOFOLLOW, false, false);
+                if (fd == -ENOENT)
+                        continue;
+                if (fd < 0)
+                        return fd;
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if (S_ISDIR(st.st_mode))
+                        r = mount_fd("tmpfs", fd, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                     "mode=0555");
+                else
+                        r = mount_fd("/dev/null", fd, NULL, MS_BIND, NULL);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(readonly_paths); i++) {
+                _cleanup_close_ int fd = -EBADF;
+                char self[64];
+                int r;
+
+                fd = container_open_in_root(root_fd, readonly_paths[i], O_PATH | O_NOFOLLOW, false, false);
+                if (fd == -ENOENT)
+                        continue;
+                if (fd < 0)
+                        return fd;
+                (void) snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+                r = mount_fd(self, fd, NULL, MS_BIND | MS_REC, NULL);
+                if (r < 0)
+                        return r;
+                r = remount_ro_in_root(root_fd, readonly_paths[i], MS_NOSUID | MS_NODEV | MS_NOEXEC);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Attaches a detached (idmapped) tree from the parent at a path resolved in root. */
+static int attach_tree_in_root(int root_fd, const char *path, int tree_fd, bool is_file) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = container_open_in_root(root_fd, path, O_PATH | (is_file ? 0 : O_DIRECTORY), !is_file, is_file);
+        if (fd < 0)
+                return fd;
+        return move_mount(tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0 ? -errno : 0;
 }
 
 static int setup_dev(int root_fd) {
@@ -161,6 +249,71 @@ static int setup_dev(int root_fd) {
                              "mode=1777,size=65536k", false);
 }
 
+/* User namespace: the state directory is 0700 root's, which root-in-the-namespace (host id
+ * base) may not search. So the child opens what it needs while it still carries the host's uid 0
+ * (owner access), then becomes root of its namespace (so that overlayfs records a mapped mounter),
+ * and mounts by fd with the new mount API: layers via FSCONFIG_SET_FD, targets via move_mount(). */
+static int setup_root_userns(const ContainerFsConfig *c, int idmap_lower, int *ret_root_fd, const char **reterr_what) {
+        _cleanup_close_ int target = -EBADF, upper = -EBADF, work = -EBADF, lower = -EBADF, lower_mnt = -EBADF,
+                            fs = -EBADF, mnt = -EBADF;
+        int r;
+
+#define USTEP(what, expr)                                                                        \
+        do {                                                                                     \
+                if ((expr) < 0) {                                                                \
+                        *reterr_what = (what);                                                   \
+                        return -errno;                                                           \
+                }                                                                                \
+        } while (0)
+
+        USTEP("open the root mount point", target = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!c->spec->readonly_rootfs) {
+                USTEP("open the upper layer", upper = open(c->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+                USTEP("open the work directory", work = open(c->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+                if (idmap_lower >= 0)
+                        USTEP("open the image mount point", lower_mnt = open(c->lower_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC));
+        }
+        if (idmap_lower < 0)
+                USTEP("open the image", lower = open(c->lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+
+        r = container_userns_become_root();
+        if (r < 0) {
+                *reterr_what = "become root in the user namespace";
+                return r;
+        }
+
+        if (c->spec->readonly_rootfs) {
+                if (idmap_lower >= 0) /* read-only, nosuid, nodev already (set by the parent) */
+                        mnt = fcntl(idmap_lower, F_DUPFD_CLOEXEC, 3);
+                else {
+                        USTEP("clone the image", mnt = open_tree(lower, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                                           AT_EMPTY_PATH | AT_RECURSIVE));
+                        USTEP("make the root read-only",
+                              mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE,
+                                            &(struct mount_attr) { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID },
+                                            sizeof(struct mount_attr)));
+                }
+                USTEP("attach the image", mnt);
+        } else {
+                if (idmap_lower >= 0) {
+                        USTEP("attach the idmapped image",
+                              move_mount(idmap_lower, "", lower_mnt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+                        USTEP("open the idmapped image", lower = openat(idmap_lower, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+                }
+                USTEP("mount the overlay root", fs = fsopen("overlay", FSOPEN_CLOEXEC));
+                USTEP("mount the overlay root (lower)", fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower));
+                USTEP("mount the overlay root (upper)", fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper));
+                USTEP("mount the overlay root (work)", fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, work));
+                USTEP("mount the overlay root (userxattr)", fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0));
+                USTEP("mount the overlay root", fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
+                USTEP("mount the overlay root", mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID));
+        }
+        USTEP("attach the root", move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+#undef USTEP
+        *ret_root_fd = TAKE_FD(mnt);
+        return 0;
+}
+
 static bool overlay_path_ok(const char *p) {
         /* overlayfs option syntax gives ',', ':' and '\' meanings; refuse them instead of quoting. */
         return p && !strpbrk(p, ",:\\");
@@ -169,6 +322,8 @@ static bool overlay_path_ok(const char *p) {
 int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
         const WorkloadSpec *spec = c->spec;
         _cleanup_close_ int root_fd = -EBADF;
+        int idmap_lower = c->idmap_fds ? c->idmap_fds[0] : -EBADF;
+        const char *lower = c->lower;
         char opts[4096];
         int r;
 
@@ -183,16 +338,24 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
 
         STEP("make mounts private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0);
 
-        if (spec->readonly_rootfs) {
+        if (c->userns) {
+                r = setup_root_userns(c, idmap_lower, &root_fd, reterr_what);
+                if (r < 0)
+                        return r;
+        } else if (spec->readonly_rootfs) {
+                _cleanup_close_ int lfd = -EBADF;
+
                 STEP("bind the image", mount(c->lower, c->root, NULL, MS_BIND | MS_REC, NULL) < 0 ? -errno : 0);
+                lfd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 STEP("make the root read-only",
-                     mount(NULL, c->root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0 ? -errno : 0);
+                     mount(NULL, c->root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | mount_flags_of_fd(lfd),
+                           NULL) < 0 ? -errno : 0);
         } else {
-                if (!overlay_path_ok(c->lower) || !overlay_path_ok(c->upper) || !overlay_path_ok(c->work)) {
+                if (!overlay_path_ok(lower) || !overlay_path_ok(c->upper) || !overlay_path_ok(c->work)) {
                         *reterr_what = "use a rootfs path without ',', ':' or '\\'";
                         return -EINVAL;
                 }
-                if (snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", c->lower, c->upper, c->work) >=
+                if (snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, c->upper, c->work) >=
                     (int) sizeof opts) {
                         *reterr_what = "mount the overlay (paths too long)";
                         return -ENAMETOOLONG;
@@ -200,7 +363,8 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
                 STEP("mount the overlay root", mount("overlay", c->root, "overlay", MS_NOSUID, opts) < 0 ? -errno : 0);
         }
 
-        root_fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                root_fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0) {
                 *reterr_what = "open the root";
                 return -errno;
@@ -210,14 +374,22 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
         STEP("set up /dev", setup_dev(root_fd));
         STEP("mount /sys", mount_in_root(root_fd, "/sys", "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
                                          NULL, false));
+        STEP("mask /proc and /sys paths", mask_paths(root_fd));
 
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 const SpecMount *sm = &spec->mounts[i];
                 struct stat st;
 
-                if (stat(sm->source, &st) < 0) {
+                if (c->idmap_fds && c->idmap_fds[1 + i] >= 0 ? fstat(c->idmap_fds[1 + i], &st) < 0
+                                                              : stat(sm->source, &st) < 0) {
                         *reterr_what = "find a mount source";
                         return -errno;
+                }
+                if (c->idmap_fds && c->idmap_fds[1 + i] >= 0) {
+                        /* Idmapped by the parent, read-only there already if asked. */
+                        STEP("attach an idmapped host path",
+                             attach_tree_in_root(root_fd, sm->target, c->idmap_fds[1 + i], !S_ISDIR(st.st_mode)));
+                        continue;
                 }
                 STEP("bind-mount a host path", mount_in_root(root_fd, sm->target, sm->source, NULL, MS_BIND | MS_REC,
                                                              NULL, !S_ISDIR(st.st_mode)));

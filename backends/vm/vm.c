@@ -79,17 +79,35 @@ static Vm *vm_get(Monitor *m) {
 
 /* ---------------------------------------------------------------- probe / validate */
 
-static int vm_probe(char **ret_reason) {
+static int vm_probe(const BackendHostConfig *cfg, char **ret_reason) {
+        const char *qemu = cfg && cfg->qemu ? cfg->qemu : ISOD_QEMU_PATH;
         char *reason = NULL;
         VmAccel a;
         int r;
 
-        if (access(ISOD_QEMU_PATH, X_OK) < 0) {
-                if (ret_reason && asprintf(ret_reason, "%s not found (install qemu-system-x86)", ISOD_QEMU_PATH) < 0)
+        if (access(qemu, X_OK) < 0) {
+                if (ret_reason && asprintf(ret_reason, "%s not found (install qemu-system-x86)", qemu) < 0)
                         *ret_reason = NULL;
                 return -EOPNOTSUPP;
         }
-        r = vm_accel_detect("auto", &a, &reason);
+        /* The guest kernel and initramfs are prepared by isod-setup; without them no VM can boot. */
+        if (cfg && cfg->vm_dir) {
+                static const char *const files[] = { "vmlinux", "initramfs.cpio" };
+
+                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                        _cleanup_free_ char *p = NULL;
+
+                        if (asprintf(&p, "%s/%s", cfg->vm_dir, files[i]) < 0)
+                                return -ENOMEM;
+                        if (access(p, R_OK) < 0) {
+                                if (ret_reason &&
+                                    asprintf(ret_reason, "no guest kernel: %s is missing (run isod-setup)", p) < 0)
+                                        *ret_reason = NULL;
+                                return -EOPNOTSUPP;
+                        }
+                }
+        }
+        r = vm_accel_detect(cfg && cfg->accel ? cfg->accel : "auto", &a, &reason);
         if (r < 0)
                 return r;
         if (ret_reason)
@@ -113,7 +131,7 @@ static int vm_validate(const WorkloadSpec *s, char **reterr) {
                 return 0;
         if (reterr)
                 *reterr = strdup(msg);
-        return -EOPNOTSUPP;
+        return -EINVAL; /* the spec asks what a VM cannot do: InvalidSpec, not BackendUnavailable */
 }
 
 /* ---------------------------------------------------------------- completion */

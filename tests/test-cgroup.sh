@@ -1,0 +1,217 @@
+#!/bin/bash
+# Integration: per-workload cgroups, through isoctl → D-Bus → isod → monitor → container.
+# Runs on either layout; the assertions on files name the layout's own files (docs/cgroups.md).
+. "$(dirname "$0")/lib.sh"
+require_root
+
+# The v2 code paths on a v1/hybrid host: run again in a private mount namespace with the host's
+# cgroup2 hierarchy mounted at /sys/fs/cgroup (it has no controllers here, so no limits: placement
+# by CLONE_INTO_CGROUP, cgroup namespace, eBPF device filter, exec, stats, removal). The parent
+# turns the lines this prints into its own TAP results.
+if [ -n "${ISOD_TEST_CGROUP_V2NS:-}" ]; then
+        mount -t cgroup2 none /sys/fs/cgroup || exit 1
+        ensure_image >/dev/null 2>&1
+        start_bus && start_isod || { echo "not ok - v2ns: isod starts"; exit 0; }
+        out=$(isoctl launch -- /bin/sh -c 'cat /proc/self/cgroup; mknod /dev/sda b 8 0 && echo mknod-ok
+                head -c1 /dev/sda 2>&1; echo x >/dev/null && echo null-ok' 2>&1)
+        t() { if printf '%s\n' "$out" | grep -Eq -- "$2"; then echo "ok - v2ns: $1"; else echo "not ok - v2ns: $1"; fi; }
+        t "cgroup namespace rooted at the workload (0::/)" '^0::/$'
+        t "mknod works" '^mknod-ok$'
+        t "eBPF device filter: opening b 8:0 fails with EPERM" 'Operation not permitted'
+        t "eBPF device filter: /dev/null works" '^null-ok$'
+        isoctl launch -d --name w2 -- /bin/sleep 100 >/dev/null
+        pid=$(isoctl show --json w2 | sed -n 's/.*"LeaderPID": \([0-9]*\).*/\1/p')
+        out=$(sed -n 's/^0:://p' "/proc/$pid/cgroup"); t "placed at clone in isod-*/ctr-w2" '^/isod-[0-9a-f]{8}/ctr-w2$'
+        dir=/sys/fs/cgroup$out
+        out=$(isoctl exec w2 -- /bin/cat /proc/self/cgroup); t "exec joins the workload's cgroup" '^0::/$'
+        out=$(isoctl stats --json w2); t "stats: cpu_usec from cpu.stat" '"cpu_usec": [0-9]+'
+        isoctl rm -f w2
+        wait_until 2 [ ! -e "$dir" ]; out=$?; t "leaf removed after rm" '^0$'
+        out=$(ls -d /sys/fs/cgroup/isod-* 2>&1); t "instance group removed" 'No such file'
+        out=$(isoctl launch --memory 32M -- /bin/true 2>&1); t "memory limit without the controller: clear error" "cannot set 'memory.max'"
+        exit 0
+fi
+
+ensure_image || skip_all "cannot build the busybox image (apt-get install busybox-static)"
+[ -d /sys/fs/cgroup ] || skip_all "no /sys/fs/cgroup"
+start_bus || skip_all "no dbus-daemon"
+check "isod starts on a private bus" start_isod
+
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then V2=1; else V2=; fi
+diag "layout: $([ -n "$V2" ] && echo 'cgroup v2' || echo 'cgroup v1/hybrid')"
+
+leader_of() {
+        isoctl show --json "$1" 2>/dev/null | sed -n 's/.*"LeaderPID": \([0-9]*\).*/\1/p'
+}
+
+# cg_dir PID CONTROLLER: the host directory of PID's cgroup for that controller.
+cg_dir() {
+        local line
+        if [ -n "$V2" ]; then
+                line=$(sed -n 's/^0:://p' "/proc/$1/cgroup")
+                echo "/sys/fs/cgroup$line"
+        else
+                line=$(awk -F: -v c="$2" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' \
+                        "/proc/$1/cgroup")
+                echo "/sys/fs/cgroup/$2$line"
+        fi
+}
+
+# All the workload's cgroup directories (one per hierarchy on v1).
+cg_dirs() {
+        if [ -n "$V2" ]; then
+                cg_dir "$1" -
+        else
+                local c
+                for c in memory pids cpuacct devices cpu blkio; do
+                        local d
+                        d=$(cg_dir "$1" $c)
+                        case $d in */isod*/ctr-*) echo "$d" ;; esac
+                done
+        fi
+}
+
+# --- placement, limits, cgroup namespace
+isoctl launch -d --name lim --memory 64M --cpus 0.5 --pids 50 -- /bin/sh -c 'cat /proc/self/cgroup > /tmp/cg; sleep 1000' \
+        >/dev/null
+wait_until 5 isoctl exec lim -- /bin/sh -c 'test -s /tmp/cg'
+pid=$(leader_of lim)
+check "workload has a leader PID ($pid)" [ -n "$pid" ]
+mem=$(cg_dir "$pid" memory)
+group=$(basename "$(dirname "$mem")")
+like "in its own cgroup under an isod subtree ($mem)" "$mem" '/isod(-[0-9a-f]{8})?/ctr-lim$'
+mapfile -t dirs < <(cg_dirs "$pid")
+diag "cgroup dirs: ${dirs[*]}"
+check "the cgroup directories exist while it runs (${#dirs[@]})" [ "${#dirs[@]}" -ge 1 ] && ls -d "${dirs[@]}" >/dev/null
+if [ -n "$V2" ]; then
+        is "memory.max" "$(cat "$mem/memory.max")" $((64 << 20))
+        is "memory.swap.max" "$(cat "$mem/memory.swap.max" 2>/dev/null || echo 0)" 0
+        is "cpu.max for --cpus 0.5" "$(cat "$mem/cpu.max")" "50000 100000"
+        is "pids.max" "$(cat "$mem/pids.max")" 50
+else
+        is "memory.limit_in_bytes" "$(cat "$mem/memory.limit_in_bytes")" $((64 << 20))
+        if [ -e "$mem/memory.memsw.limit_in_bytes" ]; then
+                is "memory.memsw.limit_in_bytes (no swap)" "$(cat "$mem/memory.memsw.limit_in_bytes")" $((64 << 20))
+        fi
+        cpu=$(cg_dir "$pid" cpu)
+        is "cpu.cfs_quota_us/cfs_period_us for --cpus 0.5" \
+                "$(cat "$cpu/cpu.cfs_quota_us") $(cat "$cpu/cpu.cfs_period_us")" "50000 100000"
+        is "pids.max" "$(cat "$(cg_dir "$pid" pids)/pids.max")" 50
+        dev=$(cg_dir "$pid" devices)
+        like "devices.list is the minimal set" "$(cat "$dev/devices.list")" '^c 1:3 rwm$'
+        unlike "devices.list has no wildcard rwm" "$(cat "$dev/devices.list")" '^a '
+fi
+out=$(isoctl exec lim -- /bin/cat /tmp/cg)
+if [ -n "$V2" ]; then
+        is "inside, the cgroup namespace is rooted at the workload's cgroup" "$out" "0::/"
+else
+        unlike "inside, every hierarchy shows '/' (cgroup namespace rooted at the workload)" "$out" ':/.+$'
+        like "inside, the memory hierarchy shows '/'" "$out" '^[0-9]+:memory:/$'
+fi
+out=$(isoctl exec lim -- /bin/cat /proc/self/cgroup)
+unlike "an exec'd process is in the workload's cgroup too (sees '/')" "$out" ':/.+$'
+# exec'd process seen from the host: start one, find it in the cgroup.
+isoctl exec lim -- /bin/sleep 1 &
+execer=$!
+wait_until 3 sh -c "[ \$(wc -l < '$(cg_dir "$pid" pids)/cgroup.procs') -ge 3 ]"
+check "the exec'd process (and its helper) count in the workload's pids cgroup" [ $? = 0 ]
+wait $execer
+
+# --- stats
+out=$(isoctl stats --json lim)
+like "stats: memory_bytes > 0" "$out" '"memory_bytes": [1-9][0-9]*'
+like "stats: memory_limit_bytes" "$out" "\"memory_limit_bytes\": $((64 << 20))"
+like "stats: pids >= 1" "$out" '"pids": [1-9]'
+like "stats: pids_limit" "$out" '"pids_limit": 50'
+like "stats: cpu_usec" "$out" '"cpu_usec": [0-9]+'
+like "stats: oom_kills" "$out" '"oom_kills": 0'
+out=$(isoctl stats lim)
+like "isoctl stats (text) shows memory" "$out" 'memory'
+
+check "rm -f lim" isoctl rm -f lim
+# Teardown runs after the exit is reported (off the critical path): allow it a moment.
+gone=1
+for d in "${dirs[@]}"; do
+        wait_until 2 [ ! -e "$d" ] || { gone=; diag "left behind: $d"; }
+done
+check "every cgroup directory is gone after rm" [ -n "$gone" ]
+
+# --- the cgroup of a foreground workload is gone once it ended
+isoctl launch --name fg -d -- /bin/sleep 1000 >/dev/null
+pid=$(leader_of fg)
+mapfile -t dirs < <(cg_dirs "$pid")
+isoctl kill fg -s KILL
+isoctl wait fg >/dev/null
+gone=1
+for d in "${dirs[@]}"; do
+        wait_until 2 [ ! -e "$d" ] || { gone=; diag "left behind: $d"; }
+done
+check "the cgroup goes when the workload ends (before rm)" [ -n "$gone" ]
+isoctl rm fg
+
+# --- memory: past the limit → OOM-killed → failed, reason oom
+isoctl launch -d --name oom --memory 32M -- /bin/sh -c 'x=$(head -c 104857600 /dev/zero | tr "\0" a); echo survived >/tmp/s' \
+        >/dev/null
+isoctl wait oom >/dev/null
+rc=$?
+is "exit status: killed by SIGKILL (137)" "$rc" 137
+out=$(isoctl show oom 2>&1)
+like "show: failed" "$out" 'State: +failed'
+like "show: reason oom" "$out" '[Rr]eason:? +oom'
+isoctl rm oom >/dev/null 2>&1
+check "isod still fine after an OOM kill" isod_alive
+out=$(isoctl launch --memory 32M -- /bin/sh -c 'x=$(head -c 8388608 /dev/zero | tr "\0" a); echo fits')
+like "under the limit: runs normally" "$out" '^fits$'
+
+# --- pids: a fork bomb stops at the limit; the host is unaffected
+# Builtins only once the loop ran: at the limit, not even a command substitution can fork.
+# busybox sh gives up at the first failed fork, so the loop runs in a subshell; after it, builtins only.
+out=$(isoctl launch --pids 20 -- /bin/sh -c '(i=0; while [ $i -lt 100 ]; do i=$((i+1)); sleep 5 & echo $i >/tmp/n; done) 2>/dev/null
+        set -- /proc/[0-9]*; read started </tmp/n; echo "alive=$# started=$started"; exit 0' 2>/dev/null)
+n=$(echo "$out" | sed -n 's/^alive=\([0-9]*\).*/\1/p')
+diag "after 100 attempted forks: $out"
+check "the fork loop stopped at the pids limit (${n:-?} <= 20)" [ -n "$n" ] && [ "$n" -le 20 ] && [ "$n" -ge 5 ]
+check "isod answers after the fork loop" isod_alive
+
+# --- devices: mknod works, open fails with EPERM; /dev/null works
+out=$(isoctl launch -- /bin/sh -c '
+        mknod /dev/sda b 8 0 && echo mknod-ok
+        head -c1 /dev/sda >/dev/null 2>/tmp/e; cat /tmp/e
+        mknod /dev/mem2 c 1 1 && (head -c1 /dev/mem2 >/dev/null 2>&1 || echo mem-denied)
+        echo x > /dev/null && echo null-ok; head -c1 /dev/urandom >/dev/null && echo urandom-ok' 2>&1)
+like "mknod /dev/sda b 8 0 works (CAP_MKNOD)" "$out" '^mknod-ok$'
+like "opening it fails with EPERM" "$out" 'Operation not permitted'
+like "/dev/mem (c 1:1) cannot be opened either" "$out" '^mem-denied$'
+like "/dev/null works" "$out" '^null-ok$'
+like "/dev/urandom works" "$out" '^urandom-ok$'
+
+# --- io weight: set where the kernel has a weight knob, else a clear error
+out=$(isoctl launch --io-weight 500 -- /bin/sh -c 'echo ran' 2>&1)
+if printf '%s\n' "$out" | grep -q '^ran$'; then
+        ok "--io-weight 500 accepted"
+else
+        like "--io-weight unavailable: a clear error" "$out" 'io|blkio'
+fi
+out=$(isoctl launch -- /bin/sh -c 'echo ran' 2>&1)
+like "no io weight asked: runs regardless of the io controller" "$out" '^ran$'
+
+# --- nothing left behind by this test's isod instance
+left=$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*isod*ctr-*' 2>/dev/null | grep -F -e ctr-lim -e ctr-fg -e ctr-oom)
+is "no ctr-* leaves of this test remain" "$left" ""
+check "isod is still up" isod_alive
+stop_isod
+sleep 0.3
+left=$(find /sys/fs/cgroup -maxdepth 5 -type d -name "$group" 2>/dev/null)
+is "no group directory of this isod instance ($group) remains" "$left" ""
+
+if [ -z "$V2" ] && [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+        while read -r line; do
+                case $line in
+                ok\ -\ *) ok "${line#ok - }" ;;
+                not\ ok\ -\ *) not_ok "${line#not ok - }" ;;
+                esac
+        done < <(ISOD_TEST_CGROUP_V2NS=1 unshare -m --propagation private bash "$0" 2>/dev/null)
+else
+        ok "# SKIP v2-in-a-mount-namespace pass: host is v2 already, or has no cgroup2 mount"
+fi
+done_testing
