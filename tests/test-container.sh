@@ -92,6 +92,9 @@ like "show: leader PID" "$out" 'Leader PID: +[0-9]+'
 check "kill -s HUP is delivered" isoctl kill web -s HUP
 wait_until 5 isoctl exec web -- /bin/sh -c 'grep -q hup /tmp/sig 2>/dev/null'
 check "the workload saw SIGHUP (exec into it to look)" [ $? = 0 ]
+out=$(isoctl exec -e HOSTNAME=override web -- /bin/sh -c 'env | grep -c "^HOSTNAME="; echo "h=$HOSTNAME"')
+like "exec -e overrides the workload's variable (one HOSTNAME)" "$out" '^1$'
+like "… with the new value" "$out" '^h=override$'
 out=$(isoctl exec web -- /bin/sh -c 'echo "pid=$$ host=$(hostname)"; exit 3')
 is "exec exit status" "$?" 3
 like "exec runs inside the workload's namespaces" "$out" '^pid=[0-9]+ host=web$'

@@ -117,6 +117,22 @@ _noreturn_ static void exec_workload(int err_fd, char **args, char **env) {
         child_fail(err_fd, last, "find the workload's program in PATH");
 }
 
+/* Sets "NAME=VALUE", replacing an earlier NAME: exec -e overrides the workload's own value. */
+static int env_set(char ***env, const char *kv) {
+        size_t n = strcspn(kv, "=");
+
+        for (char **e = *env; e && *e; e++)
+                if (strneq(*e, kv, n) && (*e)[n] == '=') {
+                        char *c = strdup(kv);
+                        if (!c)
+                                return -ENOMEM;
+                        free(*e);
+                        *e = c;
+                        return 0;
+                }
+        return strv_extend(env, kv);
+}
+
 static char **build_env(const WorkloadSpec *spec, const char *hostname) {
         _cleanup_strv_free_ char **env = NULL;
         char buf[128];
@@ -298,6 +314,8 @@ static int container_start(Monitor *m) {
                 return -ENOMEM;
         c->monitor = m;
         c->pidfd = -EBADF;
+        c->userns_lock_fd = -EBADF;
+        c->userns_sync[0] = c->userns_sync[1] = -EBADF;
         m->backend_data = c;
 
         r = resolve_lower(m, c);
@@ -501,7 +519,7 @@ _noreturn_ static void exec_child(Monitor *m, Container *c, ExecRequest *x, int 
         if (!env)
                 child_fail(err_fd, ENOMEM, "build the environment");
         for (char **e = x->env; e && *e; e++)
-                if (strv_extend(&env, *e) < 0)
+                if (env_set(&env, *e) < 0)
                         child_fail(err_fd, ENOMEM, "build the environment");
         /* The same confinement as the workload (caps.c, seccomp.c): in its user namespace as its
          * root, bounding set, user, capability sets, no_new_privs, seccomp last. */
@@ -642,6 +660,9 @@ static void container_destroy(Monitor *m) {
                 (void) close(c->pidfd);
         /* After the exit was reported (the monitor's loop has ended): kill leftovers, rmdir. */
         c->cgroup = cgroup_destroy(c->cgroup);
+        c->seccomp = seccomp_program_free(c->seccomp);
+        if (c->userns_lock_fd >= 0)
+                (void) close(c->userns_lock_fd); /* releases the id range */
         free(c->lower);
         free(c);
         m->backend_data = NULL;
