@@ -45,8 +45,8 @@ void tty_raw_mode(void) {
                 return;
         termios_saved = true;
         t = saved_termios;
+        /* Fully raw, output too: the workload's own pty already does the \n → \r\n translation. */
         cfmakeraw(&t);
-        t.c_oflag = saved_termios.c_oflag; /* keep output processing (\n → \r\n) of our side */
         (void) tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 

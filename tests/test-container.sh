@@ -70,6 +70,32 @@ is "missing program exits 127" "$rc" 127
 like "missing program: clear message" "$out" "nonexistent|program"
 out=$(isoctl launch --image nosuchimage -- /bin/true 2>&1)
 like "unknown image: clear message" "$out" "image 'nosuchimage' not found"
+# --- terminals: -t gives the workload a pty with the client's terminal at the other end.
+# script(1) gives isoctl a terminal; it echoes its own stdin's EOF as "^@", which is stripped.
+tty_run() {
+        script -qec "$1" /dev/null >"$T/tty.out" 2>&1
+        echo $? >"$T/tty.rc"
+        tr -d '\r' <"$T/tty.out" | sed 's/\^@//g'
+}
+if command -v script >/dev/null; then
+        out=$(tty_run "stty cols 91 rows 33; $ISOCTL launch -t -- /bin/sh -c 'stty size; test -t 0 && echo isatty; echo sid=\$(cut -d\" \" -f6 /proc/self/stat) pgrp=\$(cut -d\" \" -f5 /proc/self/stat); exit 4'")
+        is "launch -t exit status" "$(cat "$T/tty.rc")" 4
+        like "window size propagated" "$out" '^33 91$'
+        like "stdin is a terminal" "$out" '^isatty$'
+        like "the workload leads its own session with the terminal (job control)" "$out" '^sid=1 pgrp=1$'
+        out=$(script -qec "$ISOCTL launch -t -- /bin/echo one-line" /dev/null | od -An -c | tr -s ' ')
+        like "output is not translated twice (one \\r per line)" "$out" 'o n e - l i n e \\r \\n'
+        out=$(printf 'echo typed-in; exit 8\n' | script -qec "$ISOCTL launch -t -- /bin/sh -i" /dev/null | tr -d '\r')
+        like "keys typed at the client reach the shell" "$out" '^typed-in$'
+        isoctl launch -d --name ttyhost -- /bin/sleep 100 >/dev/null
+        out=$(tty_run "stty cols 50 rows 10; $ISOCTL exec -t ttyhost -- /bin/sh -c 'stty size; exit 6'")
+        is "exec -t exit status" "$(cat "$T/tty.rc")" 6
+        like "exec -t window size" "$out" '^10 50$'
+        isoctl rm -f ttyhost >/dev/null
+else
+        not_ok "script(1) is needed for the terminal tests (bsdutils)"
+fi
+
 # --- environment values are not published on the bus (they may be secrets)
 isoctl launch -d --name secretive -e TOKEN=hunter2 -- /bin/sleep 100 >/dev/null
 out=$(isoctl show secretive)
