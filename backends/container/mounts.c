@@ -28,7 +28,13 @@ static int openat2_in_root(int root_fd, const char *path, int flags) {
                 path++;
         if (!*path)
                 path = ".";
-        fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+        /* With RESOLVE_IN_ROOT the kernel answers EAGAIN when a rename or mount anywhere raced with
+         * the resolution of ".."; openat2(2) says to retry. Bounded, it is a race, not a state. */
+        for (unsigned attempt = 0;; attempt++) {
+                fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+                if (fd >= 0 || errno != EAGAIN || attempt >= 64)
+                        break;
+        }
         return fd < 0 ? -errno : fd;
 }
 
