@@ -152,6 +152,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return 0; /* ignored */
+}
+
 int main(int argc, char *argv[]) {
         Monitor m = {
                 .dir_fd = -EBADF,
@@ -213,7 +217,9 @@ int main(int argc, char *argv[]) {
                 return 1;
         (void) sd_event_add_signal(m.event, NULL, SIGTERM, on_signal, &m);
         (void) sd_event_add_signal(m.event, NULL, SIGINT, on_signal, &m);
-        (void) sd_event_add_signal(m.event, NULL, SIGHUP, NULL, NULL);
+        /* Not NULL: that would end the loop. A VM monitor holding a -t workload's terminal as its
+         * controlling terminal gets SIGHUP when the client's side hangs up. */
+        (void) sd_event_add_signal(m.event, NULL, SIGHUP, on_sighup, &m);
 
         r = monitor_listen(&m, arg_conn_fd);
         if (r < 0) {

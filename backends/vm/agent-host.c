@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "util.h"
@@ -20,7 +21,7 @@ struct AgentConn {
         uint8_t *in;
         uint8_t *out;
         size_t out_len;
-        bool failed;
+        bool failed, paused;
         agent_msg_t on_msg;
         agent_error_t on_error;
         void *userdata;
@@ -50,7 +51,7 @@ static void agent_fail(AgentConn *a, int error, const char *message) {
 
 static void agent_update(AgentConn *a) {
         if (!a->failed)
-                (void) sd_event_source_set_io_events(a->src, EPOLLIN | (a->out_len > 0 ? EPOLLOUT : 0));
+                (void) sd_event_source_set_io_events(a->src, (a->paused ? 0 : EPOLLIN) | (a->out_len > 0 ? EPOLLOUT : 0));
 }
 
 static void agent_flush(AgentConn *a) {
@@ -119,16 +120,28 @@ static int agent_io(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 agent_flush(a);
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 /* Bounded work per wake-up: at most 16 chunks, then let others run. */
-                for (int i = 0; i < 16; i++)
+                for (int i = 0; i < 16 && !a->paused; i++)
                         if (agent_read(a) <= 0)
                                 break;
         }
         return 0;
 }
 
+void agent_conn_set_paused(AgentConn *a, bool paused) {
+        if (a->paused == paused)
+                return;
+        a->paused = paused;
+        agent_update(a);
+}
+
 int agent_conn_pump(AgentConn *a, uint64_t timeout_usec) {
         uint64_t end = now_usec(CLOCK_MONOTONIC) + timeout_usec, now;
         struct pollfd p = { .fd = a->fd, .events = POLLIN };
+
+        if (a->paused)
+                return 0;
+        if (timeout_usec == 0)
+                return agent_read(a); /* whatever is there, without waiting */
 
         while (!a->failed && (now = now_usec(CLOCK_MONOTONIC)) < end) {
                 agent_flush(a);
@@ -248,7 +261,15 @@ static int kv_finish(KvBuf *b, uint8_t **ret, size_t *ret_size) {
         return 0;
 }
 
-int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, uint8_t **ret, size_t *ret_size) {
+static void kv_add_winsize(KvBuf *b, const struct winsize *ws) {
+        if (!ws || ws->ws_row == 0 || ws->ws_col == 0)
+                return;
+        kv_addu(b, "rows", ws->ws_row);
+        kv_addu(b, "cols", ws->ws_col);
+}
+
+int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, const struct winsize *ws,
+                        uint8_t **ret, size_t *ret_size) {
         KvBuf b = {};
 
         for (char **a = s->args; a && *a; a++)
@@ -262,8 +283,10 @@ int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, u
                 for (size_t i = 0; i < s->n_groups; i++)
                         kv_addu(&b, "group", s->groups[i]);
         }
-        if (s->terminal)
+        if (s->terminal) {
                 kv_add(&b, "terminal", "1");
+                kv_add_winsize(&b, ws);
+        }
         kv_add(&b, "hostname", s->hostname ?: s->name ?: "isod");
         if (s->readonly_rootfs)
                 kv_add(&b, "readonly_rootfs", "1");
@@ -277,7 +300,7 @@ int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, u
         return kv_finish(&b, ret, ret_size);
 }
 
-int agent_encode_exec(const ExecRequest *x, uint8_t **ret, size_t *ret_size) {
+int agent_encode_exec(const ExecRequest *x, const struct winsize *ws, uint8_t **ret, size_t *ret_size) {
         KvBuf b = {};
 
         for (char **a = x->args; a && *a; a++)
@@ -289,7 +312,9 @@ int agent_encode_exec(const ExecRequest *x, uint8_t **ret, size_t *ret_size) {
                 kv_addu(&b, "uid", x->uid);
                 kv_addu(&b, "gid", x->gid);
         }
-        if (x->terminal)
+        if (x->terminal) {
                 kv_add(&b, "terminal", "1");
+                kv_add_winsize(&b, ws);
+        }
         return kv_finish(&b, ret, ret_size);
 }

@@ -89,13 +89,6 @@ static int jail_enter(const JailConfig *c, char **argv, const char **step) {
         int last_cap = 63, r;
         _cleanup_free_ char *s = NULL;
 
-        *step = "cgroup";
-        if (c->cgroup) {
-                (void) snprintf(path, sizeof path, "%s/cgroup.procs", c->cgroup);
-                r = write_string_file(path, "0");
-                if (r < 0)
-                        return r;
-        }
         if (read_one_line_file("/proc/sys/kernel/cap_last_cap", &s) >= 0)
                 (void) safe_atoi(s, &last_cap);
 
@@ -215,8 +208,14 @@ int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_m
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                const char *step = "fds";
+                const char *step = "cgroup";
                 int r = 0;
+
+                /* First, while cgroup.c's directory fds are still open (they are closed below). */
+                if (c->cgroup)
+                        r = cgroup_attach_pid(c->cgroup, 0);
+                if (r >= 0)
+                        step = "fds";
 
                 /* Inherited fds become 3, 4, …: move them above the target range first. */
                 for (size_t i = 0; i < c->n_fds && r >= 0; i++) {
@@ -225,6 +224,10 @@ int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_m
                                 r = -errno;
                 }
                 err_copy = fcntl(err_w, F_DUPFD_CLOEXEC, 3 + _VM_FD_MAX + 16);
+                /* QEMU's own messages go to a pipe the monitor keeps in qemu.log: no host file
+                 * (such as isod's log) stays open in the jail. */
+                if (r >= 0 && dup2(c->stderr_fd >= 0 ? c->stderr_fd : open("/dev/null", O_WRONLY | O_CLOEXEC), 2) < 0)
+                        r = -errno;
                 for (size_t i = 0; i < c->n_fds && r >= 0; i++)
                         if (dup2(fds[i], 3 + (int) i) < 0)
                                 r = -errno;
@@ -239,7 +242,6 @@ int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_m
                         if (nfd >= 0) {
                                 (void) dup2(nfd, 0);
                                 (void) dup2(nfd, 1);
-                                /* stderr stays: QEMU's own errors go to the monitor's log. */
                                 (void) close(nfd);
                         }
                         r = jail_enter(c, argv, &step);

@@ -261,3 +261,125 @@ int relay_new(sd_event *e, int in_fd, int out_fd, uint64_t max_total, relay_done
         *ret = TAKE_PTR(r);
         return 0;
 }
+
+/* ---------------------------------------------------------------- OutQueue */
+/* Exec output to a client: written without blocking; what the client does not take yet is kept
+ * here. The caller bounds it (it stops reading the agent while too much is pending), so a client
+ * that stops reading stalls only its own VM's exec traffic, never the monitor. */
+
+#define OUTQ_HARD_MAX (16U * 1024U * 1024U)
+
+struct OutQueue {
+        int fd;
+        int owned;
+        bool socket, broken;
+        sd_event_source *src;
+        uint8_t *buf;
+        size_t len, cap;
+        outq_drained_t drained;
+        void *userdata;
+};
+
+static void outq_flush(OutQueue *q) {
+        size_t off = 0;
+
+        while (off < q->len && !q->broken) {
+                ssize_t n;
+
+                if (q->socket)
+                        n = send(q->fd, q->buf + off, q->len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+                else
+                        n = write(q->fd, q->buf + off, q->len - off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        break;
+                if (n <= 0)
+                        q->broken = true; /* the client is gone: discard from now on */
+                else
+                        off += (size_t) n;
+        }
+        if (q->broken)
+                q->len = 0;
+        else if (off > 0) {
+                memmove(q->buf, q->buf + off, q->len - off);
+                q->len -= off;
+        }
+        if (q->src)
+                (void) sd_event_source_set_enabled(q->src, q->len > 0 ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static int on_outq(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        OutQueue *q = userdata;
+
+        if (revents & (EPOLLERR | EPOLLHUP) && !(revents & EPOLLOUT)) {
+                q->broken = true;
+                q->len = 0;
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        } else
+                outq_flush(q);
+        if (q->len == 0 && q->drained)
+                q->drained(q, q->userdata);
+        return 0;
+}
+
+int outq_new(sd_event *e, int fd, outq_drained_t drained, void *userdata, OutQueue **ret) {
+        _cleanup_(outq_freep) OutQueue *q = NULL;
+        int r;
+
+        q = calloc(1, sizeof(OutQueue));
+        if (!q)
+                return -ENOMEM;
+        *q = (OutQueue) { .fd = -EBADF, .owned = -EBADF, .drained = drained, .userdata = userdata };
+        if (fd < 0) {
+                q->broken = true;
+                *ret = TAKE_PTR(q);
+                return 0;
+        }
+        r = relay_prepare_fd(fd, true, &q->fd, &q->socket, &q->owned);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(e, &q->src, q->fd, EPOLLOUT, on_outq, q);
+        if (r == -EPERM) /* a regular file: writes do not wait */
+                q->src = NULL;
+        else if (r < 0)
+                return r;
+        else
+                (void) sd_event_source_set_enabled(q->src, SD_EVENT_OFF);
+        *ret = TAKE_PTR(q);
+        return 0;
+}
+
+int outq_push(OutQueue *q, const void *p, size_t n) {
+        if (q->broken || n == 0)
+                return 0;
+        if (q->len + n > OUTQ_HARD_MAX)
+                return -ENOBUFS; /* the caller's backpressure failed; never grow without bound */
+        if (q->len + n > q->cap) {
+                size_t cap = MAX(q->cap * 2, q->len + n);
+                uint8_t *b = realloc(q->buf, cap);
+                if (!b)
+                        return -ENOMEM;
+                q->buf = b;
+                q->cap = cap;
+        }
+        memcpy(q->buf + q->len, p, n);
+        q->len += n;
+        outq_flush(q);
+        return 0;
+}
+
+size_t outq_pending(const OutQueue *q) {
+        return q ? q->len : 0;
+}
+
+OutQueue *outq_free(OutQueue *q) {
+        if (!q)
+                return NULL;
+        sd_event_source_disable_unref(q->src);
+        if (q->owned >= 0)
+                (void) close(q->owned);
+        free(q->buf);
+        free(q);
+        return NULL;
+}

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "agent-proto.h"
+#include "container/cgroup.h"
 #include "monitor.h"
 
 /* ---------------------------------------------------------------- relay.c */
@@ -25,6 +26,16 @@ bool relay_is_done(const Relay *r);
 /* Stops reading; what is buffered is still written. */
 void relay_shutdown_input(Relay *r);
 DEFINE_CLEANUP_FUNC(Relay *, relay_free);
+
+/* A non-blocking writer with a buffer (exec output to a client); the caller bounds the total by
+ * not reading more input while outq_pending() is high. drained() runs when the buffer empties. */
+typedef struct OutQueue OutQueue;
+typedef void (*outq_drained_t)(OutQueue *q, void *userdata);
+int outq_new(sd_event *e, int fd, outq_drained_t drained, void *userdata, OutQueue **ret);
+int outq_push(OutQueue *q, const void *p, size_t n);
+size_t outq_pending(const OutQueue *q);
+OutQueue *outq_free(OutQueue *q);
+DEFINE_CLEANUP_FUNC(OutQueue *, outq_free);
 
 /* ---------------------------------------------------------------- qemu.c */
 typedef enum VmAccel {
@@ -88,7 +99,8 @@ typedef struct JailConfig {
         gid_t gid;
         const int *fds;          /* become 3, 4, … in QEMU */
         size_t n_fds;
-        const char *cgroup;      /* cgroup directory to move into, may be NULL */
+        Cgroup *cgroup;          /* QEMU is moved into it before anything else, may be NULL */
+        int stderr_fd;           /* QEMU's stderr (a pipe to the monitor), -1: /dev/null */
 } JailConfig;
 
 /* Forks QEMU inside the jail; returns its pid (a child of the caller), or -errno with the
@@ -122,9 +134,13 @@ int agent_conn_send(AgentConn *a, uint16_t type, const void *p1, size_t n1, cons
 int agent_conn_send_ids(AgentConn *a, uint16_t type, uint32_t a0, uint32_t a1, uint32_t a2, size_t n);
 /* Whether the output queue has room for another data frame (backpressure for exec stdin). */
 bool agent_conn_can_send(AgentConn *a);
-/* Processes input synchronously for up to timeout_usec (used by stats). */
+/* Stops (or resumes) reading frames: backpressure from slow exec clients. */
+void agent_conn_set_paused(AgentConn *a, bool paused);
+/* Processes input synchronously for up to timeout_usec (used by stats); nothing while paused. */
 int agent_conn_pump(AgentConn *a, uint64_t timeout_usec);
 /* Encodes a spec (or an exec request) as a kv payload. */
-int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, uint8_t **ret, size_t *ret_size);
-int agent_encode_exec(const ExecRequest *x, uint8_t **ret, size_t *ret_size);
+struct winsize;
+int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, const struct winsize *ws,
+                        uint8_t **ret, size_t *ret_size);
+int agent_encode_exec(const ExecRequest *x, const struct winsize *ws, uint8_t **ret, size_t *ret_size);
 DEFINE_CLEANUP_FUNC(AgentConn *, agent_conn_free);

@@ -8,10 +8,13 @@
 #include <math.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 
+#include "log.h"
 #include "util.h"
 #include "vm-internal.h"
 
@@ -27,6 +30,19 @@
 #define VM_STATS_TIMEOUT_USEC (500 * USEC_PER_MSEC)
 #define VM_CONSOLE_LOG_MAX (1024U * 1024U)
 #define VM_MAX_EXECS 64U
+/* Exec output the clients have not taken yet: above HIGH the agent's frames are not read (the
+ * guest waits), below LOW reading resumes. */
+#define VM_EXEC_OUT_HIGH (256U * 1024U)
+#define VM_EXEC_OUT_LOW (64U * 1024U)
+/* Exec terminals have no SIGWINCH here (the monitor has one controlling terminal at most):
+ * their size is polled, one ioctl per terminal per period. */
+#define VM_WINSIZE_POLL_USEC (200 * USEC_PER_MSEC)
+/* QEMU's cgroup: guest RAM plus what QEMU needs for itself. Measured (bench/results/vm-*.md):
+ * RSS beyond guest RAM is ~37 MiB with KVM; under TCG ~75 MiB anonymous (32 MiB translation
+ * cache, heap, device model) plus the page cache of the mmapped vmlinux (57 MiB, reclaimable). */
+#define VM_VMM_OVERHEAD_KVM CGROUP_VMM_MEMORY_OVERHEAD
+#define VM_VMM_OVERHEAD_TCG (UINT64_C(160) << 20)
+#define VM_VMM_PIDS 64U /* QEMU's threads: vCPUs, I/O, RCU, call_rcu, workers */
 
 typedef struct VmExec {
         uint32_t id;
@@ -34,7 +50,12 @@ typedef struct VmExec {
         ExecRequest *x;            /* owned by the monitor until monitor_exec_finished() */
         int in_fd;                 /* our reopened copy of the client's stdin, or -1 */
         sd_event_source *in_src;
+        OutQueue *out[2];          /* stdout, stderr to the client, non-blocking */
+        bool exited;               /* EXIT came; finished once out[] drained */
+        int status;
+        struct winsize ws;         /* terminal: last size sent */
         char *error;
+        struct Vm *vm;
 } VmExec;
 
 typedef struct Vm {
@@ -57,9 +78,9 @@ typedef struct Vm {
 
         Qmp *qmp;
         AgentConn *agent;
-        Relay *relay_in, *relay_out, *relay_err, *relay_console;
+        Relay *relay_in, *relay_out, *relay_err, *relay_console, *relay_qemu_log;
         int stdio_socks[4];        /* our ends of the stdin/stdout/stderr/console sockets */
-        int console_fd;
+        int console_fd, qemu_log_fd, qemu_err_pipe;
 
         bool agent_ready, workload_started, workload_exited, reported, stopping;
         uint32_t exit_code, exit_signal;
@@ -71,6 +92,15 @@ typedef struct Vm {
         sd_event_source *timer;    /* boot timeout, stop grace, power-off grace */
         VmExec execs[VM_MAX_EXECS];
         uint32_t next_exec_id;
+
+        Cgroup *cgroup;            /* QEMU's */
+        bool tty, ctty;            /* -t; the slave is our controlling terminal (SIGWINCH) */
+        struct winsize ws;         /* last size sent for the workload's terminal */
+        sd_event_source *winch_src, *winsize_timer;
+
+        /* Boot timing (µs since vm_start, host monotonic; guest: uptime), for bench/. */
+        uint64_t t0, t_spawn, t_ready, t_started, t_exit, t_qemu_exit;
+        uint64_t g_agent, g_modules, g_ports;
 } Vm;
 
 static Vm *vm_get(Monitor *m) {
@@ -157,10 +187,26 @@ static void exec_finish(Vm *vm, VmExec *e, int r, int status, const char *msg) {
         e->retry_src = sd_event_source_disable_unref(e->retry_src);
         if (e->in_fd >= 0)
                 (void) close(e->in_fd);
+        outq_free(e->out[0]);
+        outq_free(e->out[1]);
         free(e->error);
         *e = (VmExec) { .in_fd = -EBADF };
         if (x)
                 monitor_exec_finished(vm->m, x, r, status, msg);
+}
+
+static uint64_t vm_since(Vm *vm) {
+        return now_usec(CLOCK_MONOTONIC) - vm->t0;
+}
+
+static void vm_publish_timing(Vm *vm) {
+        json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "spawn_usec", (json_int_t) vm->t_spawn,
+                              "ready_usec", (json_int_t) vm->t_ready, "started_usec", (json_int_t) vm->t_started,
+                              "exit_usec", (json_int_t) vm->t_exit, "qemu_exit_usec", (json_int_t) vm->t_qemu_exit,
+                              "guest_agent_usec", (json_int_t) vm->g_agent, "guest_modules_usec",
+                              (json_int_t) vm->g_modules, "guest_ports_usec", (json_int_t) vm->g_ports);
+        if (o)
+                monitor_set_fact(vm->m, "timing", o);
 }
 
 /* Reports the end once QEMU is gone and every byte of stdout/stderr reached the client. */
@@ -172,6 +218,7 @@ static void vm_maybe_report(Vm *vm) {
                 return;
         vm->reported = true;
         vm_stop_timer(vm);
+        vm_publish_timing(vm);
 
         for (size_t i = 0; i < VM_MAX_EXECS; i++)
                 if (vm->execs[i].id != 0)
@@ -192,7 +239,7 @@ static void vm_maybe_report(Vm *vm) {
                 monitor_payload_exited(m, 128 + SIGKILL, SIGKILL, "signal");
         else if (!vm->agent_ready) {
                 (void) snprintf(buf, sizeof buf,
-                                "QEMU %s %d before the guest agent started (see console.log in the state directory)",
+                                "QEMU %s %d before the guest agent started (see console.log and qemu.log in the state directory)",
                                 vm->qemu_signaled ? "was killed by signal" : "exited with status",
                                 vm->qemu_signaled ? vm->qemu_status - 128 : vm->qemu_status);
                 monitor_payload_failed(m, -EIO, buf);
@@ -219,13 +266,19 @@ static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 
         vm->child_src = sd_event_source_disable_unref(vm->child_src);
         vm->qemu_exited = true;
+        vm->t_qemu_exit = vm_since(vm);
         vm->qemu_signaled = si->si_code != CLD_EXITED;
         vm->qemu_status = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
         /* Events QEMU sent just before exiting (SHUTDOWN with its reason) and the agent's last
          * frames are still in the sockets. */
         qmp_drain(vm->qmp);
-        if (vm->agent)
-                (void) agent_conn_pump(vm->agent, 0);
+        if (vm->agent) {
+                /* QEMU is gone, so what is left in the socket is finite: read all of it, exec
+                 * backpressure or not (the workload's EXIT may be behind exec output). */
+                agent_conn_set_paused(vm->agent, false);
+                for (unsigned i = 0; i < 1024 && agent_conn_pump(vm->agent, 0) > 0; i++)
+                        ;
+        }
         relay_shutdown_input(vm->relay_in);
         vm_maybe_report(vm);
         return 0;
@@ -270,20 +323,144 @@ static int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return on_grace_over(s, usec, userdata);
 }
 
+/* ---------------------------------------------------------------- terminals */
+
+/* -t: isoctl hands us the slave of its pty pair as stdio. The guest has the real terminal (a pty
+ * the agent made), so the slave must pass bytes untouched: raw, no echo, no \n → \r\n. */
+static void tty_make_raw(int fd) {
+        struct termios t;
+
+        if (tcgetattr(fd, &t) < 0)
+                return;
+        cfmakeraw(&t);
+        (void) tcsetattr(fd, TCSANOW, &t);
+}
+
+static bool winsize_changed(int fd, struct winsize *last) {
+        struct winsize ws;
+
+        if (fd < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+                return false;
+        if (ws.ws_row == last->ws_row && ws.ws_col == last->ws_col)
+                return false;
+        *last = ws;
+        return true;
+}
+
+static bool vm_needs_winsize_poll(Vm *vm) {
+        if (vm->tty && !vm->ctty && !vm->workload_exited)
+                return true;
+        for (size_t i = 0; i < VM_MAX_EXECS; i++)
+                if (vm->execs[i].id != 0 && vm->execs[i].x && vm->execs[i].x->terminal)
+                        return true;
+        return false;
+}
+
+/* Sends WINSIZE for every terminal whose size changed (SIGWINCH, or the poll for exec -t). */
+static void vm_sync_winsize(Vm *vm) {
+        if (!vm->agent || !vm->workload_started || vm->qemu_exited)
+                return;
+        if (vm->tty && !vm->workload_exited && winsize_changed(vm->m->stdio[0], &vm->ws))
+                (void) agent_conn_send_ids(vm->agent, AGENT_MSG_WINSIZE, 0, vm->ws.ws_row, vm->ws.ws_col, 3);
+        for (size_t i = 0; i < VM_MAX_EXECS; i++) {
+                VmExec *e = &vm->execs[i];
+                if (e->id != 0 && e->x && e->x->terminal && !e->exited && winsize_changed(e->x->fds[0], &e->ws))
+                        (void) agent_conn_send_ids(vm->agent, AGENT_MSG_WINSIZE, e->id, e->ws.ws_row, e->ws.ws_col, 3);
+        }
+}
+
+static int on_winsize_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        Vm *vm = userdata;
+
+        vm_sync_winsize(vm);
+        if (!vm_needs_winsize_poll(vm))
+                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        /* A one-shot source: it is off now; set the next expiry and switch it on again. */
+        (void) sd_event_source_set_time_relative(s, VM_WINSIZE_POLL_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static void vm_arm_winsize_poll(Vm *vm) {
+        if (!vm_needs_winsize_poll(vm))
+                return;
+        if (vm->winsize_timer) {
+                int enabled = SD_EVENT_OFF;
+                (void) sd_event_source_get_enabled(vm->winsize_timer, &enabled);
+                if (enabled == SD_EVENT_OFF) {
+                        (void) sd_event_source_set_time_relative(vm->winsize_timer, VM_WINSIZE_POLL_USEC);
+                        (void) sd_event_source_set_enabled(vm->winsize_timer, SD_EVENT_ONESHOT);
+                }
+                return;
+        }
+        (void) sd_event_add_time_relative(vm->m->event, &vm->winsize_timer, CLOCK_MONOTONIC, VM_WINSIZE_POLL_USEC,
+                                          10 * USEC_PER_MSEC, on_winsize_poll, vm);
+}
+
+static int on_sigwinch(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        vm_sync_winsize(userdata);
+        return 0;
+}
+
+/* The workload's terminal: raw slave, its size for the CONFIG, and SIGWINCH. The monitor becomes
+ * a session leader and makes the slave its controlling terminal, so the kernel tells it when
+ * isoctl resizes the master; if that is not possible (the slave is some other session's
+ * terminal), the size is polled like an exec terminal's. */
+static void vm_setup_tty(Vm *vm) {
+        Monitor *m = vm->m;
+        int fd = m->stdio[0];
+        sigset_t ss;
+
+        if (!m->spec->terminal || fd < 0 || !isatty(fd))
+                return;
+        vm->tty = true;
+        tty_make_raw(fd);
+        (void) winsize_changed(fd, &vm->ws);
+
+        (void) setsid(); /* fails harmlessly if we already lead a process group */
+        if (ioctl(fd, TIOCSCTTY, 0) >= 0) {
+                sigemptyset(&ss);
+                sigaddset(&ss, SIGWINCH);
+                (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+                vm->ctty = sd_event_add_signal(m->event, &vm->winch_src, SIGWINCH, on_sigwinch, vm) >= 0;
+        }
+        log_debug("VM terminal %ux%u, window size via %s.", vm->ws.ws_col, vm->ws.ws_row,
+                  vm->ctty ? "SIGWINCH" : "polling");
+}
+
 /* ---------------------------------------------------------------- agent messages */
 
-static void exec_write(int fd, const uint8_t *p, size_t n) {
-        /* TODO: a bounded queue with EPOLLOUT; a client that stops reading exec output stalls
-         * this VM's monitor (not isod, not other workloads). */
-        while (fd >= 0 && n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return;
-                p += k;
-                n -= (size_t) k;
-        }
+/* Exec output backpressure: stop reading the control port while clients lag behind. The guest
+ * then waits (its exec pumps block on the port); QMP, stop and kill keep working. */
+static void vm_exec_backpressure(Vm *vm) {
+        size_t pending = 0;
+
+        if (!vm->agent)
+                return;
+        for (size_t i = 0; i < VM_MAX_EXECS; i++)
+                if (vm->execs[i].id != 0)
+                        pending += outq_pending(vm->execs[i].out[0]) + outq_pending(vm->execs[i].out[1]);
+        if (pending >= VM_EXEC_OUT_HIGH)
+                agent_conn_set_paused(vm->agent, true);
+        else if (pending <= VM_EXEC_OUT_LOW)
+                agent_conn_set_paused(vm->agent, false);
+}
+
+/* An exec ends when the agent said EXIT and its output reached the client. */
+static void exec_maybe_finish(Vm *vm, VmExec *e) {
+        _cleanup_free_ char *err = NULL;
+
+        if (!e->exited || outq_pending(e->out[0]) > 0 || outq_pending(e->out[1]) > 0)
+                return;
+        err = e->error ? strdup(e->error) : NULL;
+        exec_finish(vm, e, 0, e->status, err);
+}
+
+static void on_exec_out_drained(OutQueue *q, void *userdata) {
+        VmExec *e = userdata;
+        Vm *vm = e->vm;
+
+        vm_exec_backpressure(vm);
+        exec_maybe_finish(vm, e);
 }
 
 static VmExec *exec_find(Vm *vm, uint32_t id) {
@@ -305,7 +482,7 @@ static void send_config(Vm *vm) {
                 if (strv_extend(&disks, d) < 0)
                         goto fail;
         }
-        r = agent_encode_config(vm->m->spec, (const char *const *) disks, &kv, &n);
+        r = agent_encode_config(vm->m->spec, (const char *const *) disks, vm->tty ? &vm->ws : NULL, &kv, &n);
         if (r >= 0)
                 r = agent_conn_send(vm->agent, AGENT_MSG_CONFIG, kv, n, NULL, 0);
         if (r >= 0)
@@ -320,18 +497,40 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
         VmExec *e;
 
         switch (msg->type) {
-        case AGENT_MSG_READY:
+        case AGENT_MSG_READY: {
+                AgentKvIter it;
+                const char *k, *v;
+                size_t kl;
+
                 if (vm->agent_ready)
                         break;
                 vm->agent_ready = true;
+                vm->t_ready = vm_since(vm);
+                agent_kv_iter_init(&it, msg->kv.kv, msg->kv.size);
+                while (agent_kv_next(&it, &k, &kl, &v) > 0) {
+                        uint64_t u;
+                        if (safe_atou64(v, &u) < 0 || u > (UINT64_C(1) << 40))
+                                continue;
+                        if (agent_kv_key_is(k, kl, "t_agent"))
+                                vm->g_agent = u;
+                        else if (agent_kv_key_is(k, kl, "t_modules"))
+                                vm->g_modules = u;
+                        else if (agent_kv_key_is(k, kl, "t_ports"))
+                                vm->g_ports = u;
+                }
                 send_config(vm);
                 break;
+        }
         case AGENT_MSG_STARTED:
                 if (msg->id == 0) {
                         if (vm->workload_started)
                                 break;
                         vm->workload_started = true;
+                        vm->t_started = vm_since(vm);
                         vm_stop_timer(vm);
+                        vm_publish_timing(vm);
+                        vm_sync_winsize(vm);
+                        vm_arm_winsize_poll(vm);
                         monitor_set_fact(vm->m, "guest_pid", json_integer(msg->started.pid));
                         monitor_payload_running(vm->m, vm->qemu_pid);
                 }
@@ -341,21 +540,26 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                         if (vm->workload_exited)
                                 break;
                         vm->workload_exited = true;
+                        vm->t_exit = vm_since(vm);
                         vm->exit_code = msg->exit.code;
                         vm->exit_signal = msg->exit.signal;
                         /* The agent powers off now; make sure QEMU goes. */
                         (void) vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_grace_over);
                 } else if ((e = exec_find(vm, msg->id))) {
-                        int status = msg->exit.signal ? 128 + (int) msg->exit.signal : (int) msg->exit.code;
-                        _cleanup_free_ char *err = e->error ? strdup(e->error) : NULL;
-                        exec_finish(vm, e, 0, status, err);
+                        e->exited = true;
+                        e->status = msg->exit.signal ? 128 + (int) msg->exit.signal : (int) msg->exit.code;
+                        exec_maybe_finish(vm, e);
                 }
                 break;
         case AGENT_MSG_STDOUT:
         case AGENT_MSG_STDERR:
                 e = exec_find(vm, msg->id);
-                if (e && e->x)
-                        exec_write(e->x->fds[msg->type == AGENT_MSG_STDOUT ? 1 : 2], msg->data.data, msg->data.size);
+                if (e && e->x) {
+                        OutQueue *q = e->out[msg->type == AGENT_MSG_STDOUT ? 0 : 1];
+                        if (q && outq_push(q, msg->data.data, msg->data.size) < 0)
+                                log_debug("Exec %" PRIu32 ": output dropped, the client does not read it.", e->id);
+                        vm_exec_backpressure(vm);
+                }
                 break;
         case AGENT_MSG_ERROR: {
                 _cleanup_free_ char *text = strndup((const char *) msg->data.data, msg->data.size);
@@ -432,9 +636,10 @@ static void close_pairs(int fds[_VM_FD_MAX][2]) {
 static int vm_launch(Vm *vm, char **reterr) {
         Monitor *m = vm->m;
         const WorkloadSpec *s = m->spec;
-        _cleanup_free_ char *kernel = NULL, *initrd = NULL, *console = NULL;
+        _cleanup_free_ char *kernel = NULL, *initrd = NULL, *console = NULL, *cg_path = NULL, *cg_msg = NULL,
+                            *qemu_log = NULL;
         _cleanup_strv_free_ char **argv = NULL, **jail_mounts = NULL;
-        int fds[_VM_FD_MAX][2], child_fds[_VM_FD_MAX];
+        int fds[_VM_FD_MAX][2], child_fds[_VM_FD_MAX], errp[2] = { -EBADF, -EBADF };
         JailBind binds[3 + SPEC_MAX_MOUNTS];
         size_t n_binds = 0;
         QemuConfig qc;
@@ -480,6 +685,30 @@ static int vm_launch(Vm *vm, char **reterr) {
         if (r < 0)
                 return r;
 
+        /* QEMU's cgroup: guest RAM + the VMM's own overhead, the workload's CPUs, QEMU's threads. */
+        r = cgroup_path_for_workload(m->dir, "vm", m->name, &cg_path);
+        if (r < 0)
+                return r;
+        r = cgroup_setup(cg_path,
+                         &(CgroupLimits) {
+                                 .memory = (qc.memory_mib << 20) +
+                                           (vm->accel == VM_ACCEL_KVM ? VM_VMM_OVERHEAD_KVM : VM_VMM_OVERHEAD_TCG),
+                                 .cpus = s->cpus,
+                                 .pids = VM_VMM_PIDS + 2 * qc.cpus,
+                                 .io_weight = s->io_weight,
+                                 .extra_devices = (const CgroupDeviceRule[]) { { 'c', 10, 232, "rw" } }, /* kvm */
+                                 .n_extra_devices = vm->accel == VM_ACCEL_KVM ? 1 : 0,
+                         },
+                         &vm->cgroup, &cg_msg);
+        if (r < 0) {
+                if (asprintf(reterr, "set up QEMU's cgroup: %s", cg_msg ?: strerror(-r)) < 0)
+                        *reterr = NULL;
+                return r;
+        }
+        monitor_set_fact(m, "cgroup", json_string(cgroup_path(vm->cgroup)));
+
+        vm_setup_tty(vm);
+
         r = socketpairs(fds);
         if (r < 0) {
                 close_pairs(fds);
@@ -487,6 +716,10 @@ static int vm_launch(Vm *vm, char **reterr) {
         }
         for (size_t i = 0; i < _VM_FD_MAX; i++)
                 child_fds[i] = fds[i][1];
+        if (pipe2(errp, O_CLOEXEC) < 0) {
+                close_pairs(fds);
+                return -errno;
+        }
 
         JailConfig jc = {
                 .root_dir = vm->jail_dir,
@@ -497,13 +730,24 @@ static int vm_launch(Vm *vm, char **reterr) {
                 .gid = jail_uid_for(getpid()),
                 .fds = child_fds,
                 .n_fds = _VM_FD_MAX,
+                .cgroup = vm->cgroup,
+                .stderr_fd = errp[1],
         };
         r = jail_spawn(&jc, argv, &pid, reterr);
+        (void) close(errp[1]);
         if (r < 0) {
+                (void) close(errp[0]);
                 close_pairs(fds);
                 return r;
         }
+        /* QEMU's own messages: STATE_DIR/qemu.log, first 64 KiB. */
+        if (asprintf(&qemu_log, "%s/qemu.log", m->dir) >= 0)
+                vm->qemu_log_fd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
+        if (relay_new(m->event, errp[0], vm->qemu_log_fd, 64U * 1024U, NULL, NULL, &vm->relay_qemu_log) < 0)
+                log_debug("Cannot keep QEMU's messages, ignoring.");
+        vm->qemu_err_pipe = errp[0];
         vm->qemu_pid = pid;
+        vm->t_spawn = vm_since(vm);
         for (size_t i = 0; i < _VM_FD_MAX; i++) {
                 (void) close(fds[i][1]);
                 fds[i][1] = -EBADF;
@@ -594,7 +838,8 @@ static int vm_start(Monitor *m) {
                 return -ENOMEM;
         m->backend_data = vm;
         vm->m = m;
-        vm->console_fd = -EBADF;
+        vm->t0 = now_usec(CLOCK_MONOTONIC);
+        vm->console_fd = vm->qemu_log_fd = vm->qemu_err_pipe = -EBADF;
         for (size_t i = 0; i < 4; i++)
                 vm->stdio_socks[i] = -EBADF;
         for (size_t i = 0; i < VM_MAX_EXECS; i++)
@@ -721,7 +966,12 @@ static int vm_exec(Monitor *m, ExecRequest *x) {
                 }
         if (!e)
                 return -EBUSY;
-        r = agent_encode_exec(x, &kv, &n);
+        struct winsize ws = {};
+        if (x->terminal && x->fds[0] >= 0 && isatty(x->fds[0])) {
+                tty_make_raw(x->fds[0]);
+                (void) winsize_changed(x->fds[0], &ws);
+        }
+        r = agent_encode_exec(x, x->terminal ? &ws : NULL, &kv, &n);
         if (r < 0)
                 return r;
         if (++vm->next_exec_id == 0)
@@ -730,8 +980,12 @@ static int vm_exec(Monitor *m, ExecRequest *x) {
         r = agent_conn_send(vm->agent, AGENT_MSG_EXEC, idb, 4, kv, n);
         if (r < 0)
                 return r;
-        *e = (VmExec) { .id = vm->next_exec_id, .x = x, .in_fd = -EBADF };
+        *e = (VmExec) { .id = vm->next_exec_id, .x = x, .in_fd = -EBADF, .ws = ws, .vm = vm };
         x->backend_data = vm;
+        for (size_t i = 0; i < 2; i++)
+                if (outq_new(m->event, x->fds[1 + i], on_exec_out_drained, e, &e->out[i]) < 0)
+                        e->out[i] = NULL; /* output to nowhere rather than blocking */
+        vm_arm_winsize_poll(vm);
         if (x->fds[0] >= 0) {
                 char p[64];
                 (void) snprintf(p, sizeof p, "/proc/self/fd/%i", x->fds[0]);
@@ -828,7 +1082,10 @@ static void vm_destroy(Monitor *m) {
                 (void) waitpid(vm->qemu_pid, NULL, 0);
         }
         sd_event_source_disable_unref(vm->child_src);
+        sd_event_source_disable_unref(vm->winch_src);
+        sd_event_source_disable_unref(vm->winsize_timer);
         vm_stop_timer(vm);
+        vm->cgroup = cgroup_destroy(vm->cgroup);
         for (size_t i = 0; vm->builds && i <= m->spec->n_mounts; i++)
                 image_build_free(vm->builds[i]);
         free(vm->builds);
@@ -838,6 +1095,11 @@ static void vm_destroy(Monitor *m) {
         relay_free(vm->relay_out);
         relay_free(vm->relay_err);
         relay_free(vm->relay_console);
+        relay_free(vm->relay_qemu_log);
+        if (vm->qemu_log_fd >= 0)
+                (void) close(vm->qemu_log_fd);
+        if (vm->qemu_err_pipe >= 0)
+                (void) close(vm->qemu_err_pipe);
         for (size_t i = 0; i < 4; i++)
                 if (vm->stdio_socks[i] >= 0)
                         (void) close(vm->stdio_socks[i]);

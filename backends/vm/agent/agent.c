@@ -23,6 +23,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -58,6 +59,15 @@ void agent_log(const char *fmt, ...) {
         buf[n++] = '\n';
         (void) !write(kmsg_fd >= 0 ? kmsg_fd : 2, buf, (size_t) n);
         errno = e;
+}
+
+/* Guest uptime (CLOCK_BOOTTIME) in µs: boot phases are reported in READY for bench/. */
+static unsigned long long uptime_usec(void) {
+        struct timespec ts;
+
+        if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+                return 0;
+        return (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000ULL;
 }
 
 static _Noreturn void power_off(void) {
@@ -345,6 +355,7 @@ int main(int argc, char *argv[]) {
         sigset_t mask;
         AgentFrame f;
         pid_t workload;
+        unsigned long long t_agent = uptime_usec(), t_modules, t_ports;
         char kv[512];
         int kvn;
 
@@ -360,6 +371,7 @@ int main(int argc, char *argv[]) {
         r = load_modules("/modules");
         if (r > 0)
                 agent_log("%d modules failed to load", r);
+        t_modules = uptime_usec();
 
         if (find_port(AGENT_PORT_CONTROL, &path_ctl, 10000) < 0) {
                 agent_log("control port %s not found, powering off", AGENT_PORT_CONTROL);
@@ -370,8 +382,10 @@ int main(int argc, char *argv[]) {
                 agent_log("cannot open %s: %m", path_ctl);
                 power_off();
         }
+        t_ports = uptime_usec();
         (void) uname(&u);
-        kvn = snprintf(kv, sizeof kv, "version=%u%ckernel=%s%c", AGENT_PROTO_VERSION, 0, u.release, 0);
+        kvn = snprintf(kv, sizeof kv, "version=%u%ckernel=%s%ct_agent=%llu%ct_modules=%llu%ct_ports=%llu%c",
+                       AGENT_PROTO_VERSION, 0, u.release, 0, t_agent, 0, t_modules, 0, t_ports, 0);
         (void) send_frame(AGENT_MSG_READY, kv, (size_t) kvn, NULL, 0);
 
         for (;;) {

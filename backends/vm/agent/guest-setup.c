@@ -75,7 +75,13 @@ int load_modules(const char *dir) {
                         failed++;
                         continue;
                 }
-                if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST) {
+                struct timespec t0, t1;
+                (void) clock_gettime(CLOCK_BOOTTIME, &t0);
+                int fr = (int) syscall(SYS_finit_module, fd, "", 0);
+                (void) clock_gettime(CLOCK_BOOTTIME, &t1);
+                if (getenv("isod_debug_modules"))
+                        agent_log("module %s: %ld us", line, (long) ((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000L));
+                if (fr < 0 && errno != EEXIST) {
                         agent_log("cannot load module %s: %m", line);
                         failed++;
                 }
