@@ -98,6 +98,7 @@ Manager *manager_free(Manager *m) {
                 workload_free(w);
         }
         manager_spare_done(m);
+        bus_caller_cache_clear();
         policy_free(m->policy);
         for (int k = 0; k < _BACKEND_KIND_MAX; k++)
                 free(m->backends[k].reason);

@@ -21,6 +21,7 @@ void bus_workload_removed(Manager *m, Workload *w);
 
 /* Helpers shared by manager-dbus.c and workload-dbus.c */
 int bus_get_caller(sd_bus_message *msg, Caller *ret);
+void bus_caller_cache_clear(void);
 int bus_read_stdio(sd_bus_message *msg, int ret_fds[3], sd_bus_error *error);
 int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *message);
 extern const sd_bus_vtable workload_vtable[];

@@ -653,6 +653,13 @@ int policy_explain(const Policy *p, const WorkloadSpec *spec, const PolicyCaller
         return r == -EACCES ? 0 : r;
 }
 
+bool policy_needs_unit(const Policy *p) {
+        for (size_t i = 0; p && i < p->n_rules; i++)
+                if (p->rules[i].match.units)
+                        return true;
+        return false;
+}
+
 bool policy_may_manage(const Policy *p, const PolicyCaller *caller, uid_t owner_uid) {
         assert(caller);
 

@@ -61,6 +61,9 @@ bool policy_may_manage(const Policy *p, const PolicyCaller *caller, uid_t owner_
  * `isoctl policy explain`. Returns 0 or -ENOMEM. */
 int policy_explain(const Policy *p, const WorkloadSpec *spec, const PolicyCaller *caller, char **ret);
 
+/* Does any rule match on the caller's systemd unit? (Reading it costs a /proc lookup per call.) */
+bool policy_needs_unit(const Policy *p);
+
 /* The policy as JSON (for `isoctl policy show`). */
 json_t *policy_to_json(const Policy *p);
 const char *policy_source(const Policy *p); /* path it came from, or "built-in" */
