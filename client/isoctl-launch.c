@@ -259,7 +259,26 @@ typedef struct Attached {
         const char *name;
         int status;
         int signals_sent;
+        int launch_error;          /* the pipelined LaunchWorkload failed with this errno */
+        sd_bus_slot *wait_slot;
 } Attached;
+
+static int on_launch_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Attached *a = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        if (!e)
+                return 0; /* running: the Wait sent right behind it will answer */
+        a->launch_error = sd_bus_error_get_errno(e) ?: EIO;
+        if (a->launch_error != EEXIST) {
+                tty_restore();
+                (void) print_bus_error(e, -EIO, "launch");
+        }
+        a->status = start_failed_exit_code(e);
+        /* Whatever the Wait says belongs to a workload we did not launch. */
+        a->wait_slot = sd_bus_slot_unref(a->wait_slot);
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), 0);
+}
 
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Attached *a = userdata;
@@ -291,7 +310,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-int run_until_reply(sd_bus *bus, sd_bus_message *call, const char *name, const char *kill_path, int master) {
+int run_until_reply(sd_bus *bus, sd_bus_message *launch, sd_bus_message *call, const char *name,
+                    const char *kill_path, int master, int *reterr_launch) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         Attached a = { .bus = bus, .kill_path = kill_path, .name = name, .status = EXIT_ISOCTL_ERROR };
         static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
@@ -317,16 +337,95 @@ int run_until_reply(sd_bus *bus, sd_bus_message *call, const char *name, const c
                         return EXIT_ISOCTL_ERROR;
                 }
         }
-        r = sd_bus_call_async(bus, NULL, call, on_reply, &a, UINT64_MAX);
+        /* A launch is pipelined with its Wait: one round trip less, the bus keeps them in order. */
+        if (launch) {
+                r = sd_bus_call_async(bus, NULL, launch, on_launch_reply, &a, 600 * USEC_PER_SEC);
+                if (r < 0) {
+                        tty_restore();
+                        return EXIT_ISOCTL_ERROR;
+                }
+        }
+        r = sd_bus_call_async(bus, &a.wait_slot, call, on_reply, &a, UINT64_MAX);
         if (r < 0) {
                 tty_restore();
                 return EXIT_ISOCTL_ERROR;
         }
         (void) sd_event_loop(event);
+        a.wait_slot = sd_bus_slot_unref(a.wait_slot);
         if (master >= 0)
                 tty_drain(master);
         (void) sd_bus_detach_event(bus);
+        if (reterr_launch)
+                *reterr_launch = a.launch_error;
         return a.status;
+}
+
+static int new_launch_message(sd_bus *bus, bool create_only, bool detach, bool keep, int slave, const char *text,
+                              sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.isod1", "/org/isod1", "org.isod1.Manager",
+                                           create_only ? "CreateWorkload" : "LaunchWorkload");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", text);
+        if (r >= 0 && !create_only) {
+                if (detach)
+                        r = sd_bus_message_append(m, "a{sh}", 0);
+                else if (slave >= 0)
+                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", slave, "stdout", slave, "stderr", slave);
+                else
+                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout", STDOUT_FILENO,
+                                                  "stderr", STDERR_FILENO);
+        }
+        if (r >= 0) {
+                if (!detach && !create_only && !keep)
+                        r = sd_bus_message_append(m, "a{sv}", 1, "auto_remove", "b", 1);
+                else
+                        r = sd_bus_message_append(m, "a{sv}", 0);
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* Attached launch: LaunchWorkload and Wait go out together (the name, hence the object path, is
+ * known: given, or picked here); a picked name that happens to exist is picked again. */
+static int launch_attached(sd_bus *bus, json_t *spec, bool keep, int master, int slave) {
+        bool picked = !json_is_string(json_object_get(spec, "name"));
+
+        for (unsigned attempt = 0;; attempt++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *launch = NULL, *wait = NULL;
+                _cleanup_free_ char *text = NULL, *path = NULL, *generated = NULL;
+                const char *name;
+                int status, launch_error = 0, r;
+
+                if (picked) {
+                        json_t *args = json_object_get(json_object_get(spec, "process"), "args");
+
+                        r = workload_name_generate(strempty(json_string_value(json_array_get(args, 0))), &generated);
+                        if (r < 0)
+                                return EXIT_ISOCTL_ERROR;
+                        json_object_set_new(spec, "name", json_string(generated));
+                }
+                name = json_string_value(json_object_get(spec, "name"));
+                text = json_dumps(spec, JSON_COMPACT);
+                if (!text || sd_bus_path_encode("/org/isod1/workload", name, &path) < 0)
+                        return EXIT_ISOCTL_ERROR;
+                r = new_launch_message(bus, false, false, keep, slave, text, &launch);
+                if (r >= 0)
+                        r = sd_bus_message_new_method_call(bus, &wait, "org.isod1", path, "org.isod1.Workload", "Wait");
+                if (r < 0)
+                        return EXIT_ISOCTL_ERROR;
+                status = run_until_reply(bus, launch, wait, name, path, master, &launch_error);
+                if (launch_error == EEXIST && picked && attempt < 3)
+                        continue;
+                if (launch_error == EEXIST)
+                        fprintf(stderr, "isoctl: launch: Workload '%s' already exists. [Exists]\n", name);
+                return status;
+        }
 }
 
 int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
@@ -354,54 +453,36 @@ int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
                 json_decref(spec);
                 return EXIT_USAGE;
         }
+
+        if (!detach && !create_only) {
+                /* Signals are handled by the event loop from here on (forwarded to the workload). */
+                sigemptyset(&ss);
+                sigaddset(&ss, SIGINT);
+                sigaddset(&ss, SIGTERM);
+                sigaddset(&ss, SIGHUP);
+                sigaddset(&ss, SIGQUIT);
+                (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+                if (tty) {
+                        r = tty_open_pair(&master, &slave);
+                        if (r < 0) {
+                                fprintf(stderr, "isoctl: cannot allocate a terminal: %s\n", strerror(-r));
+                                json_decref(spec);
+                                return EXIT_ISOCTL_ERROR;
+                        }
+                }
+                r = launch_attached(bus, spec, keep, master, slave);
+                json_decref(spec);
+                return r;
+        }
+
         text = json_dumps(spec, JSON_COMPACT);
         json_decref(spec);
         if (!text)
                 return EXIT_ISOCTL_ERROR;
-
-        /* Signals are handled by the event loop from here on (forwarded to the workload). */
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGINT);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGHUP);
-        sigaddset(&ss, SIGQUIT);
-        if (!detach && !create_only)
-                (void) sigprocmask(SIG_BLOCK, &ss, NULL);
-        if (tty) {
-                r = tty_open_pair(&master, &slave);
-                if (r < 0) {
-                        fprintf(stderr, "isoctl: cannot allocate a terminal: %s\n", strerror(-r));
-                        return EXIT_ISOCTL_ERROR;
-                }
-        }
-
-        r = sd_bus_message_new_method_call(bus, &m, "org.isod1", "/org/isod1", "org.isod1.Manager",
-                                           create_only ? "CreateWorkload" : "LaunchWorkload");
+        r = new_launch_message(bus, create_only, detach, keep, -EBADF, text, &m);
         if (r < 0)
                 return EXIT_ISOCTL_ERROR;
-        r = sd_bus_message_append(m, "s", text);
-        if (r >= 0 && !create_only) {
-                if (detach)
-                        r = sd_bus_message_append(m, "a{sh}", 0);
-                else if (tty)
-                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", slave, "stdout", slave, "stderr", slave);
-                else
-                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout", STDOUT_FILENO,
-                                                  "stderr", STDERR_FILENO);
-        }
-        if (r >= 0) {
-                if (!detach && !create_only && !keep)
-                        r = sd_bus_message_append(m, "a{sv}", 1, "auto_remove", "b", 1);
-                else
-                        r = sd_bus_message_append(m, "a{sv}", 0);
-        }
-        if (r < 0)
-                return EXIT_ISOCTL_ERROR;
-
         /* A VM may have to build its image first: allow for it. */
-        /* The message holds its own copy of the slave; ours must go or the relay never sees the end. */
-        if (slave >= 0)
-                (void) close(TAKE_FD(slave));
         r = sd_bus_call(bus, m, 600 * USEC_PER_SEC, &e, &reply);
         if (r < 0) {
                 (void) print_bus_error(&e, r, create_only ? "create" : "launch");
@@ -414,18 +495,8 @@ int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
                 return EXIT_ISOCTL_ERROR;
         if (sd_bus_path_decode(path, "/org/isod1/workload", &name) <= 0)
                 return EXIT_ISOCTL_ERROR;
-        if (detach || create_only) {
-                printf("%s\n", name);
-                return 0;
-        }
-        {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *wait = NULL;
-
-                r = sd_bus_message_new_method_call(bus, &wait, "org.isod1", path, "org.isod1.Workload", "Wait");
-                if (r < 0)
-                        return EXIT_ISOCTL_ERROR;
-                return run_until_reply(bus, wait, name, path, master);
-        }
+        printf("%s\n", name);
+        return 0;
 }
 
 int verb_exec(sd_bus *bus, int argc, char *argv[]) {
@@ -519,7 +590,7 @@ int verb_exec(sd_bus *bus, int argc, char *argv[]) {
         /* The message holds its own copy of the slave; ours must go or the relay never sees the end. */
         if (slave >= 0)
                 (void) close(TAKE_FD(slave));
-        return run_until_reply(bus, m, name, NULL, master);
+        return run_until_reply(bus, NULL, m, name, NULL, master, NULL);
 }
 
 int verb_policy(sd_bus *bus, int argc, char *argv[]) {

@@ -30,9 +30,11 @@ int verb_policy(sd_bus *bus, int argc, char *argv[]);
  * index of the first command argument in *ret_optind. */
 int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_detach, bool *ret_keep,
                          bool *ret_tty, int *ret_optind);
-/* Sends `call` (Wait or Exec) and runs until its reply, relaying a terminal when master >= 0 and
- * forwarding INT/TERM/HUP/QUIT to the workload at kill_path (if not NULL). Returns the status. */
-int run_until_reply(sd_bus *bus, sd_bus_message *call, const char *name, const char *kill_path, int master);
+/* Sends `launch` (if not NULL) and right behind it `call` (Wait or Exec), and runs until the reply,
+ * relaying a terminal when master >= 0 and forwarding INT/TERM/HUP/QUIT to the workload at
+ * kill_path (if not NULL). Returns the status; a failed launch's errno goes to *reterr_launch. */
+int run_until_reply(sd_bus *bus, sd_bus_message *launch, sd_bus_message *call, const char *name,
+                    const char *kill_path, int master, int *reterr_launch);
 
 /* isoctl-tty.c */
 #define FD_TO_PTR(fd) ((void *) (intptr_t) ((fd) + 1))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <math.h>
+#include <sys/random.h>
 #include <stdarg.h>
 
 #include "spec.h"
@@ -635,6 +636,26 @@ WorkloadSpec *workload_spec_copy(const WorkloadSpec *s) {
         if (!t || workload_spec_parse(t, strlen(t), &c, NULL) < 0)
                 return NULL;
         return c;
+}
+
+int workload_name_generate(const char *argv0, char **ret) {
+        const char *base = strrchr(argv0, '/');
+        char clean[24], *name;
+        uint8_t rnd[4];
+        size_t n = 0;
+
+        base = base ? base + 1 : argv0;
+        for (const char *s = base; *s && n < sizeof clean - 1; s++)
+                if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                    *s == '_' || (n > 0 && (*s == '-' || *s == '.')))
+                        clean[n++] = *s;
+        clean[n] = 0;
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
+                return -EIO;
+        if (asprintf(&name, "%s-%02x%02x%02x%02x", n > 0 ? clean : "workload", rnd[0], rnd[1], rnd[2], rnd[3]) < 0)
+                return -ENOMEM;
+        *ret = name;
+        return 0;
 }
 
 const char *workload_spec_label(const WorkloadSpec *s, const char *key) {

@@ -100,6 +100,9 @@ char *workload_spec_to_string(const WorkloadSpec *s);
 WorkloadSpec *workload_spec_copy(const WorkloadSpec *s);
 const char *workload_spec_label(const WorkloadSpec *s, const char *key);
 
+/* A fresh name from the program's base name and 32 random bits: "sh-1a2b3c4d". */
+int workload_name_generate(const char *argv0, char **ret);
+
 /* "1000", "1000:100" → uid/gid. Names are not resolved (they would be the host's). */
 int parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid);
 bool path_is_safe_absolute(const char *p);

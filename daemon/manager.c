@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "dbus-api.h"
@@ -223,26 +222,6 @@ bool manager_may_manage(Manager *m, const Caller *caller, Workload *w) {
         return policy_may_manage(m->policy, &pc, w->owner_uid);
 }
 
-static int generate_name(const WorkloadSpec *spec, char **ret) {
-        const char *base = strrchr(spec->args[0], '/');
-        char clean[24], *name;
-        uint8_t rnd[3];
-        size_t n = 0;
-
-        base = base ? base + 1 : spec->args[0];
-        for (const char *s = base; *s && n < sizeof clean - 1; s++)
-                if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
-                    (n > 0 && (*s == '-' || *s == '.')))
-                        clean[n++] = *s;
-        clean[n] = 0;
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
-                return -EIO;
-        if (asprintf(&name, "%s-%02x%02x%02x", n > 0 ? clean : "workload", rnd[0], rnd[1], rnd[2]) < 0)
-                return -ENOMEM;
-        *ret = name;
-        return 0;
-}
-
 static int manager_decide(Manager *m, const char *spec_json, const Caller *caller, WorkloadSpec **ret_requested,
                           PolicyDecision **ret_decision, char **reterr) {
         _cleanup_(workload_spec_freep) WorkloadSpec *spec = NULL;
@@ -310,7 +289,7 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
                 do {
                         free(name);
                         name = NULL;
-                        r = generate_name(d->spec, &name);
+                        r = workload_name_generate(d->spec->args[0], &name);
                         if (r < 0)
                                 return r;
                 } while (manager_find(m, name));
