@@ -45,6 +45,9 @@ typedef struct Manager {
         int spare_conn;
         sd_event_source *spare_src;
         sd_event_source *spare_defer;
+        sd_event_source *spare_timer; /* backoff after spares that died at once */
+        uint64_t spare_started_usec;
+        unsigned spare_failures;
         bool no_spare;
 } Manager;
 

@@ -11,11 +11,14 @@
 
 /* fork → setsid → fork → exec, so the monitor is nobody's child in isod. */
 static int spawn_process(Manager *m, const char *dir, const int stdio[3], int conn) {
-        char dir_arg[4200];
+        char dir_arg[4200], wl_arg[4200];
         pid_t pid;
         int status;
 
         if (dir && snprintf(dir_arg, sizeof dir_arg, "--dir=%s", dir) >= (int) sizeof dir_arg)
+                return -ENAMETOOLONG;
+        /* A spare prepares the cgroup leaves of its workload-to-be under this instance's GROUP. */
+        if (!dir && snprintf(wl_arg, sizeof wl_arg, "--workloads-dir=%s/workloads", m->config.state_dir) >= (int) sizeof wl_arg)
                 return -ENAMETOOLONG;
         pid = fork();
         if (pid < 0)
@@ -55,7 +58,7 @@ static int spawn_process(Manager *m, const char *dir, const int stdio[3], int co
                         execl(m->config.monitor_path, "isod-monitor", dir_arg, "--stdio=3,4,5", "--conn-fd=6",
                               m->config.debug ? "--debug" : NULL, (char *) NULL);
                 else
-                        execl(m->config.monitor_path, "isod-monitor", "--spare", "--conn-fd=6",
+                        execl(m->config.monitor_path, "isod-monitor", "--spare", "--conn-fd=6", wl_arg,
                               m->config.debug ? "--debug" : NULL, (char *) NULL);
                 _exit(127);
         }
@@ -73,13 +76,37 @@ static int new_connection(int ret[2]) {
         return fd_set_nonblock(ret[0], true);
 }
 
-static int on_spare_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_spare_backoff(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        /* A spare never speaks first: readable means it died. Start another one later. */
-        log_debug("Spare monitor went away.");
-        manager_spare_done(m);
+        m->spare_timer = sd_event_source_disable_unref(m->spare_timer);
         manager_spare_refill(m);
+        return 0;
+}
+
+static int on_spare_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        uint64_t lived = now_usec(CLOCK_MONOTONIC) - m->spare_started_usec;
+        int r;
+
+        /* A spare never speaks first: readable means it died. Start another one; if they keep
+         * dying at once (a broken or mismatched isod-monitor), back off instead of spinning. */
+        manager_spare_done(m);
+        if (lived >= USEC_PER_SEC) {
+                log_debug("Spare monitor went away.");
+                m->spare_failures = 0;
+                manager_spare_refill(m);
+                return 0;
+        }
+        m->spare_failures++;
+        if (m->spare_failures == 3)
+                log_warning("Spare monitors exit right after starting; check that '%s' matches this isod. "
+                            "Launches start monitors directly meanwhile.",
+                            m->config.monitor_path);
+        r = sd_event_add_time_relative(m->event, &m->spare_timer, CLOCK_MONOTONIC,
+                                       (100 * USEC_PER_MSEC) << MIN(m->spare_failures, 8U), 0, on_spare_backoff, m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to schedule the next spare monitor, ignoring: %m");
         return 0;
 }
 
@@ -106,13 +133,14 @@ static int on_spare_defer(sd_event_source *s, void *userdata) {
                 return 0;
         }
         m->spare_conn = sp[0];
+        m->spare_started_usec = now_usec(CLOCK_MONOTONIC);
         return 0;
 }
 
 void manager_spare_refill(Manager *m) {
         int r;
 
-        if (m->spare_conn >= 0 || m->spare_defer || m->no_spare)
+        if (m->spare_conn >= 0 || m->spare_defer || m->spare_timer || m->no_spare)
                 return;
         /* At idle priority: after the work at hand (replying to the launch) is done. */
         r = sd_event_add_defer(m->event, &m->spare_defer, on_spare_defer, m);
@@ -124,6 +152,7 @@ void manager_spare_refill(Manager *m) {
 void manager_spare_done(Manager *m) {
         m->spare_src = sd_event_source_disable_unref(m->spare_src);
         m->spare_defer = sd_event_source_disable_unref(m->spare_defer);
+        m->spare_timer = sd_event_source_disable_unref(m->spare_timer);
         if (m->spare_conn >= 0)
                 (void) close(m->spare_conn);
         m->spare_conn = -EBADF;

@@ -145,10 +145,13 @@ static void waiters_reply_started(Workload *w) {
                 BusWaiter *b = w->start_waiters;
 
                 w->start_waiters = b->next;
-                if (w->state == WORKLOAD_FAILED && w->reason && startswith(w->reason, "start-failed: "))
+                /* Failed before it ever ran (a start step, the monitor or the VMM died): the launch
+                 * itself failed. */
+                if (w->state == WORKLOAD_FAILED && w->leader_pid <= 0)
                         (void) sd_bus_reply_method_errorf(b->msg, ISOD_ERROR_START_FAILED,
                                                           "Workload '%s' failed to start: %s", w->name,
-                                                          startswith(w->reason, "start-failed: "));
+                                                          startswith(strempty(w->reason), "start-failed: ") ?:
+                                                                  strna(w->reason));
                 else if (streq_ptr(sd_bus_message_get_member(b->msg), "Start"))
                         (void) sd_bus_reply_method_return(b->msg, NULL);
                 else

@@ -5,12 +5,14 @@
 #include <signal.h>
 #include <sys/prctl.h>
 
+#include "container/cgroup.h"
 #include "log.h"
 #include "monitor.h"
 #include "proto.h"
 #include "util.h"
 
 /* isod-monitor --dir=DIR [--stdio=IN,OUT,ERR] [--conn-fd=FD]
+ * isod-monitor --spare --conn-fd=FD [--workloads-dir=STATE/workloads]
  *
  * Started by isod (double-forked, so it is not isod's child and survives isod's restarts). Reads
  * DIR/workload.json, starts the payload with the backend named there, serves DIR/monitor.sock and
@@ -21,6 +23,7 @@ static char *arg_dir_assigned;
 static int arg_stdio[3] = { -EBADF, -EBADF, -EBADF };
 static int arg_conn_fd = -EBADF;
 static bool arg_spare;
+static const char *arg_workloads_dir;
 
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
@@ -29,6 +32,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "conn-fd", required_argument, NULL, 'c' },
                 { "debug", no_argument, NULL, 'D' },
                 { "spare", no_argument, NULL, 'S' },
+                { "workloads-dir", required_argument, NULL, 'W' },
                 {},
         };
         int c;
@@ -52,6 +56,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'S':
                         arg_spare = true;
                         break;
+                case 'W':
+                        arg_workloads_dir = optarg;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -62,7 +69,9 @@ static int parse_argv(int argc, char *argv[]) {
 
 /* A spare monitor is started ahead of time, so that the next launch does not wait for exec and the
  * dynamic loader: it idles on its connection until isod assigns it a workload directory and its
- * stdio ({"op":"assign","dir":…} with three fds), or exits when isod goes away. */
+ * stdio ({"op":"assign","dir":…} with three fds), or exits when isod goes away. On cgroup v1 it
+ * first prepares the leaves of the workload-to-be (cgroup_spare_new()), so that the expensive
+ * move of a task between cgroups happens now, while nobody waits. */
 static int wait_for_assignment(void) {
         int fds[PROTO_MAX_FDS];
         size_t n_fds = 0;
@@ -176,10 +185,17 @@ int main(int argc, char *argv[]) {
         (void) signal(SIGPIPE, SIG_IGN);
         if (arg_spare) {
                 r = fd_set_nonblock(arg_conn_fd, true);
+                if (r >= 0 && arg_workloads_dir && arg_workloads_dir[0] == '/') {
+                        int k = cgroup_spare_new(arg_workloads_dir, &m.cgroup_spare);
+                        if (k < 0 && k != -EOPNOTSUPP)
+                                log_debug_errno(k, "Cannot prepare spare cgroup leaves, the workload will be attached: %m");
+                }
                 if (r >= 0)
                         r = wait_for_assignment();
-                if (r < 0)
+                if (r < 0) {
+                        m.cgroup_spare = cgroup_destroy(m.cgroup_spare);
                         return r == -ECONNRESET ? 0 : 1;
+                }
         }
         sigemptyset(&ss);
         sigaddset(&ss, SIGCHLD);
@@ -200,10 +216,12 @@ int main(int argc, char *argv[]) {
         m.dir_fd = open(arg_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m.dir_fd < 0) {
                 log_error_errno(-errno, "Failed to open '%s': %m", arg_dir);
+                m.cgroup_spare = cgroup_destroy(m.cgroup_spare);
                 return 1;
         }
         r = monitor_load(&m);
         if (r < 0) {
+                m.cgroup_spare = cgroup_destroy(m.cgroup_spare);
                 m.reason = strdup("start-failed: invalid workload.json");
                 m.state = MONITOR_FAILED;
                 (void) monitor_write_state(&m);
@@ -213,8 +231,10 @@ int main(int argc, char *argv[]) {
         log_set_context(m.name, m.ops->name);
 
         r = sd_event_new(&m.event);
-        if (r < 0)
+        if (r < 0) {
+                m.cgroup_spare = cgroup_destroy(m.cgroup_spare);
                 return 1;
+        }
         (void) sd_event_add_signal(m.event, NULL, SIGTERM, on_signal, &m);
         (void) sd_event_add_signal(m.event, NULL, SIGINT, on_signal, &m);
         /* Not NULL: that would end the loop. A VM monitor holding a -t workload's terminal as its
@@ -231,6 +251,8 @@ int main(int argc, char *argv[]) {
                 if (r < 0 && m.state == MONITOR_STARTING)
                         monitor_payload_failed(&m, r, strerror(-r));
         }
+        /* Not taken (a VM, or the start failed early): after the start, off its path. */
+        m.cgroup_spare = cgroup_destroy(m.cgroup_spare);
 
         if (m.state != MONITOR_EXITED && m.state != MONITOR_FAILED)
                 (void) sd_event_loop(m.event);

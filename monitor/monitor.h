@@ -67,6 +67,10 @@ struct Monitor {
         uint64_t started_usec, exited_usec;
         json_t *extra;       /* backend facts published in monitor.json ("accel", …) */
 
+        /* A spare monitor's pre-made cgroup leaves with their holder (cgroup.c, v1 only), for the
+         * container backend to take (NULL once taken); freed after start otherwise. */
+        struct Cgroup *cgroup_spare;
+
         void *server_src;    /* sd_event_source for monitor.sock */
         int server_fd;
         void *clients;       /* list of connections */

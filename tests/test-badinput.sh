@@ -106,4 +106,15 @@ check "isod is still up" isod_alive
 is "keeper still running" "$(state_of keeper)" running
 is "keeper's data intact" "$(isoctl exec keeper -- cat /tmp/p)" precious
 isoctl rm -f keeper done >/dev/null
+
+# A broken isod-monitor (here: one that exits at once) must not make isod spin restarting spares.
+stop_isod
+check "isod starts with a monitor that exits at once" start_isod --monitor=/bin/false
+sleep 3
+ticks=$(awk '{print $14 + $15}' "/proc/$ISOD_PID/stat")
+check "isod backs off instead of spinning ($ticks ticks of CPU in 3 s)" [ "$ticks" -lt 60 ]
+like "and says why, once" "$(grep -c 'Spare monitors exit right after starting' "$T/isod.log")" '^1$'
+out=$(timeout 20 "$ISOCTL" launch -- /bin/true 2>&1)
+like "a launch answers StartFailed with the reason" "$out" "failed to start: monitor-died.*StartFailed"
+check "isod is still up" isod_alive
 done_testing

@@ -27,7 +27,8 @@ if [ -n "${ISOD_TEST_CGROUP_V2NS:-}" ]; then
         out=$(isoctl stats --json w2); t "stats: cpu_usec from cpu.stat" '"cpu_usec": [0-9]+'
         isoctl rm -f w2
         wait_until 2 [ ! -e "$dir" ]; out=$?; t "leaf removed after rm" '^0$'
-        out=$(ls -d /sys/fs/cgroup/isod-* 2>&1); t "instance group removed" 'No such file'
+        # GROUP is kept (removing it raced with concurrent launches); no spare leaves on v2.
+        out=$(find /sys/fs/cgroup/isod-* -mindepth 1 -type d 2>&1 | head -3); t "instance group holds no leaf after rm" '^$'
         out=$(isoctl launch --memory 32M -- /bin/true 2>&1); t "memory limit without the controller: clear error" "cannot set 'memory.max'"
         exit 0
 fi
@@ -195,14 +196,128 @@ fi
 out=$(isoctl launch -- /bin/sh -c 'echo ran' 2>&1)
 like "no io weight asked: runs regardless of the io controller" "$out" '^ran$'
 
+# --- v1: the spare monitor's pre-made leaves (docs/cgroups.md, "Spare leaves"). The spare moves a
+# holder process into GROUP/spare-PID while idle; at assignment the leaves are renamed and the init
+# is cloned by the holder, born in its cgroup. The limits must still mean exactly what they say and
+# the leaves must hold the workload's processes only (not the monitor, not the holder).
+if [ -z "$V2" ]; then
+        # spare_leaf: the pids-hierarchy leaf of a ready spare (its holder inside).
+        spare_leaf() {
+                local d
+                for d in $(find /sys/fs/cgroup/pids/ -maxdepth 6 -type d -path "*/$group/spare-*" 2>/dev/null); do
+                        [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ] && { echo "$d"; return 0; }  # (size 0 in stat)
+                done
+                return 1
+        }
+        monitor_of() { sed -n 's/.*"monitor_pid": *\([0-9]*\).*/\1/p' "$T/state/workloads/$1/monitor.json"; }
+        # only_workload NAME: every task in every leaf of NAME is in the workload's PID namespace,
+        # and the monitor is in none of them.
+        only_workload() {
+                local lp=$1 mon=$2 d p bad=
+                for d in $(cg_dirs "$lp"); do
+                        for p in $(cat "$d/tasks"); do
+                                [ "$p" = "$mon" ] && bad="$bad monitor:$d"
+                                [ "$(readlink /proc/$p/ns/pid)" = "$(readlink /proc/$lp/ns/pid)" ] || bad="$bad $p:$d"
+                        done
+                done
+                [ -z "$bad" ] || diag "foreign tasks:$bad"
+                [ -z "$bad" ]
+        }
+
+        wait_until 5 spare_leaf >/dev/null; check "a spare monitor waits with pre-made leaves holding its holder" [ $? = 0 ]
+        sl=$(spare_leaf); spid=${sl##*/spare-}
+        # A fork loop in a subshell, then one more child and exec: at the limit (12) exactly if the
+        # limit is right and nothing else sits in the leaf; 11 if the holder or the monitor took a
+        # slot, 13 if the limit were off by one the other way.
+        isoctl launch -d --name sp --memory 64M --pids 12 -- /bin/sh -c \
+                '(while :; do sleep 1000 & echo $! >>/tmp/forked; done) 2>/dev/null; sleep 1000 & exec sleep 1000' \
+                >/dev/null
+        lp=$(leader_of sp); mon=$(monitor_of sp)
+        is "the spare monitor (PID $spid) took the workload" "$mon" "$spid"
+        like "the init was born in its cgroup: no migration (cgroup_attached 0)" \
+                "$(cat "$T/state/workloads/sp/monitor.json")" '"cgroup_attached": ?0[,}]'
+        check "the spare's leaves were renamed (spare-$spid is gone)" [ ! -e "$sl" ]
+        pd=$(cg_dir "$lp" pids)
+        wait_until 5 sh -c "[ \$(cat '$pd/pids.current') -ge 12 ]"
+        sleep 0.3
+        is "pids.max with the spare path" "$(cat "$pd/pids.max")" 12
+        is "the fork loop fills the limit exactly: pids.current" "$(cat "$pd/pids.current")" 12
+        is "... and the leaf's cgroup.procs lists 12 processes" "$(wc -l <"$pd/cgroup.procs")" 12
+        like "forks beyond the limit were refused (pids.events)" "$(cat "$pd/pids.events" 2>/dev/null || echo 'max 1')" '^max [1-9]'
+        check "the leaves hold the workload's tasks only (not the monitor $mon, not the holder)" only_workload "$lp" "$mon"
+        check "the monitor is outside the workload's cgroups" sh -c "! grep -q 'ctr-sp' /proc/$mon/cgroup"
+        is "memory.limit_in_bytes with the spare path" "$(cat "$(cg_dir "$lp" memory)/memory.limit_in_bytes")" $((64 << 20))
+        isoctl rm -f sp >/dev/null 2>&1
+
+        # OOM through the spare path: the workload is killed, the monitor (outside) reports it.
+        wait_until 5 spare_leaf >/dev/null
+        isoctl launch -d --name spoom --memory 32M -- /bin/sh -c 'x=$(head -c 104857600 /dev/zero | tr "\0" a)' >/dev/null
+        isoctl wait spoom >/dev/null
+        is "spare path, past the memory limit: killed by SIGKILL (137)" "$?" 137
+        like "spare path: the init was born in its cgroup" "$(cat "$T/state/workloads/spoom/monitor.json")" '"cgroup_attached": ?0[,}]'
+        like "spare path: show says failed, reason oom (the monitor survived to say it)" "$(isoctl show spoom 2>&1)" '[Rr]eason:? +oom'
+        isoctl rm spoom >/dev/null 2>&1
+
+        # --cpus needs the cpu hierarchy, which a spare does not pre-make: attached there only.
+        wait_until 5 spare_leaf >/dev/null
+        isoctl launch -d --name spcpu --cpus 0.5 -- /bin/sleep 1000 >/dev/null
+        like "spare path + --cpus: attached in the cpu hierarchy only (cgroup_attached 1)" \
+                "$(cat "$T/state/workloads/spcpu/monitor.json")" '"cgroup_attached": ?1[,}]'
+        lp=$(leader_of spcpu)
+        like "spare path + --cpus: the init is in its cpu leaf" "$(cg_dir "$lp" cpu)" "/$group/ctr-spcpu\$"
+        check "spare path + --cpus: the leaves hold the workload only" only_workload "$lp" "$(monitor_of spcpu)"
+        isoctl rm -f spcpu >/dev/null 2>&1
+
+        # --pids 1: the holder must be gone before pids.max is written, or the init cannot exist.
+        wait_until 5 spare_leaf >/dev/null
+        out=$(isoctl launch --name sp1 --pids 1 -- /bin/sh -c 'echo alone; exit 3' 2>&1)
+        rc=$?
+        like "spare path + --pids 1: the init runs" "$out" '^alone$'
+        is "spare path + --pids 1: its exit status" "$rc" 3
+
+        # A stale leaf of the same name (a monitor that was SIGKILLed) is replaced by the rename.
+        wait_until 5 spare_leaf >/dev/null
+        stale=$(dirname "$(spare_leaf)")/ctr-stale
+        mkdir "$stale"
+        out=$(isoctl launch --name stale -- /bin/sh -c 'echo ran' 2>&1)
+        like "spare path: a stale leaf of the same name is replaced" "$out" '^ran$'
+        check "... and removed with the workload" [ ! -e "$stale" ]
+
+        # Launches while others end: GROUP is never removed under a launch (it was, for a
+        # non-default instance, by whichever workload ended last).
+        bg=()
+        for i in $(seq 1 24); do
+                { isoctl launch -- /bin/true >/dev/null 2>>"$T/par.err" || echo x >>"$T/par.fail"; } &
+                bg+=($!)
+        done
+        wait "${bg[@]}"
+        is "24 concurrent launches, none failed" "$(cat "$T/par.fail" 2>/dev/null | wc -l)" 0
+        [ -s "$T/par.err" ] && diag "$(head -3 "$T/par.err")"
+fi
+
 # --- nothing left behind by this test's isod instance
-left=$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*isod*ctr-*' 2>/dev/null | grep -F -e ctr-lim -e ctr-fg -e ctr-oom)
+left=$(find /sys/fs/cgroup -maxdepth 4 -type d -path '*isod*ctr-*' 2>/dev/null | grep -F -e ctr-lim -e ctr-fg -e ctr-oom -e ctr-sp)
 is "no ctr-* leaves of this test remain" "$left" ""
 check "isod is still up" isod_alive
 stop_isod
 sleep 0.3
-left=$(find /sys/fs/cgroup -maxdepth 5 -type d -name "$group" 2>/dev/null)
-is "no group directory of this isod instance ($group) remains" "$left" ""
+# GROUP itself is kept (like the default instance's "isod"; the test's cleanup sweeps it), but no
+# leaf: workloads removed theirs, the spare monitor removed its own when isod went away.
+left=$(for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name "$group" 2>/dev/null); do find "$d" -mindepth 1 -type d; done)
+is "no leaf of this isod instance ($group) remains, spare leaves included" "$left" ""
+
+# --- without a spare monitor (ISOD_NO_SPARE_MONITOR=1): the init is attached by PID on v1
+ISOD_NO_SPARE_MONITOR=1 start_isod
+out=$(isoctl launch --name ns --pids 7 -- /bin/sh -c 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null; echo ran' 2>&1)
+like "no spare: the launch works" "$out" '^ran$'
+if [ -z "$V2" ]; then
+        isoctl launch -d --name ns2 --pids 7 -- /bin/sleep 100 >/dev/null
+        like "no spare: attached by PID in each hierarchy (cgroup_attached > 0)" \
+                "$(cat "$T/state/workloads/ns2/monitor.json")" '"cgroup_attached": ?[1-9]'
+        is "no spare: pids.max" "$(cat "$(cg_dir "$(leader_of ns2)" pids)/pids.max")" 7
+        isoctl rm -f ns2 >/dev/null 2>&1
+fi
+stop_isod
 
 if [ -z "$V2" ] && [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
         while read -r line; do

@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,20 +55,45 @@ static const char *const controller_v2_name[_CTRL_MAX] = {
 
 /* One leaf directory: on v2 the only one, on v1 one per hierarchy used. */
 typedef struct CgroupDir {
-        char *path;    /* the leaf, for messages */
-        int group_fd;  /* GROUP, to rmdir the leaf */
+        char *path;    /* the leaf (its last component is the leaf's current name) */
+        int group_fd;  /* GROUP, to rmdir (or rename) the leaf */
         int fd;        /* the leaf */
         unsigned mask; /* 1 << Controller served by this hierarchy */
         bool removed;
 } CgroupDir;
 
+/* A spare's holder (cgroup_spare_new()): a process sharing our memory, file table and fs context
+ * (CLONE_VM|CLONE_FILES|CLONE_FS) but in a thread group of its own, so that writing its PID to
+ * cgroup.procs moves it alone. It sleeps on a pipe; on request it clone3()s the payload with
+ * CLONE_PARENT (the payload is our child, born in the holder's cgroups, with a copy of our memory
+ * as it is at that moment) and exits. Our memory stays charged where it was: user pages go to
+ * mm->owner (us), and the holder's own kernel memory was charged before it moved. */
+typedef struct CgroupHolder {
+        pid_t pid;               /* 0 once reaped */
+        int cmd[2];              /* pipe, us → holder: one byte = "clone now"; EOF = "exit" */
+        void *stack;
+        /* The request, written before the byte and read after the holder's exit. */
+        uint64_t flags;
+        int (*fn)(void *);
+        void *arg;
+        int pidfd;
+        long result;             /* PID or -errno */
+} CgroupHolder;
+
+#define HOLDER_STACK_SIZE (UINT64_C(8) << 20) /* reserved, not committed: the payload's child runs on its copy */
+
 struct Cgroup {
         CgroupLayout layout;
         char *leaf;    /* LEAF name */
-        bool remove_group; /* GROUP belongs to a non-default isod instance: rmdir it when empty */
+        char *group;   /* GROUP name */
         CgroupDir dirs[_CTRL_MAX];
         size_t n_dirs;
         int dir_of[_CTRL_MAX]; /* index into dirs, -1 if the controller is not available */
+        CgroupHolder *holder;  /* spare leaves: the process sitting in them (v1) */
+        unsigned spare_dirs;   /* 1 << index of the dirs the holder sits in */
+        unsigned born_dirs;    /* after cgroup_clone_fn(): 1 << index of the dirs the child was born in */
+        bool devices_done;     /* the device allow-list is written (spare leaves) */
+        uint64_t deferred_pids; /* pids.max to write in cgroup_place_child() (0 = none) */
 };
 
 /* The minimal device set: the OCI/Docker defaults minus what isod never creates in /dev. Any
@@ -184,14 +214,17 @@ static bool name_component_ok(const char *s, size_t n) {
         return true;
 }
 
-static Cgroup *cgroup_new(CgroupLayout layout, const char *leaf) {
+static Cgroup *cgroup_new(CgroupLayout layout, const char *group, const char *leaf) {
         Cgroup *cg = calloc(1, sizeof(Cgroup));
 
         if (!cg)
                 return NULL;
         cg->layout = layout;
         cg->leaf = strdup(leaf);
-        if (!cg->leaf) {
+        cg->group = strdup(group);
+        if (!cg->leaf || !cg->group) {
+                free(cg->leaf);
+                free(cg->group);
                 free(cg);
                 return NULL;
         }
@@ -263,9 +296,11 @@ static int remove_leaves(Cgroup *cg) {
                 for (size_t i = 0; i < cg->n_dirs; i++) {
                         CgroupDir *d = cg->dirs + i;
 
-                        if (d->removed || d->group_fd < 0)
+                        const char *name = d->path ? strrchr(d->path, '/') : NULL;
+
+                        if (d->removed || d->group_fd < 0 || !name)
                                 continue;
-                        if (unlinkat(d->group_fd, cg->leaf, AT_REMOVEDIR) >= 0 || errno == ENOENT)
+                        if (unlinkat(d->group_fd, name + 1, AT_REMOVEDIR) >= 0 || errno == ENOENT)
                                 d->removed = true;
                         else if (errno == EBUSY)
                                 busy = true;
@@ -283,20 +318,17 @@ static int remove_leaves(Cgroup *cg) {
         return -EBUSY;
 }
 
+static CgroupHolder *holder_free(CgroupHolder *h);
+
 Cgroup *cgroup_destroy(Cgroup *cg) {
         if (!cg)
                 return NULL;
+        cg->holder = holder_free(cg->holder);
         (void) cgroup_kill_all(cg);
         (void) remove_leaves(cg);
+        /* GROUP stays, even for a non-default instance: removing it when empty raced with a
+         * concurrent launch creating its leaf there (tests sweep their groups themselves). */
         for (size_t i = 0; i < cg->n_dirs; i++) {
-                char *slash = cg->dirs[i].path ? strrchr(cg->dirs[i].path, '/') : NULL;
-
-                /* EBUSY while other workloads of that instance run: fine. make_leaf() copes with a
-                 * GROUP removed under it. */
-                if (cg->remove_group && slash) {
-                        *slash = 0;
-                        (void) rmdir(cg->dirs[i].path);
-                }
                 if (cg->dirs[i].fd >= 0)
                         (void) close(cg->dirs[i].fd);
                 if (cg->dirs[i].group_fd >= 0)
@@ -304,28 +336,37 @@ Cgroup *cgroup_destroy(Cgroup *cg) {
                 free(cg->dirs[i].path);
         }
         free(cg->leaf);
+        free(cg->group);
         free(cg);
         return NULL;
 }
 
-/* A LEAF left by a monitor that crashed (names are unique per isod instance): empty it, replace it. */
-static int replace_stale_leaf(Cgroup *cg, CgroupDir *d) {
+/* A LEAF left by a monitor that crashed (names are unique per isod instance): empty it, remove it. */
+static int remove_stale_leaf(CgroupLayout layout, int group_fd, const char *name) {
         _cleanup_close_ int stale = -EBADF;
         int r = -EEXIST;
 
-        stale = openat(d->group_fd, cg->leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        stale = openat(group_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (stale < 0)
-                return -errno;
-        if (cg->layout == CGROUP_LAYOUT_V2)
+                return errno == ENOENT ? 0 : -errno;
+        if (layout == CGROUP_LAYOUT_V2)
                 (void) write_at(stale, "cgroup.kill", "1");
         (void) kill_procs_at(stale);
         for (unsigned i = 0; i < 500 && r < 0; i++) {
-                r = unlinkat(d->group_fd, cg->leaf, AT_REMOVEDIR) < 0 ? -errno : 0;
+                r = unlinkat(group_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+                if (r == -ENOENT)
+                        return 0;
                 if (r == -EBUSY)
                         (void) nanosleep(&(struct timespec) { .tv_nsec = 1000000 }, NULL);
                 else if (r < 0)
                         return r;
         }
+        return r;
+}
+
+static int replace_stale_leaf(Cgroup *cg, CgroupDir *d) {
+        int r = remove_stale_leaf(cg->layout, d->group_fd, cg->leaf);
+
         if (r < 0)
                 return r;
         return mkdirat(d->group_fd, cg->leaf, 0755) < 0 ? -errno : 0;
@@ -351,8 +392,8 @@ static int make_leaf(Cgroup *cg, CgroupDir *d, int base_fd, const char *base_pat
                         return -errno;
                 if (mkdirat(d->group_fd, cg->leaf, 0755) >= 0)
                         break;
-                /* Another monitor of this instance removed the empty GROUP just now: again. */
-                if (errno == ENOENT && attempt < 3) {
+                /* GROUP was removed just now (a test's sweep, an older isod's teardown): again. */
+                if (errno == ENOENT && attempt < 100) {
                         (void) close(d->group_fd);
                         d->group_fd = -EBADF;
                         continue;
@@ -554,7 +595,12 @@ static int apply_limits(Cgroup *cg, const CgroupLimits *l, char **reterr_message
         if (l->pids > 0) {
                 fd = ctrl_fd(cg, CTRL_PIDS);
                 file = "pids.max";
-                r = fd < 0 ? -EOPNOTSUPP : write_u64_at(fd, file, l->pids);
+                /* With a holder in the leaf, the payload would get one task less: written once the
+                 * holder is gone and before the payload runs (cgroup_place_child()). */
+                if (fd >= 0 && cg->holder && (cg->spare_dirs & (1U << cg->dir_of[CTRL_PIDS])))
+                        cg->deferred_pids = l->pids;
+                else
+                        r = fd < 0 ? -EOPNOTSUPP : write_u64_at(fd, file, l->pids);
                 if (r < 0)
                         goto fail;
         }
@@ -589,7 +635,7 @@ static int apply_limits(Cgroup *cg, const CgroupLimits *l, char **reterr_message
                         goto fail;
                 }
         }
-        if (!l->devices_unrestricted) {
+        if (!l->devices_unrestricted && !cg->devices_done) {
                 if (v2) {
                         file = "a BPF_CGROUP_DEVICE program";
                         r = devices_v2(cg->dirs[0].fd, l->extra_devices, l->n_extra_devices);
@@ -747,10 +793,9 @@ static int v2_base(char **ret) {
 
 /* ---------------------------------------------------------------- v1 */
 
-static int setup_v1(Cgroup *cg, const char *group, const CgroupLimits *l, char **reterr_message) {
-        _cleanup_free_ char *lines = NULL;
+/* The hierarchies a workload with these limits uses, and those it cannot do without. */
+static unsigned v1_need(const CgroupLimits *l, unsigned *ret_limited) {
         unsigned need = 1U << CTRL_MEMORY | 1U << CTRL_PIDS | 1U << CTRL_CPUACCT, limited = 0;
-        int r;
 
         if (!l->devices_unrestricted)
                 need |= 1U << CTRL_DEVICES;
@@ -763,6 +808,15 @@ static int setup_v1(Cgroup *cg, const char *group, const CgroupLimits *l, char *
         if (l->pids > 0)
                 limited |= 1U << CTRL_PIDS;
         limited |= need & (1U << CTRL_CPU | 1U << CTRL_IO | 1U << CTRL_DEVICES);
+        if (ret_limited)
+                *ret_limited = limited;
+        return need;
+}
+
+/* Creates LEAF in every hierarchy serving a controller in "need" that cg does not cover yet. */
+static int v1_add_hierarchies(Cgroup *cg, const char *group, unsigned need, char **reterr_message) {
+        _cleanup_free_ char *lines = NULL;
+        int r;
 
         r = read_full_file_at(AT_FDCWD, "/proc/self/cgroup", 1U << 16, &lines, NULL);
         if (r < 0)
@@ -812,6 +866,10 @@ static int setup_v1(Cgroup *cg, const char *group, const CgroupLimits *l, char *
                         return set_message(reterr_message, r, "cannot create cgroup '%s/%s/%s': %s", base_path,
                                            group, cg->leaf, strerror(-r));
         }
+        return 0;
+}
+
+static int v1_check(Cgroup *cg, unsigned limited, char **reterr_message) {
         if (cg->dir_of[CTRL_MEMORY] < 0 && cg->dir_of[CTRL_PIDS] < 0)
                 return set_message(reterr_message, -EOPNOTSUPP,
                                    "no usable cgroup hierarchy: neither memory nor pids is mounted under " CGROUP_ROOT);
@@ -820,6 +878,19 @@ static int setup_v1(Cgroup *cg, const char *group, const CgroupLimits *l, char *
                         return set_message(reterr_message, -EOPNOTSUPP,
                                            "the cgroup v1 '%s' controller is not mounted at " CGROUP_ROOT "/%s",
                                            controller_v1_name[c], controller_v1_name[c]);
+        return 0;
+}
+
+static int setup_v1(Cgroup *cg, const char *group, const CgroupLimits *l, char **reterr_message) {
+        unsigned limited, need = v1_need(l, &limited);
+        int r;
+
+        r = v1_add_hierarchies(cg, group, need, reterr_message);
+        if (r < 0)
+                return r;
+        r = v1_check(cg, limited, reterr_message);
+        if (r < 0)
+                return r;
         return apply_limits(cg, l, reterr_message);
 }
 
@@ -850,10 +921,9 @@ int cgroup_setup_at(CgroupLayout layout, const char *base_dir, const char *path,
         r = check_path(path, &leaf, &group);
         if (r < 0)
                 return set_message(reterr_message, r, "invalid cgroup name '%s'", path ?: "(null)");
-        cg = cgroup_new(layout, leaf);
+        cg = cgroup_new(layout, group, leaf);
         if (!cg)
                 return -ENOMEM;
-        cg->remove_group = strneq(group, "isod-", 5);
         if (layout == CGROUP_LAYOUT_V2)
                 r = setup_v2(cg, base_dir, group, limits, reterr_message);
         else
@@ -921,9 +991,10 @@ pid_t cgroup_clone3(Cgroup *cg, uint64_t flags, int *ret_pidfd, bool *ret_placed
         return pid < 0 ? -errno : (pid_t) pid;
 }
 
-int cgroup_attach_pid(Cgroup *cg, pid_t pid) {
+/* Writes pid into the leaves not in skip (1 << index); returns how many. */
+static int attach_dirs(Cgroup *cg, pid_t pid, unsigned skip) {
         char buf[16], *p = buf + sizeof buf;
-        int r;
+        int r, n = 0;
 
         if (!cg)
                 return 0;
@@ -933,11 +1004,20 @@ int cgroup_attach_pid(Cgroup *cg, pid_t pid) {
                 *--p = (char) ('0' + pid % 10);
         while ((pid /= 10) > 0);
         for (size_t i = 0; i < cg->n_dirs; i++) {
+                if (skip & (1U << i))
+                        continue;
                 r = write_at(cg->dirs[i].fd, "cgroup.procs", p);
                 if (r < 0)
                         return r;
+                n++;
         }
-        return 0;
+        return n;
+}
+
+int cgroup_attach_pid(Cgroup *cg, pid_t pid) {
+        int r = attach_dirs(cg, pid, 0);
+
+        return r < 0 ? r : 0;
 }
 
 int cgroup_oom_kills(Cgroup *cg, uint64_t *ret) {
@@ -1010,4 +1090,301 @@ int cgroup_path_for_workload(const char *workload_dir, const char *kind, const c
                 r = asprintf(ret, "isod-%08" PRIx32 "/%s-%s", h, kind, name);
         }
         return r < 0 ? -ENOMEM : 0;
+}
+
+/* ---------------------------------------------------------------- spare leaves (v1) */
+
+/* Runs beside the caller, in its memory and with its file table and TLS: no allocation, no stdio,
+ * nothing but system calls (the caller is blocked in waitid() while this clones). Every signal is
+ * blocked (inherited from holder_new()), so the read is not interrupted. */
+static int holder_main(void *p) {
+        CgroupHolder *h = p;
+        struct clone_args args;
+        char cmd;
+        long pid;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (read(h->cmd[0], &cmd, 1) != 1)
+                return 0;
+        /* CLONE_PARENT: our parent's child. exit_signal must be 0 with it; the child gets ours
+         * (SIGCHLD), so the caller waits for it like for any child. */
+        args = (struct clone_args) {
+                .flags = h->flags | CLONE_PARENT | CLONE_PIDFD,
+                .pidfd = (uint64_t) (uintptr_t) &h->pidfd,
+        };
+        pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0)
+                _exit(h->fn(h->arg)); /* the payload, on its own copy of this stack */
+        h->result = pid < 0 ? -errno : pid;
+        return 0;
+}
+
+static void holder_reap(CgroupHolder *h) {
+        while (waitid(P_PID, (id_t) h->pid, &(siginfo_t) {}, WEXITED | __WALL) < 0 && errno == EINTR)
+                ;
+        h->pid = 0;
+}
+
+static CgroupHolder *holder_free(CgroupHolder *h) {
+        if (!h)
+                return NULL;
+        if (h->pid > 0) {
+                (void) kill(h->pid, SIGKILL);
+                holder_reap(h);
+        }
+        for (int i = 0; i < 2; i++)
+                if (h->cmd[i] >= 0)
+                        (void) close(h->cmd[i]);
+        if (h->stack)
+                (void) munmap(h->stack, HOLDER_STACK_SIZE);
+        free(h);
+        return NULL;
+}
+
+static int holder_new(CgroupHolder **ret) {
+        CgroupHolder *h;
+        sigset_t all, old;
+        int r;
+
+        h = calloc(1, sizeof(CgroupHolder));
+        if (!h)
+                return -ENOMEM;
+        h->cmd[0] = h->cmd[1] = h->pidfd = -EBADF;
+        if (pipe2(h->cmd, O_CLOEXEC) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        h->stack = mmap(NULL, HOLDER_STACK_SIZE, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        if (h->stack == MAP_FAILED) {
+                h->stack = NULL;
+                r = -errno;
+                goto fail;
+        }
+        (void) mprotect(h->stack, (size_t) sysconf(_SC_PAGESIZE), PROT_NONE); /* guard page */
+        (void) sigfillset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, &old);
+        h->pid = clone(holder_main, (char *) h->stack + HOLDER_STACK_SIZE, CLONE_VM | CLONE_FS | CLONE_FILES | SIGCHLD, h);
+        r = h->pid < 0 ? -errno : 0;
+        (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        if (r < 0) {
+                h->pid = 0;
+                goto fail;
+        }
+        *ret = h;
+        return 0;
+fail:
+        holder_free(h);
+        return r;
+}
+
+/* The holder clones the payload and exits; -ESRCH if it was gone (nothing was cloned). */
+static pid_t holder_clone(CgroupHolder *h, uint64_t flags, int (*fn)(void *), void *arg, int *ret_pidfd) {
+        h->flags = flags;
+        h->fn = fn;
+        h->arg = arg;
+        h->pidfd = -EBADF;
+        h->result = -ESRCH;
+        /* Our file table is the holder's: the read end stays open, the byte always goes in. */
+        if (write(h->cmd[1], "c", 1) != 1)
+                return -ESRCH;
+        holder_reap(h); /* it exits right after clone3(): that is the answer */
+        if (h->result > 0)
+                *ret_pidfd = h->pidfd;
+        return (pid_t) h->result;
+}
+
+/* spare-PID leaves whose monitor is gone (SIGKILLed: its holder died with it, the leaf is empty). */
+static void sweep_stale_spares(int group_fd, const char *own) {
+        struct dirent *de;
+        DIR *dir;
+        int fd;
+
+        fd = openat(group_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        dir = fdopendir(fd);
+        if (!dir) {
+                (void) close(fd);
+                return;
+        }
+        while ((de = readdir(dir))) {
+                int pid;
+
+                if (!strneq(de->d_name, "spare-", 6) || streq(de->d_name, own) ||
+                    safe_atoi(de->d_name + 6, &pid) < 0 || pid <= 0)
+                        continue;
+                if (kill(pid, 0) < 0 && errno == ESRCH)
+                        (void) unlinkat(group_fd, de->d_name, AT_REMOVEDIR); /* EBUSY if in use: fine */
+        }
+        (void) closedir(dir);
+}
+
+int cgroup_spare_new(const char *workloads_dir, Cgroup **ret) {
+        _cleanup_(cgroup_destroyp) Cgroup *cg = NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *group = NULL;
+        char pid[16];
+        const char *leaf;
+        struct statfs sfs;
+        int fd, r;
+
+        assert(workloads_dir);
+        assert(ret);
+        if (statfs(CGROUP_ROOT, &sfs) < 0 || (unsigned long) sfs.f_type == CGROUP2_SUPER_MAGIC)
+                return -EOPNOTSUPP; /* v2: CLONE_INTO_CGROUP needs nothing ahead of time */
+        if (asprintf(&dir, "%s/spare", workloads_dir) < 0)
+                return -ENOMEM;
+        (void) snprintf(pid, sizeof pid, "%d", (int) getpid());
+        r = cgroup_path_for_workload(dir, "spare", pid, &path);
+        if (r < 0)
+                return r;
+        r = check_path(path, &leaf, &group);
+        if (r < 0)
+                return r;
+        cg = cgroup_new(CGROUP_LAYOUT_V1, group, leaf);
+        if (!cg)
+                return -ENOMEM;
+        /* The hierarchies of a container without cpus/io_weight; those come at assignment. */
+        r = v1_add_hierarchies(cg, group, v1_need(&(CgroupLimits) {}, NULL), NULL);
+        if (r < 0)
+                return r;
+        if (cg->n_dirs == 0)
+                return -EOPNOTSUPP;
+        for (size_t i = 0; i < cg->n_dirs; i++)
+                sweep_stale_spares(cg->dirs[i].group_fd, leaf);
+        fd = ctrl_fd(cg, CTRL_DEVICES);
+        if (fd >= 0) {
+                r = devices_v1(fd, NULL, 0);
+                if (r < 0)
+                        return r;
+                cg->devices_done = true;
+        }
+        r = holder_new(&cg->holder);
+        if (r < 0)
+                return r;
+        /* The expensive part (an RCU grace period in the kernel), paid while nobody waits. */
+        r = cgroup_attach_pid(cg, cg->holder->pid);
+        if (r < 0)
+                return r;
+        cg->spare_dirs = (1U << cg->n_dirs) - 1;
+        *ret = TAKE_PTR(cg);
+        return 0;
+}
+
+/* Renames the spare's leaves to LEAF, adds what the limits need beyond them, writes the limits. */
+static int spare_adopt(Cgroup *cg, const char *path, const CgroupLimits *l, char **reterr_message) {
+        _cleanup_free_ char *group = NULL;
+        unsigned limited, need;
+        const char *leaf;
+        char *s;
+        int r;
+
+        r = check_path(path, &leaf, &group);
+        if (r < 0)
+                return set_message(reterr_message, r, "invalid cgroup name '%s'", path ?: "(null)");
+        if (cg->layout != CGROUP_LAYOUT_V1 || !cg->holder || !streq(group, cg->group) || l->devices_unrestricted ||
+            l->n_extra_devices > 0)
+                return -EXDEV; /* not made for this: the normal path */
+        for (size_t i = 0; i < cg->n_dirs; i++) {
+                CgroupDir *d = cg->dirs + i;
+                char *slash = strrchr(d->path, '/'), *np;
+
+                r = renameat(d->group_fd, slash + 1, d->group_fd, leaf) < 0 ? -errno : 0;
+                if (r == -EEXIST || r == -ENOTEMPTY || r == -EBUSY) {
+                        /* LEAF left by a monitor that crashed: empty it, remove it, again. */
+                        r = remove_stale_leaf(cg->layout, d->group_fd, leaf);
+                        if (r >= 0)
+                                r = renameat(d->group_fd, slash + 1, d->group_fd, leaf) < 0 ? -errno : 0;
+                }
+                if (r < 0)
+                        return set_message(reterr_message, r, "cannot rename '%s' to '%s': %s", d->path, leaf,
+                                           strerror(-r));
+                *slash = 0;
+                if (asprintf(&np, "%s/%s", d->path, leaf) < 0) {
+                        *slash = '/';
+                        return -ENOMEM;
+                }
+                free(d->path);
+                d->path = np;
+        }
+        s = strdup(leaf);
+        if (!s)
+                return -ENOMEM;
+        free(cg->leaf);
+        cg->leaf = s;
+
+        need = v1_need(l, &limited);
+        r = v1_add_hierarchies(cg, group, need, reterr_message);
+        if (r < 0)
+                return r;
+        r = v1_check(cg, limited, reterr_message);
+        if (r < 0)
+                return r;
+        return apply_limits(cg, l, reterr_message);
+}
+
+int cgroup_setup_with_spare(Cgroup **spare, const char *path, const CgroupLimits *limits, Cgroup **ret,
+                            char **reterr_message) {
+        Cgroup *s = spare ? *spare : NULL;
+        int r;
+
+        assert(limits);
+        assert(ret);
+        if (spare)
+                *spare = NULL;
+        if (s) {
+                r = spare_adopt(s, path, limits, reterr_message);
+                if (r >= 0) {
+                        *ret = s;
+                        return 1;
+                }
+                /* Whatever went wrong, the normal path either works or says what is wrong. */
+                s = cgroup_destroy(s);
+                if (reterr_message) {
+                        free(*reterr_message);
+                        *reterr_message = NULL;
+                }
+        }
+        r = cgroup_setup(path, limits, ret, reterr_message);
+        return r < 0 ? r : 0;
+}
+
+pid_t cgroup_clone_fn(Cgroup *cg, uint64_t flags, int (*fn)(void *), void *arg, int *ret_pidfd) {
+        bool placed = false;
+        pid_t pid;
+
+        if (cg)
+                cg->born_dirs = 0;
+        if (cg && cg->holder) {
+                pid = holder_clone(cg->holder, flags, fn, arg, ret_pidfd);
+                cg->holder = holder_free(cg->holder);
+                if (pid > 0)
+                        cg->born_dirs = cg->spare_dirs;
+                if (pid != -ESRCH)
+                        return pid;
+                /* The holder was gone: clone here and attach everywhere. */
+        }
+        pid = cgroup_clone3(cg, flags, ret_pidfd, &placed);
+        if (pid == 0)
+                _exit(fn(arg));
+        if (pid > 0 && placed)
+                cg->born_dirs = (1U << cg->n_dirs) - 1;
+        return pid;
+}
+
+int cgroup_place_child(Cgroup *cg, pid_t pid) {
+        unsigned born;
+        int r;
+
+        if (!cg)
+                return 0;
+        born = cg->born_dirs;
+        cg->born_dirs = cg->spare_dirs = 0;
+        if (cg->deferred_pids > 0) {
+                r = write_u64_at(ctrl_fd(cg, CTRL_PIDS), "pids.max", cg->deferred_pids);
+                if (r < 0)
+                        return r;
+                cg->deferred_pids = 0;
+        }
+        return attach_dirs(cg, pid, born);
 }

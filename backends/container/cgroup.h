@@ -19,16 +19,24 @@
  *             workload stays inside the limits of whoever runs isod. The cgroup2 mount of a
  *             hybrid host (/sys/fs/cgroup/unified) is not used.
  *
- * GROUP ("isod", or "isod-XXXXXXXX" for a non-default state directory) is shared and kept;
+ * GROUP ("isod", or "isod-XXXXXXXX" for a non-default state directory) is shared and kept (it
+ * is never removed by a workload's teardown: removing it raced with concurrent launches);
  * LEAF is created per workload and always removed by cgroup_destroy().
  *
- * Usage (container backend; the VM backend does the same around QEMU):
+ * Usage (VM backend around QEMU, container exec):
  *
  *     cgroup_setup("isod/ctr-web", &limits, &cg, &msg);     before the payload exists
  *     pid = cgroup_clone3(cg, flags, &pidfd, &placed);       v2: CLONE_INTO_CGROUP
  *     if (!placed) cgroup_attach_pid(cg, pid);               v1: while the child waits on a pipe
  *     …  cgroup_stats(cg, &json); cgroup_oom_kills(cg, &n);
  *     cg = cgroup_destroy(cg);                               kill leftovers, rmdir the leaf
+ *
+ * Container start, with v1 spare leaves (no task migration on the launch path):
+ *
+ *     spare monitor, idle:  cgroup_spare_new(STATE "/workloads", &spare);
+ *     on assignment:        cgroup_setup_with_spare(&spare, "isod/ctr-web", &limits, &cg, &msg);
+ *                           pid = cgroup_clone_fn(cg, flags, fn, arg, &pidfd);   child runs fn(arg)
+ *                           cgroup_place_child(cg, pid);                     while the child waits
  *
  * Non-logging: every function returns -errno; cgroup_setup() also a message saying which file. */
 
@@ -90,6 +98,34 @@ const char *cgroup_path(const Cgroup *cg);
  * the child waits. Returns -errno on failure. */
 pid_t cgroup_clone3(Cgroup *cg, uint64_t flags, int *ret_pidfd, bool *ret_placed);
 
+/* Like cgroup_clone3() without CLONE_PIDFD's caller-visible fork semantics: the child runs fn(arg)
+ * and exits with its return value. The child is born in the leaf where that is possible: v2
+ * CLONE_INTO_CGROUP, or (v1) a spare's holder process clones it with CLONE_PARENT (it is still the
+ * caller's child). The caller must then call cgroup_place_child() before letting the child run.
+ * Returns the PID or -errno. */
+pid_t cgroup_clone_fn(Cgroup *cg, uint64_t flags, int (*fn)(void *), void *arg, int *ret_pidfd);
+
+/* After cgroup_clone_fn(), while the child waits: writes the limits that had to wait for the
+ * spare's holder to leave (pids.max) and attaches the child in the hierarchies it was not born in.
+ * Returns how many it attached it in (0: born in its cgroup everywhere) or -errno. */
+int cgroup_place_child(Cgroup *cg, pid_t pid);
+
+/* Spare leaves (v1/hybrid only; -EOPNOTSUPP on v2, where CLONE_INTO_CGROUP costs nothing).
+ * Creates GROUP/spare-PID (GROUP as for any workload under workloads_dir) in the hierarchies every
+ * container uses (memory, pids, cpuacct, devices), writes the device allow-list, and parks a
+ * holder process in them: a CLONE_VM|CLONE_FILES|CLONE_FS child of the caller in a thread group of
+ * its own, moved by PID. That move (cgroup.procs: up to ~10 ms in the kernel, an RCU grace period)
+ * is the cost the spare pays ahead of time. Stale spare-PID leaves of dead monitors are removed. */
+int cgroup_spare_new(const char *workloads_dir, Cgroup **ret);
+
+/* cgroup_setup(), reusing *spare (taken; NULL afterwards) when it fits: its leaves are renamed
+ * to LEAF (rename(2) within GROUP), the limits written (pids.max waits for
+ * cgroup_place_child()), and hierarchies the spare lacks (cpu, blkio) created. A spare that does
+ * not fit (other GROUP, other device rules) or fails is destroyed and the normal path taken.
+ * Returns 1 if the spare was used, 0 if not, -errno as cgroup_setup(). */
+int cgroup_setup_with_spare(Cgroup **spare, const char *path, const CgroupLimits *limits, Cgroup **ret,
+                            char **reterr_message);
+
 /* Moves a process (0 = the caller) into the leaf of every hierarchy. Works after the caller
  * pivoted away from /sys: the leaf directories are held open. Async-signal-safe except for
  * formatting a number, so usable between fork() and exec(). */
@@ -105,8 +141,8 @@ int cgroup_stats(Cgroup *cg, json_t **ret);
 /* SIGKILLs every process in the leaf (cgroup.kill where available). */
 int cgroup_kill_all(Cgroup *cg);
 
-/* Kills leftovers, removes the leaf in every hierarchy (waiting, bounded, for dying processes
- * to leave), frees. GROUP is kept. Accepts NULL; returns NULL. */
+/* Kills leftovers (and a spare's holder), removes the leaf in every hierarchy (waiting, bounded,
+ * for dying processes to leave), frees. GROUP is kept. Accepts NULL; returns NULL. */
 Cgroup *cgroup_destroy(Cgroup *cg);
 DEFINE_CLEANUP_FUNC(Cgroup *, cgroup_destroy);
 

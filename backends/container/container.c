@@ -297,12 +297,34 @@ static int resolve_lower(Monitor *m, Container *c) {
         return 0;
 }
 
+typedef struct InitArgs {
+        Monitor *m;
+        Container *c;
+        int fd;       /* the child's end of the socketpair */
+        int other_fd; /* the monitor's end */
+} InitArgs;
+
+/* The container init, from clone to container_child(). It may run on a copy of the spare holder's
+ * stack (cgroup.c): everything it needs comes through args. */
+static int container_init(void *p) {
+        InitArgs *a = p;
+
+        (void) close(a->other_fd);
+        /* Wait until the monitor has placed us in the workload's cgroup (v1: by PID, in the
+         * hierarchies we were not born in) and written the last limits. */
+        if (read(a->fd, &(char) { 0 }, 1) != 1)
+                _exit(127);
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                child_fail(a->fd, errno, "create a cgroup namespace");
+        container_child(a->m, a->c, a->fd);
+}
+
 static int container_start(Monitor *m) {
         _cleanup_free_ char *cg_path = NULL, *cg_msg = NULL;
         _cleanup_close_ int pidfd = -EBADF;
         int sp[2] = { -EBADF, -EBADF };
         ChildError ce = {};
-        bool placed = false;
+        InitArgs init_args;
         Container *c;
         char msg[512];
         ssize_t k;
@@ -349,10 +371,12 @@ static int container_start(Monitor *m) {
         r = cgroup_path_for_workload(m->dir, "ctr", m->name, &cg_path);
         if (r < 0)
                 return r;
-        r = cgroup_setup(cg_path,
-                         &(CgroupLimits) { .memory = m->spec->memory, .cpus = m->spec->cpus, .pids = m->spec->pids,
-                                           .io_weight = m->spec->io_weight },
-                         &c->cgroup, &cg_msg);
+        /* A spare monitor brings leaves that already hold its holder process (v1): renamed, limited,
+         * and the init is born in them — no task migration on the launch path. */
+        r = cgroup_setup_with_spare(&m->cgroup_spare, cg_path,
+                                    &(CgroupLimits) { .memory = m->spec->memory, .cpus = m->spec->cpus,
+                                                      .pids = m->spec->pids, .io_weight = m->spec->io_weight },
+                                    &c->cgroup, &cg_msg);
         if (r < 0) {
                 (void) snprintf(msg, sizeof msg, "set up the workload's cgroup: %s", cg_msg ?: strerror(-r));
                 monitor_payload_failed(m, r, msg);
@@ -365,27 +389,22 @@ static int container_start(Monitor *m) {
 
         /* No CLONE_NEWCGROUP here: the child unshares it once it is in its cgroup, so that the
          * namespace is rooted at the workload's cgroup (which /proc/self/cgroup shows as "/"). */
-        pid = cgroup_clone3(c->cgroup, (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0),
-                            &pidfd, &placed);
+        init_args = (InitArgs) { .m = m, .c = c, .fd = sp[1], .other_fd = sp[0] };
+        pid = cgroup_clone_fn(c->cgroup, (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0),
+                              container_init, &init_args, &pidfd);
         if (pid < 0) {
                 r = pid;
                 (void) close(sp[0]);
                 (void) close(sp[1]);
                 return r;
         }
-        if (pid == 0) {
-                (void) close(sp[0]);
-                /* Wait until the monitor has placed us in the workload's cgroup (v1: by PID). */
-                if (read(sp[1], &(char) { 0 }, 1) != 1)
-                        _exit(127);
-                if (unshare(CLONE_NEWCGROUP) < 0)
-                        child_fail(sp[1], errno, "create a cgroup namespace");
-                container_child(m, c, sp[1]);
-        }
         (void) close(sp[1]);
-        r = placed ? 0 : cgroup_attach_pid(c->cgroup, pid);
-        if (r >= 0 && write(sp[0], &(char) { 0 }, 1) != 1)
-                r = -errno;
+        r = cgroup_place_child(c->cgroup, pid);
+        if (r >= 0) {
+                /* How many hierarchies the init had to be moved into (0: born in its cgroup). */
+                monitor_set_fact(m, "cgroup_attached", json_integer(r));
+                r = write(sp[0], &(char) { 0 }, 1) != 1 ? -errno : 0;
+        }
         if (r < 0) {
                 (void) pidfd_send_signal_compat(pidfd, SIGKILL);
                 (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
