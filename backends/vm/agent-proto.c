@@ -28,7 +28,7 @@ void agent_frame_header_put(uint8_t *buf, uint16_t type, uint32_t size) {
 
 bool agent_msg_type_valid(uint16_t type, bool from_guest) {
         if (from_guest)
-                return type >= AGENT_MSG_READY && type <= AGENT_MSG_ERROR;
+                return type >= AGENT_MSG_READY && type <= AGENT_MSG_OUTPUT_SENT;
         return type >= AGENT_MSG_CONFIG && type <= AGENT_MSG_STATS_REQUEST;
 }
 
@@ -47,6 +47,7 @@ const char *agent_msg_type_to_string(uint16_t type) {
         case AGENT_MSG_STDERR: return "stderr";
         case AGENT_MSG_STATS: return "stats";
         case AGENT_MSG_ERROR: return "error";
+        case AGENT_MSG_OUTPUT_SENT: return "output-sent";
         default: return NULL;
         }
 }
@@ -61,6 +62,8 @@ static bool size_ok(uint16_t type, uint32_t size) {
         case AGENT_MSG_EXIT:
         case AGENT_MSG_WINSIZE:
                 return size == 12;
+        case AGENT_MSG_OUTPUT_SENT:
+                return size == 16;
         case AGENT_MSG_STATS_REQUEST:
                 return size == 0;
         case AGENT_MSG_EXEC:
@@ -213,6 +216,10 @@ int agent_msg_decode_from_guest(const AgentFrame *f, AgentMsg *ret) {
                 m.exit.signal = agent_get_u32(f->payload + 8);
                 if (m.exit.code > 255 || m.exit.signal > 64)
                         return -EBADMSG;
+                break;
+        case AGENT_MSG_OUTPUT_SENT:
+                m.output_sent.stdout_bytes = agent_get_u32(f->payload) | (uint64_t) agent_get_u32(f->payload + 4) << 32;
+                m.output_sent.stderr_bytes = agent_get_u32(f->payload + 8) | (uint64_t) agent_get_u32(f->payload + 12) << 32;
                 break;
         case AGENT_MSG_STDOUT:
         case AGENT_MSG_STDERR:

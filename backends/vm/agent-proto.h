@@ -50,6 +50,11 @@ typedef enum AgentMsgType {
         AGENT_MSG_STDERR = 0x85,  /* u32 id (>0), data; empty data = EOF */
         AGENT_MSG_STATS = 0x86,   /* kv: mem_total, mem_available, cpu_usec, pids, uptime_usec */
         AGENT_MSG_ERROR = 0x87,   /* u32 id, UTF-8 text (not NUL-terminated), at most 4 KiB */
+        /* u32 lo, u32 hi of the bytes the workload's stdout port took, then of its stderr port, all
+         * writers gone: sent before EXIT id 0. The guest's writes to a port return once the data is
+         * queued, not once QEMU took it; the agent then waits (no power-off) and the host ends QEMU
+         * once its relays read that many bytes, so nothing queued is lost. */
+        AGENT_MSG_OUTPUT_SENT = 0x88,
 } AgentMsgType;
 
 #define AGENT_ERROR_MAX 4096U
@@ -128,6 +133,10 @@ typedef struct AgentMsg {
                         const uint8_t *kv;
                         size_t size;
                 } kv; /* READY/STATS */
+                struct {
+                        uint64_t stdout_bytes;
+                        uint64_t stderr_bytes;
+                } output_sent;
         };
 } AgentMsg;
 

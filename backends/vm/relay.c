@@ -21,6 +21,9 @@ struct Relay {
         size_t start, end;
         bool eof, out_broken, done;
         uint64_t total, max_total;  /* max_total: bytes written at most (console log), 0 = unlimited */
+        uint64_t total_in;          /* bytes read */
+        uint64_t mark;              /* relay_notify_at(): call mark_cb once total_in >= mark */
+        relay_done_t mark_cb;
         relay_done_t done_cb;
         void *userdata;
 };
@@ -54,6 +57,7 @@ static void relay_do_read(Relay *r) {
                 return;
         }
         r->end += (size_t) n;
+        r->total_in += (uint64_t) n;
 }
 
 static void relay_do_write(Relay *r) {
@@ -91,6 +95,12 @@ static void relay_update(Relay *r) {
 
         if (r->done)
                 return;
+        if (r->mark_cb && r->total_in >= r->mark) {
+                relay_done_t cb = r->mark_cb;
+
+                r->mark_cb = NULL;
+                cb(r, r->userdata);
+        }
         if (r->eof && r->start == r->end) {
                 relay_finish(r);
                 return;
@@ -163,6 +173,22 @@ Relay *relay_free(Relay *r) {
 
 bool relay_is_done(const Relay *r) {
         return !r || r->done;
+}
+
+uint64_t relay_input_total(const Relay *r) {
+        return r ? r->total_in : 0;
+}
+
+size_t relay_pending(const Relay *r) {
+        return r && !r->done ? r->end - r->start : 0;
+}
+
+void relay_notify_at(Relay *r, uint64_t n, relay_done_t cb) {
+        if (!r || r->done)
+                return;
+        r->mark = n;
+        r->mark_cb = cb;
+        relay_update(r);
 }
 
 void relay_shutdown_input(Relay *r) {

@@ -84,6 +84,10 @@ typedef struct Vm {
 
         bool agent_ready, workload_started, workload_exited, reported, stopping;
         uint32_t exit_code, exit_signal;
+        /* OUTPUT_SENT: what the guest's stdout/stderr ports took; after EXIT, QEMU is ended once
+         * the relays have read that much (drain_seen: progress seen by the drain timer). */
+        bool output_sent, output_drained;
+        uint64_t output_expect[2], drain_seen;
         char *agent_error;         /* ERROR for id 0 */
         char *protocol_error;      /* the agent broke the protocol */
         json_t *guest_stats;
@@ -315,6 +319,42 @@ static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* ---------------------------------------------------------------- the end of the output */
+
+static bool vm_output_read(Vm *vm) {
+        return (relay_is_done(vm->relay_out) || relay_input_total(vm->relay_out) >= vm->output_expect[0]) &&
+               (relay_is_done(vm->relay_err) || relay_input_total(vm->relay_err) >= vm->output_expect[1]);
+}
+
+/* Everything the workload wrote is out of the guest: QEMU may go. The agent waits for this (it
+ * does not power off by itself when it sent OUTPUT_SENT). */
+static void vm_maybe_end_after_exit(Vm *vm) {
+        if (!vm->workload_exited || !vm->output_sent || vm->output_drained || vm->qemu_exited || !vm_output_read(vm))
+                return;
+        vm->output_drained = true;
+        if (qmp_execute(vm->qmp, "quit") < 0)
+                vm_kill_qemu(vm);
+        (void) vm_arm_timer(vm, 5 * USEC_PER_SEC, on_hard_stop);
+}
+
+static void on_output_mark(Relay *r, void *userdata) {
+        vm_maybe_end_after_exit(userdata);
+}
+
+/* While waiting for the output: give up only when nothing moves (the guest delivers nothing and
+ * the client has nothing left to take); a client that reads slowly is waited for. */
+static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Vm *vm = userdata;
+        uint64_t seen = relay_input_total(vm->relay_out) + relay_input_total(vm->relay_err);
+
+        if (seen != vm->drain_seen || relay_pending(vm->relay_out) > 0 || relay_pending(vm->relay_err) > 0) {
+                vm->drain_seen = seen;
+                return vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_drain_timer);
+        }
+        log_debug("The guest's stdio did not deliver what its ports took; powering off.");
+        return on_grace_over(s, usec, userdata);
+}
+
 static int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Vm *vm = userdata;
 
@@ -543,13 +583,28 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                         vm->t_exit = vm_since(vm);
                         vm->exit_code = msg->exit.code;
                         vm->exit_signal = msg->exit.signal;
-                        /* The agent powers off now; make sure QEMU goes. */
-                        (void) vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_grace_over);
+                        if (vm->output_sent) {
+                                /* The agent waits until we read what its stdio ports took. */
+                                vm->drain_seen = relay_input_total(vm->relay_out) + relay_input_total(vm->relay_err);
+                                (void) vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_drain_timer);
+                                relay_notify_at(vm->relay_out, vm->output_expect[0], on_output_mark);
+                                relay_notify_at(vm->relay_err, vm->output_expect[1], on_output_mark);
+                                vm_maybe_end_after_exit(vm);
+                        } else
+                                /* The agent powers off now; make sure QEMU goes. */
+                                (void) vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_grace_over);
                 } else if ((e = exec_find(vm, msg->id))) {
                         e->exited = true;
                         e->status = msg->exit.signal ? 128 + (int) msg->exit.signal : (int) msg->exit.code;
                         exec_maybe_finish(vm, e);
                 }
+                break;
+        case AGENT_MSG_OUTPUT_SENT:
+                if (vm->workload_exited)
+                        break;
+                vm->output_sent = true;
+                vm->output_expect[0] = msg->output_sent.stdout_bytes;
+                vm->output_expect[1] = msg->output_sent.stderr_bytes;
                 break;
         case AGENT_MSG_STDOUT:
         case AGENT_MSG_STDERR:

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
@@ -75,6 +76,49 @@ static _Noreturn void power_off(void) {
         (void) reboot(RB_POWER_OFF);
         for (;;)
                 pause();
+}
+
+/* Bytes a virtio-serial port took from its writers so far (virtio_console's debugfs counter;
+ * the port's device name is its debugfs file name). */
+static int port_bytes_sent(const char *dev_path, uint64_t *ret) {
+        const char *name = strrchr(dev_path, '/');
+        char p[256], buf[1024], *v;
+        ssize_t n;
+        int fd;
+
+        if (mount("debugfs", "/sys/kernel/debug", "debugfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0 &&
+            errno != EBUSY)
+                return -errno;
+        (void) snprintf(p, sizeof p, "/sys/kernel/debug/virtio-ports/%s", name ? name + 1 : dev_path);
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, sizeof buf - 1);
+        (void) close(fd);
+        if (n <= 0)
+                return n < 0 ? -errno : -EIO;
+        buf[n] = 0;
+        v = strstr(buf, "bytes_sent:");
+        if (!v)
+                return -EIO;
+        *ret = strtoull(v + strlen("bytes_sent:"), NULL, 10);
+        return 0;
+}
+
+/* After the workload: no process may write to its stdio any more. Kills everything and reaps it
+ * (bounded: 2 s; SIGKILL is not delayed by anything the workload can do for long). */
+static void kill_and_reap_all(void) {
+        (void) kill(-1, SIGKILL);
+        for (unsigned i = 0; i < 2000; i++) {
+                pid_t p = waitpid(-1, NULL, WNOHANG);
+                if (p < 0 && errno == ECHILD)
+                        return;
+                if (p <= 0) {
+                        struct timespec ts = { .tv_nsec = 1000000L };
+                        (void) nanosleep(&ts, NULL);
+                }
+        }
+        agent_log("processes left after SIGKILL");
 }
 
 static int write_all(int fd, const void *p, size_t n) {
@@ -346,6 +390,35 @@ static bool relay(int from, int to, bool *eof) {
         return true;
 }
 
+/* The workload has exited: report, then go. A write to a virtio-serial port returns once the data
+ * is queued in the virtqueue, not once QEMU took it (QEMU stops taking while the host's socket is
+ * full), and a power-off drops what is queued: the tail of the output. So when the ports' byte
+ * counters are readable, the agent tells the host how many bytes the ports took (OUTPUT_SENT),
+ * then EXIT, and waits: the host ends QEMU once it has read all of them. */
+static _Noreturn void workload_exited(int code, int sig, const char *path_out, const char *path_err) {
+        uint64_t out = 0, err = 0;
+        uint8_t b[16];
+        int r;
+
+        kill_and_reap_all();
+        r = port_bytes_sent(path_out, &out);
+        if (r >= 0)
+                r = port_bytes_sent(path_err, &err);
+        if (r < 0) {
+                agent_log("cannot read the stdio ports' byte counts (%s): output may be cut short", strerror(-r));
+                (void) send_ids(AGENT_MSG_EXIT, 0, (uint32_t) code, (uint32_t) sig, 3);
+                power_off();
+        }
+        agent_put_u32(b, (uint32_t) out);
+        agent_put_u32(b + 4, (uint32_t) (out >> 32));
+        agent_put_u32(b + 8, (uint32_t) err);
+        agent_put_u32(b + 12, (uint32_t) (err >> 32));
+        (void) send_frame(AGENT_MSG_OUTPUT_SENT, b, sizeof b, NULL, 0);
+        (void) send_ids(AGENT_MSG_EXIT, 0, (uint32_t) code, (uint32_t) sig, 3);
+        for (;;)
+                pause();
+}
+
 int main(int argc, char *argv[]) {
         char *path_ctl = NULL, *path_in = NULL, *path_out = NULL, *path_err = NULL;
         AgentConfig config = {};
@@ -517,9 +590,7 @@ int main(int argc, char *argv[]) {
                                                 while (!master_eof && relay(master, out_fd, &master_eof))
                                                         ;
                                         }
-                                        (void) send_ids(AGENT_MSG_EXIT, 0, (uint32_t) code, (uint32_t) sig, 3);
-                                        (void) kill(-1, SIGKILL);
-                                        power_off();
+                                        workload_exited(code, sig, path_out, path_err);
                                 }
                                 for (size_t i = 0; i < AGENT_MAX_EXECS; i++)
                                         if (execs[i].id != 0 && execs[i].pid == p) {
