@@ -21,7 +21,7 @@ VM="--isolation=vm"
 
 # ---------------------------------------------------------------- long-running VMs, booting while
 # the foreground checks run
-isoctl launch -d $VM --name lr --hostname lrhost -- /bin/sh -c \
+isoctl launch -d $VM --name lr --hostname lrhost -e WL=workload -e SHARED=old -w /tmp -- /bin/sh -c \
         'trap "echo hup >> /tmp/sig" HUP; trap "exit 42" TERM; while :; do sleep 0.2; done' >/dev/null
 isoctl launch -d $VM --name stubborn -- /bin/sh -c 'trap "" TERM; while :; do sleep 0.2; done' >/dev/null
 
@@ -113,6 +113,8 @@ out=$(echo piped | isoctl exec lr -- /bin/cat)
 is "exec: stdin" "$out" piped
 out=$(isoctl exec -u 1000:1000 -e X=y -w /tmp lr -- /bin/sh -c 'echo "$(id -u):$(id -g) $X $(pwd)"')
 is "exec -u/-e/-w" "$out" "1000:1000 y /tmp"
+out=$(isoctl exec -e SHARED=new lr -- /bin/sh -c 'echo "$WL $SHARED $(env | grep -c ^SHARED=) $(pwd)"')
+is "exec runs like the workload (its env and cwd), -e overrides" "$out" "workload new 1 /tmp"
 out=$(isoctl exec lr -- /bin/sh -c 'kill -KILL $$')
 is "exec: killed by a signal → 128+9" "$?" 137
 out=$(script -qec "stty cols 91 rows 33; $ISOCTL exec -t lr -- /bin/sh -c 'stty size; tty'" /dev/null </dev/null)

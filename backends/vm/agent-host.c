@@ -300,17 +300,35 @@ int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, c
         return kv_finish(&b, ret, ret_size);
 }
 
-int agent_encode_exec(const ExecRequest *x, const struct winsize *ws, uint8_t **ret, size_t *ret_size) {
+static bool env_has_name(char **env, const char *kv) {
+        size_t n = strcspn(kv, "=");
+
+        for (char **e = env; e && *e; e++)
+                if (strncmp(*e, kv, n) == 0 && (*e)[n] == '=')
+                        return true;
+        return false;
+}
+
+/* An exec runs like the workload (its environment, working directory and user), with the request's
+ * own values on top, as in a container: -e overrides a variable of the same name. */
+int agent_encode_exec(const ExecRequest *x, const WorkloadSpec *spec, const struct winsize *ws, uint8_t **ret,
+                      size_t *ret_size) {
         KvBuf b = {};
 
         for (char **a = x->args; a && *a; a++)
                 kv_add(&b, "arg", *a);
+        for (char **e = spec ? spec->env : NULL; e && *e; e++)
+                if (!env_has_name(x->env, *e))
+                        kv_add(&b, "env", *e);
         for (char **e = x->env; e && *e; e++)
                 kv_add(&b, "env", *e);
-        kv_add(&b, "cwd", x->cwd ?: "/");
+        kv_add(&b, "cwd", x->cwd ?: (spec && spec->cwd ? spec->cwd : "/"));
         if (x->user_set) {
                 kv_addu(&b, "uid", x->uid);
                 kv_addu(&b, "gid", x->gid);
+        } else if (spec && spec->user_set) {
+                kv_addu(&b, "uid", spec->uid);
+                kv_addu(&b, "gid", spec->gid);
         }
         if (x->terminal) {
                 kv_add(&b, "terminal", "1");

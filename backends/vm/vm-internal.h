@@ -147,5 +147,6 @@ int agent_conn_pump(AgentConn *a, uint64_t timeout_usec);
 struct winsize;
 int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, const struct winsize *ws,
                         uint8_t **ret, size_t *ret_size);
-int agent_encode_exec(const ExecRequest *x, const struct winsize *ws, uint8_t **ret, size_t *ret_size);
+int agent_encode_exec(const ExecRequest *x, const WorkloadSpec *spec, const struct winsize *ws, uint8_t **ret,
+                      size_t *ret_size);
 DEFINE_CLEANUP_FUNC(AgentConn *, agent_conn_free);

@@ -1026,7 +1026,7 @@ static int vm_exec(Monitor *m, ExecRequest *x) {
                 tty_make_raw(x->fds[0]);
                 (void) winsize_changed(x->fds[0], &ws);
         }
-        r = agent_encode_exec(x, x->terminal ? &ws : NULL, &kv, &n);
+        r = agent_encode_exec(x, m->spec, x->terminal ? &ws : NULL, &kv, &n);
         if (r < 0)
                 return r;
         if (++vm->next_exec_id == 0)
