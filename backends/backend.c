@@ -33,7 +33,7 @@ const struct backend_ops *backend_get(BackendKind k) {
         default:
                 return NULL;
         }
-        assert(ops->name && ops->probe && ops->validate && ops->start && ops->stop && ops->kill && ops->exec &&
-               ops->stats && ops->destroy);
+        assert(ops->name && ops->probe && ops->validate && ops->start && ops->stop && ops->kill &&
+               ops->exec && ops->stats && ops->destroy);
         return ops;
 }

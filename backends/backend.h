@@ -24,10 +24,10 @@ BackendKind backend_kind_from_string(const char *s);
 /* Where this host keeps what the backends need (from isod's configuration). */
 typedef struct BackendHostConfig {
         const char *image_dir;
-        const char *vm_dir;      /* vmlinux + initramfs.cpio (isod-setup / isod-vm-setup) */
+        const char *vm_dir; /* vmlinux + initramfs.cpio (isod-setup / isod-vm-setup) */
         const char *cache_dir;
         const char *qemu;
-        const char *accel;       /* auto|kvm|tcg */
+        const char *accel; /* auto|kvm|tcg */
 } BackendHostConfig;
 
 typedef struct Monitor Monitor;

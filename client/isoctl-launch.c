@@ -43,10 +43,26 @@ _printf_(1, 2) static int usage_error(const char *fmt, ...) {
         return -EINVAL;
 }
 
-int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_detach, bool *ret_keep, bool *ret_tty,
-                         int *ret_optind) {
-        enum { ARG_ISOLATION = 0x100, ARG_NAME, ARG_IMAGE, ARG_ROOTFS, ARG_HOSTNAME, ARG_MEMORY, ARG_CPUS, ARG_PIDS,
-               ARG_MOUNT, ARG_LABEL, ARG_USERNS, ARG_READONLY, ARG_SECCOMP, ARG_SPEC, ARG_KEEP, ARG_IO_WEIGHT };
+int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_detach, bool *ret_keep,
+                         bool *ret_tty, int *ret_optind) {
+        enum {
+                ARG_ISOLATION = 0x100,
+                ARG_NAME,
+                ARG_IMAGE,
+                ARG_ROOTFS,
+                ARG_HOSTNAME,
+                ARG_MEMORY,
+                ARG_CPUS,
+                ARG_PIDS,
+                ARG_MOUNT,
+                ARG_LABEL,
+                ARG_USERNS,
+                ARG_READONLY,
+                ARG_SECCOMP,
+                ARG_SPEC,
+                ARG_KEEP,
+                ARG_IO_WEIGHT
+        };
         static const struct option options[] = {
                 { "isolation", required_argument, NULL, ARG_ISOLATION },
                 { "name", required_argument, NULL, ARG_NAME },
@@ -76,7 +92,8 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
 
         /* A --spec file is the base; read it first so options override it. */
         for (int i = 1; i < argc && !streq(argv[i], "--"); i++) {
-                const char *f = startswith(argv[i], "--spec=") ?: (streq(argv[i], "--spec") ? argv[i + 1] : NULL);
+                const char *f = startswith(argv[i], "--spec=")
+                                        ?: (streq(argv[i], "--spec") ? argv[i + 1] : NULL);
                 _cleanup_free_ char *text = NULL;
                 json_error_t jerr;
 
@@ -89,7 +106,8 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 }
                 spec = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
                 if (!json_is_object(spec)) {
-                        fprintf(stderr, "isoctl: %s:%d: %s\n", f, jerr.line, spec ? "not a JSON object" : jerr.text);
+                        fprintf(stderr, "isoctl: %s:%d: %s\n", f, jerr.line,
+                                spec ? "not a JSON object" : jerr.text);
                         json_decref(spec);
                         return -EINVAL;
                 }
@@ -102,13 +120,15 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 switch (c) {
                 case ARG_ISOLATION:
                         if (isolation_from_string(optarg) < 0)
-                                r = usage_error("--isolation must be auto, vm or container, not '%s'.", optarg);
+                                r = usage_error("--isolation must be auto, vm or container, not '%s'.",
+                                                optarg);
                         else
                                 json_object_set_new(spec, "isolation", json_string(optarg));
                         break;
                 case ARG_NAME:
                         if (!workload_name_is_valid(optarg))
-                                r = usage_error("invalid name '%s': use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.", optarg);
+                                r = usage_error("invalid name '%s': use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.",
+                                                optarg);
                         else
                                 json_object_set_new(spec, "name", json_string(optarg));
                         break;
@@ -137,7 +157,8 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                         if (!strchr(optarg, '=') || optarg[0] == '=')
                                 r = usage_error("--env wants NAME=VALUE, not '%s'.", optarg);
                         else
-                                json_array_append_new(arr_child(obj_child(spec, "process"), "env"), json_string(optarg));
+                                json_array_append_new(arr_child(obj_child(spec, "process"), "env"),
+                                                      json_string(optarg));
                         break;
                 case 'w':
                         json_object_set_new(obj_child(spec, "process"), "cwd", json_string(optarg));
@@ -170,7 +191,8 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                         if (safe_atou64(optarg, &v) < 0 || v > INT64_MAX)
                                 r = usage_error("expected a positive integer, not '%s'.", optarg);
                         else
-                                json_object_set_new(obj_child(spec, "resources"), c == ARG_PIDS ? "pids" : "io_weight",
+                                json_object_set_new(obj_child(spec, "resources"),
+                                                    c == ARG_PIDS ? "pids" : "io_weight",
                                                     json_integer((json_int_t) v));
                         break;
                 }
@@ -195,8 +217,9 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                                         break;
                                 }
                         }
-                        json_array_append_new(arr_child(spec, "mounts"),
-                                              json_pack("{s:s,s:s,s:b}", "source", src, "target", dst, "readonly", ro));
+                        json_array_append_new(
+                                arr_child(spec, "mounts"),
+                                json_pack("{s:s,s:s,s:b}", "source", src, "target", dst, "readonly", ro));
                         break;
                 }
                 case ARG_LABEL: {
@@ -259,7 +282,7 @@ typedef struct Attached {
         const char *name;
         int status;
         int signals_sent;
-        int launch_error;          /* the pipelined LaunchWorkload failed with this errno */
+        int launch_error; /* the pipelined LaunchWorkload failed with this errno */
         sd_bus_slot *wait_slot;
 } Attached;
 
@@ -305,8 +328,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         /* Like podman's sig-proxy: the workload gets the signal; a third one kills it. */
         if (++a->signals_sent >= 3)
                 sig = SIGKILL;
-        (void) sd_bus_call_method_async(a->bus, NULL, "org.isod1", a->kill_path, "org.isod1.Workload", "Kill", NULL,
-                                        NULL, "i", sig);
+        (void) sd_bus_call_method_async(a->bus, NULL, "org.isod1", a->kill_path, "org.isod1.Workload",
+                                        "Kill", NULL, NULL, "i", sig);
         return 0;
 }
 
@@ -360,8 +383,8 @@ int run_until_reply(sd_bus *bus, sd_bus_message *launch, sd_bus_message *call, c
         return a.status;
 }
 
-static int new_launch_message(sd_bus *bus, bool create_only, bool detach, bool keep, int slave, const char *text,
-                              sd_bus_message **ret) {
+static int new_launch_message(sd_bus *bus, bool create_only, bool detach, bool keep, int slave,
+                              const char *text, sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
@@ -374,10 +397,11 @@ static int new_launch_message(sd_bus *bus, bool create_only, bool detach, bool k
                 if (detach)
                         r = sd_bus_message_append(m, "a{sh}", 0);
                 else if (slave >= 0)
-                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", slave, "stdout", slave, "stderr", slave);
+                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", slave, "stdout", slave, "stderr",
+                                                  slave);
                 else
-                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout", STDOUT_FILENO,
-                                                  "stderr", STDERR_FILENO);
+                        r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout",
+                                                  STDOUT_FILENO, "stderr", STDERR_FILENO);
         }
         if (r >= 0) {
                 if (!detach && !create_only && !keep)
@@ -405,7 +429,8 @@ static int launch_attached(sd_bus *bus, json_t *spec, bool keep, int master, int
                 if (picked) {
                         json_t *args = json_object_get(json_object_get(spec, "process"), "args");
 
-                        r = workload_name_generate(strempty(json_string_value(json_array_get(args, 0))), &generated);
+                        r = workload_name_generate(strempty(json_string_value(json_array_get(args, 0))),
+                                                   &generated);
                         if (r < 0)
                                 return EXIT_ISOCTL_ERROR;
                         json_object_set_new(spec, "name", json_string(generated));
@@ -416,7 +441,8 @@ static int launch_attached(sd_bus *bus, json_t *spec, bool keep, int master, int
                         return EXIT_ISOCTL_ERROR;
                 r = new_launch_message(bus, false, false, keep, slave, text, &launch);
                 if (r >= 0)
-                        r = sd_bus_message_new_method_call(bus, &wait, "org.isod1", path, "org.isod1.Workload", "Wait");
+                        r = sd_bus_message_new_method_call(bus, &wait, "org.isod1", path,
+                                                           "org.isod1.Workload", "Wait");
                 if (r < 0)
                         return EXIT_ISOCTL_ERROR;
                 status = run_until_reply(bus, launch, wait, name, path, master, &launch_error);
@@ -501,8 +527,10 @@ int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
 
 int verb_exec(sd_bus *bus, int argc, char *argv[]) {
         static const struct option options[] = {
-                { "tty", no_argument, NULL, 't' },        { "env", required_argument, NULL, 'e' },
-                { "user", required_argument, NULL, 'u' }, { "cwd", required_argument, NULL, 'w' },
+                { "tty", no_argument, NULL, 't' },
+                { "env", required_argument, NULL, 'e' },
+                { "user", required_argument, NULL, 'u' },
+                { "cwd", required_argument, NULL, 'w' },
                 {},
         };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
@@ -533,7 +561,8 @@ int verb_exec(sd_bus *bus, int argc, char *argv[]) {
                         return -EINVAL;
                 }
         if (optind >= argc) {
-                fprintf(stderr, "Usage: isoctl exec [-t] [-e K=V] [-u UID[:GID]] [-w DIR] NAME -- CMD [ARGS...]\n");
+                fprintf(stderr,
+                        "Usage: isoctl exec [-t] [-e K=V] [-u UID[:GID]] [-w DIR] NAME -- CMD [ARGS...]\n");
                 return -EINVAL;
         }
         name = argv[optind];
@@ -560,8 +589,8 @@ int verb_exec(sd_bus *bus, int argc, char *argv[]) {
         if (r >= 0 && tty)
                 r = sd_bus_message_append(m, "a{sh}", 3, "stdin", slave, "stdout", slave, "stderr", slave);
         else if (r >= 0)
-                r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout", STDOUT_FILENO, "stderr",
-                                          STDERR_FILENO);
+                r = sd_bus_message_append(m, "a{sh}", 3, "stdin", STDIN_FILENO, "stdout", STDOUT_FILENO,
+                                          "stderr", STDERR_FILENO);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
         if (r >= 0 && env) {
@@ -604,7 +633,8 @@ int verb_policy(sd_bus *bus, int argc, char *argv[]) {
                 return -EINVAL;
         }
         if (streq(argv[1], "show")) {
-                r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "GetPolicy", &e, &reply, "");
+                r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "GetPolicy", &e,
+                                       &reply, "");
                 if (r < 0)
                         return print_bus_error(&e, r, "policy show");
                 r = sd_bus_message_read(reply, "s", &text);
@@ -630,7 +660,8 @@ int verb_policy(sd_bus *bus, int argc, char *argv[]) {
                 return 0;
         }
         if (streq(argv[1], "reload")) {
-                r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "ReloadPolicy", &e, NULL, "");
+                r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "ReloadPolicy",
+                                       &e, NULL, "");
                 if (r < 0)
                         return print_bus_error(&e, r, "policy reload");
                 return 0;
@@ -645,13 +676,14 @@ int verb_policy(sd_bus *bus, int argc, char *argv[]) {
                 if (r < 0)
                         return r;
                 if (!json_object_get(json_object_get(spec, "process"), "args"))
-                        json_object_set_new(obj_child(spec, "process"), "args", json_pack("[s]", "/bin/true"));
+                        json_object_set_new(obj_child(spec, "process"), "args",
+                                            json_pack("[s]", "/bin/true"));
                 spec_text = json_dumps(spec, JSON_COMPACT);
                 json_decref(spec);
                 if (!spec_text)
                         return -ENOMEM;
-                r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "ExplainPolicy", &e, &reply,
-                                       "s", spec_text);
+                r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "ExplainPolicy",
+                                       &e, &reply, "s", spec_text);
                 if (r < 0)
                         return print_bus_error(&e, r, "policy explain");
                 r = sd_bus_message_read(reply, "s", &text);

@@ -17,8 +17,9 @@ int bus_connect(sd_bus **ret) {
 
         r = sd_bus_open_system(ret);
         if (r < 0) {
-                fprintf(stderr, "isoctl: cannot connect to the system bus: %s\n"
-                                "Is dbus running? (DBUS_SYSTEM_BUS_ADDRESS selects another bus.)\n",
+                fprintf(stderr,
+                        "isoctl: cannot connect to the system bus: %s\n"
+                        "Is dbus running? (DBUS_SYSTEM_BUS_ADDRESS selects another bus.)\n",
                         strerror(-r));
                 return r;
         }
@@ -30,14 +31,17 @@ int print_bus_error(const sd_bus_error *e, int r, const char *what) {
         if (sd_bus_error_is_set(e)) {
                 if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
                     sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
-                        fprintf(stderr, "isoctl: isod is not running (no owner for org.isod1). Start it with "
-                                        "'systemctl start isod' or run 'isod'.\n");
+                        fprintf(stderr,
+                                "isoctl: isod is not running (no owner for org.isod1). Start it with "
+                                "'systemctl start isod' or run 'isod'.\n");
                 else if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
-                        fprintf(stderr, "isoctl: %s: access denied by the bus policy (root and group 'isod' may "
-                                        "talk to isod): %s\n",
+                        fprintf(stderr,
+                                "isoctl: %s: access denied by the bus policy (root and group 'isod' may "
+                                "talk to isod): %s\n",
                                 what, e->message ?: e->name);
                 else if (startswith(e->name, "org.isod1.Error."))
-                        fprintf(stderr, "isoctl: %s: %s [%s]\n", what, e->message ?: "", e->name + strlen("org.isod1.Error."));
+                        fprintf(stderr, "isoctl: %s: %s [%s]\n", what, e->message ?: "",
+                                e->name + strlen("org.isod1.Error."));
                 else
                         fprintf(stderr, "isoctl: %s: %s\n", what, e->message ?: e->name);
         } else
@@ -55,8 +59,8 @@ int workload_path(sd_bus *bus, const char *name, char **ret) {
                 fprintf(stderr, "isoctl: '%s' is not a valid workload name.\n", name);
                 return -EINVAL;
         }
-        r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "GetWorkload", &e, &reply, "s",
-                               name);
+        r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "GetWorkload", &e,
+                               &reply, "s", name);
         if (r < 0)
                 return print_bus_error(&e, r, name);
         r = sd_bus_message_read(reply, "o", &path);
@@ -73,7 +77,8 @@ static int verb_list(sd_bus *bus, int argc, char *argv[]) {
         json_t *arr = NULL;
         int r;
 
-        r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "ListWorkloads", &e, &reply, "");
+        r = sd_bus_call_method(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "ListWorkloads", &e,
+                               &reply, "");
         if (r < 0)
                 return print_bus_error(&e, r, "list");
         r = sd_bus_message_enter_container(reply, 'a', "(sssso)");
@@ -85,8 +90,9 @@ static int verb_list(sd_bus *bus, int argc, char *argv[]) {
                 printf("%-24s %-10s %-9s %s\n", "NAME", "ISOLATION", "STATE", "POLICY-RULE");
         while ((r = sd_bus_message_read(reply, "(sssso)", &name, &iso, &state, &rule, &path)) > 0) {
                 if (arr)
-                        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name, "isolation", iso,
-                                                             "state", state, "policy_rule", rule, "object", path));
+                        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name,
+                                                             "isolation", iso, "state", state, "policy_rule",
+                                                             rule, "object", path));
                 else
                         printf("%-24s %-10s %-9s %s\n", name, iso, state, rule);
         }
@@ -108,8 +114,8 @@ static char *format_ts(uint64_t usec, char *buf, size_t n) {
 }
 
 static int verb_show(sd_bus *bus, int argc, char *argv[]) {
-        static const char *const sprops[] = { "Name", "Isolation", "State", "PolicyRule", "PolicyReason", "Reason",
-                                              "Accelerator", "Spec" };
+        static const char *const sprops[] = { "Name",         "Isolation", "State",       "PolicyRule",
+                                              "PolicyReason", "Reason",    "Accelerator", "Spec" };
         static const char *const tprops[] = { "CreatedTimestamp", "StartedTimestamp", "ExitedTimestamp" };
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;
@@ -127,7 +133,8 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         for (size_t i = 0; i < ELEMENTSOF(sprops); i++) {
                 _cleanup_free_ char *v = NULL;
 
-                r = sd_bus_get_property_string(bus, "org.isod1", path, "org.isod1.Workload", sprops[i], &e, &v);
+                r = sd_bus_get_property_string(bus, "org.isod1", path, "org.isod1.Workload", sprops[i], &e,
+                                               &v);
                 if (r < 0) {
                         json_decref(j);
                         return print_bus_error(&e, r, argv[1]);
@@ -142,15 +149,16 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
                 uint32_t owner = 0, leader = 0, monitor = 0;
                 int32_t status = 0, sig = 0;
 
-                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", "Owner", &e, 'u', &owner);
-                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", "LeaderPID", &e, 'u',
-                                                   &leader);
-                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", "MonitorPID", &e, 'u',
-                                                   &monitor);
-                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", "ExitStatus", &e, 'i',
-                                                   &status);
-                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", "ExitSignal", &e, 'i',
-                                                   &sig);
+                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", "Owner", &e,
+                                                   'u', &owner);
+                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", "LeaderPID",
+                                                   &e, 'u', &leader);
+                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload",
+                                                   "MonitorPID", &e, 'u', &monitor);
+                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload",
+                                                   "ExitStatus", &e, 'i', &status);
+                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload",
+                                                   "ExitSignal", &e, 'i', &sig);
                 json_object_set_new(j, "Owner", json_integer(owner));
                 json_object_set_new(j, "LeaderPID", json_integer(leader));
                 json_object_set_new(j, "MonitorPID", json_integer(monitor));
@@ -159,7 +167,8 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         }
         for (size_t i = 0; i < ELEMENTSOF(tprops); i++) {
                 uint64_t t = 0;
-                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", tprops[i], &e, 't', &t);
+                (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", tprops[i],
+                                                   &e, 't', &t);
                 json_object_set_new(j, tprops[i], json_integer((json_int_t) t));
         }
         if (arg_json) {
@@ -168,7 +177,8 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         } else {
                 char b1[64];
                 const char *acc = json_string_value(json_object_get(j, "Accelerator"));
-                _cleanup_free_ char *spec = json_dumps(json_object_get(j, "Spec"), JSON_COMPACT | JSON_SORT_KEYS);
+                _cleanup_free_ char *spec = json_dumps(json_object_get(j, "Spec"),
+                                                       JSON_COMPACT | JSON_SORT_KEYS);
 
                 printf("Name:        %s\n", json_string_value(json_object_get(j, "Name")));
                 printf("Isolation:   %s%s%s%s\n", json_string_value(json_object_get(j, "Isolation")),
@@ -179,31 +189,37 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
                 printf("Policy rule: %s%s%s\n", json_string_value(json_object_get(j, "PolicyRule")),
                        *strempty(json_string_value(json_object_get(j, "PolicyReason"))) ? " — " : "",
                        strempty(json_string_value(json_object_get(j, "PolicyReason"))));
-                printf("Owner UID:   %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "Owner")));
+                printf("Owner UID:   %" JSON_INTEGER_FORMAT "\n",
+                       json_integer_value(json_object_get(j, "Owner")));
                 if (json_integer_value(json_object_get(j, "LeaderPID")))
                         printf("Leader PID:  %" JSON_INTEGER_FORMAT " (monitor %" JSON_INTEGER_FORMAT ")\n",
                                json_integer_value(json_object_get(j, "LeaderPID")),
                                json_integer_value(json_object_get(j, "MonitorPID")));
                 if (json_integer_value(json_object_get(j, "ExitStatus")) >= 0) {
                         int sig = (int) json_integer_value(json_object_get(j, "ExitSignal"));
-                        printf("Exit status: %" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(j, "ExitStatus")));
+                        printf("Exit status: %" JSON_INTEGER_FORMAT,
+                               json_integer_value(json_object_get(j, "ExitStatus")));
                         if (sig > 0)
                                 printf(" (killed by SIG%s)", strna(signal_to_name(sig)));
                         printf("\n");
                 }
                 printf("Created:     %s\n",
-                       format_ts((uint64_t) json_integer_value(json_object_get(j, "CreatedTimestamp")), b1, sizeof b1));
+                       format_ts((uint64_t) json_integer_value(json_object_get(j, "CreatedTimestamp")), b1,
+                                 sizeof b1));
                 printf("Started:     %s\n",
-                       format_ts((uint64_t) json_integer_value(json_object_get(j, "StartedTimestamp")), b1, sizeof b1));
+                       format_ts((uint64_t) json_integer_value(json_object_get(j, "StartedTimestamp")), b1,
+                                 sizeof b1));
                 printf("Exited:      %s\n",
-                       format_ts((uint64_t) json_integer_value(json_object_get(j, "ExitedTimestamp")), b1, sizeof b1));
+                       format_ts((uint64_t) json_integer_value(json_object_get(j, "ExitedTimestamp")), b1,
+                                 sizeof b1));
                 printf("Spec:        %s\n", strna(spec));
         }
         json_decref(j);
         return 0;
 }
 
-static int simple_call(sd_bus *bus, const char *name, const char *method, uint64_t timeout, const char *sig, ...) {
+static int simple_call(sd_bus *bus, const char *name, const char *method, uint64_t timeout, const char *sig,
+                       ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *path = NULL;
@@ -242,7 +258,8 @@ static int verb_stop(sd_bus *bus, int argc, char *argv[]) {
                 switch (c) {
                 case 't':
                         if (parse_timespan(optarg, &timeout) < 0 || timeout == 0) {
-                                fprintf(stderr, "isoctl: invalid grace period '%s' (e.g. 10, 500ms, 1m).\n", optarg);
+                                fprintf(stderr, "isoctl: invalid grace period '%s' (e.g. 10, 500ms, 1m).\n",
+                                        optarg);
                                 return -EINVAL;
                         }
                         break;
@@ -321,11 +338,11 @@ static int verb_rm(sd_bus *bus, int argc, char *argv[]) {
 
                         /* Kill it if it runs; ignore "not running". */
                         if (workload_path(bus, argv[i], &path) >= 0) {
-                                (void) sd_bus_call_method(bus, "org.isod1", path, "org.isod1.Workload", "Kill", &e,
-                                                          NULL, "i", SIGKILL);
+                                (void) sd_bus_call_method(bus, "org.isod1", path, "org.isod1.Workload",
+                                                          "Kill", &e, NULL, "i", SIGKILL);
                                 sd_bus_error_free(&e);
-                                (void) sd_bus_call_method(bus, "org.isod1", path, "org.isod1.Workload", "Wait", &e,
-                                                          NULL, "");
+                                (void) sd_bus_call_method(bus, "org.isod1", path, "org.isod1.Workload",
+                                                          "Wait", &e, NULL, "");
                         }
                 }
                 r = simple_call(bus, argv[i], "Remove", 0, "");
@@ -399,7 +416,7 @@ static int verb_stats(sd_bus *bus, int argc, char *argv[]) {
                 const char *key;
                 json_t *v;
 
-                json_object_foreach(j, key, v) {
+                json_object_foreach (j, key, v) {
                         if (json_is_integer(v))
                                 printf("%-20s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value(v));
                         else if (json_is_real(v))
@@ -421,21 +438,23 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
         const char *name, *reason;
         int r, avail;
 
-        r = sd_bus_get_property_string(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "Version", &e, &version);
+        r = sd_bus_get_property_string(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "Version", &e,
+                                       &version);
         if (r < 0)
                 return print_bus_error(&e, r, "status");
-        (void) sd_bus_get_property_string(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "PolicySource", &e,
-                                          &source);
+        (void) sd_bus_get_property_string(bus, "org.isod1", "/org/isod1", "org.isod1.Manager",
+                                          "PolicySource", &e, &source);
         printf("isod %s, policy from %s\n", version, strna(source));
-        r = sd_bus_get_property(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "BackendStatus", &e, &reply,
-                                "a(sbs)");
+        r = sd_bus_get_property(bus, "org.isod1", "/org/isod1", "org.isod1.Manager", "BackendStatus", &e,
+                                &reply, "a(sbs)");
         if (r < 0)
                 return print_bus_error(&e, r, "status");
         r = sd_bus_message_enter_container(reply, 'a', "(sbs)");
         if (r < 0)
                 return r;
         while (sd_bus_message_read(reply, "(sbs)", &name, &avail, &reason) > 0)
-                printf("backend %-10s %s%s%s\n", name, avail ? "available" : "unavailable", *reason ? ": " : "", reason);
+                printf("backend %-10s %s%s%s\n", name, avail ? "available" : "unavailable",
+                       *reason ? ": " : "", reason);
         return 0;
 }
 
@@ -467,9 +486,10 @@ int main(int argc, char *argv[]) {
                 const char *name;
                 int (*fn)(sd_bus *bus, int argc, char *argv[]);
         } verbs[] = {
-                { "list", verb_list },   { "ls", verb_list },     { "show", verb_show },   { "stop", verb_stop },
-                { "kill", verb_kill },   { "wait", verb_wait },   { "rm", verb_rm },       { "remove", verb_rm },
-                { "start", verb_start }, { "stats", verb_stats }, { "exec", verb_exec },   { "policy", verb_policy },
+                { "list", verb_list },     { "ls", verb_list },   { "show", verb_show },
+                { "stop", verb_stop },     { "kill", verb_kill }, { "wait", verb_wait },
+                { "rm", verb_rm },         { "remove", verb_rm }, { "start", verb_start },
+                { "stats", verb_stats },   { "exec", verb_exec }, { "policy", verb_policy },
                 { "status", verb_status },
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;

@@ -38,7 +38,7 @@ int run_until_reply(sd_bus *bus, sd_bus_message *launch, sd_bus_message *call, c
 
 /* isoctl-tty.c */
 #define FD_TO_PTR(fd) ((void *) (intptr_t) ((fd) + 1))
-#define PTR_TO_FD(p) ((int) (intptr_t) (p) - 1)
+#define PTR_TO_FD(p) ((int) (intptr_t) (p) -1)
 int tty_open_pair(int *ret_master, int *ret_slave);
 int tty_attach(sd_event *event, int master);
 void tty_raw_mode(void);

@@ -63,8 +63,8 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                 (void) snprintf(inst, sizeof inst, "ISOD_INSTANCE=%s", log_instance);
                 (void) snprintf(be, sizeof be, "ISOD_BACKEND=%s", log_backend);
                 (void) snprintf(en, sizeof en, "ERRNO=%d", error);
-                if (sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s", log_ident, cf,
-                                    cl, cfn, inst, be, error != 0 ? en : NULL, NULL) >= 0)
+                if (sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s",
+                                    log_ident, cf, cl, cfn, inst, be, error != 0 ? en : NULL, NULL) >= 0)
                         goto finish;
         }
 

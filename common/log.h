@@ -27,12 +27,12 @@ void log_set_context(const char *instance, const char *backend);
 int log_internal(int level, int error, const char *file, int line, const char *func, const char *fmt, ...)
         _printf_(6, 7);
 
-#define log_full_errno(level, error, ...)                                                        \
-        ({                                                                                       \
-                int _l = (level), _e = (error);                                                  \
-                (log_get_max_level() >= LOG_PRI(_l))                                              \
-                        ? log_internal(_l, _e, __FILE__, __LINE__, __func__, __VA_ARGS__)        \
-                        : -abs(_e);                                                              \
+#define log_full_errno(level, error, ...)                                                 \
+        ({                                                                                \
+                int _l = (level), _e = (error);                                           \
+                (log_get_max_level() >= LOG_PRI(_l))                                      \
+                        ? log_internal(_l, _e, __FILE__, __LINE__, __func__, __VA_ARGS__) \
+                        : -abs(_e);                                                       \
         })
 
 #define log_debug_errno(e, ...) log_full_errno(LOG_DEBUG, e, __VA_ARGS__)

@@ -47,26 +47,26 @@ static inline void strv_freep(char ***l) {
 }
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
-#define TAKE_GENERIC(v, t, nul)                                                                  \
-        ({                                                                                       \
-                t *_p = &(v);                                                                    \
-                t _x = *_p;                                                                      \
-                *_p = (nul);                                                                     \
-                _x;                                                                              \
+#define TAKE_GENERIC(v, t, nul) \
+        ({                      \
+                t *_p = &(v);   \
+                t _x = *_p;     \
+                *_p = (nul);    \
+                _x;             \
         })
 #define TAKE_PTR(p) TAKE_GENERIC(p, typeof(p), NULL)
 #define TAKE_FD(fd) TAKE_GENERIC(fd, int, -EBADF)
-#define ASSERT_PTR(p)                                                                            \
-        ({                                                                                       \
-                typeof(p) _q = (p);                                                              \
-                assert(_q);                                                                      \
-                _q;                                                                              \
+#define ASSERT_PTR(p)               \
+        ({                          \
+                typeof(p) _q = (p); \
+                assert(_q);         \
+                _q;                 \
         })
 
-#define DEFINE_CLEANUP_FUNC(type, func)                                                          \
-        static inline void func##p(type *p) {                                                    \
-                if (*p)                                                                          \
-                        func(*p);                                                                \
+#define DEFINE_CLEANUP_FUNC(type, func)       \
+        static inline void func##p(type *p) { \
+                if (*p)                       \
+                        func(*p);             \
         }
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))

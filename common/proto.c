@@ -23,7 +23,7 @@ int proto_send(int fd, json_t *msg, const int *fds, size_t n_fds) {
                 return -ENOMEM;
         if (strlen(text) > PROTO_MAX_PACKET)
                 return -EMSGSIZE;
-        iov = (struct iovec) { .iov_base = text, .iov_len = strlen(text) };
+        iov = (struct iovec){ .iov_base = text, .iov_len = strlen(text) };
         if (n_fds > 0) {
                 struct cmsghdr *c;
 
@@ -72,7 +72,7 @@ int proto_recv(int fd, json_t **ret, int ret_fds[static PROTO_MAX_FDS], size_t *
         buf = malloc(PROTO_MAX_PACKET + 1);
         if (!buf)
                 return -ENOMEM;
-        iov = (struct iovec) { .iov_base = buf, .iov_len = PROTO_MAX_PACKET + 1 };
+        iov = (struct iovec){ .iov_base = buf, .iov_len = PROTO_MAX_PACKET + 1 };
         k = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
         if (k < 0)
                 return -errno;

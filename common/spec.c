@@ -131,7 +131,7 @@ static int check_keys(json_t *obj, const char *where, const char *const *allowed
         const char *key;
         json_t *v;
 
-        json_object_foreach(obj, key, v) {
+        json_object_foreach (obj, key, v) {
                 bool ok = false;
                 for (const char *const *a = allowed; *a; a++)
                         if (streq(*a, key)) {
@@ -175,7 +175,8 @@ static int get_bool(json_t *obj, const char *key, const char *where, bool *ret, 
         return 1;
 }
 
-static int get_strv(json_t *obj, const char *key, const char *where, size_t max, char ***ret, char **reterr) {
+static int get_strv(json_t *obj, const char *key, const char *where, size_t max, char ***ret,
+                    char **reterr) {
         _cleanup_strv_free_ char **l = NULL;
         json_t *v = json_object_get(obj, key), *e;
         size_t i;
@@ -189,7 +190,7 @@ static int get_strv(json_t *obj, const char *key, const char *where, size_t max,
         l = calloc(json_array_size(v) + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
-        json_array_foreach(v, i, e) {
+        json_array_foreach (v, i, e) {
                 if (!json_is_string(e))
                         return fail(reterr, "'%s%s[%zu]' must be a string.", where, key, i);
                 if (json_string_length(e) >= SPEC_MAX_STRING)
@@ -238,7 +239,8 @@ static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
                 return r;
         if (user) {
                 if (parse_user(user, &s->uid, &s->gid) < 0)
-                        return fail(reterr, "'process.user' must be UID or UID:GID (numbers), got '%s'.", user);
+                        return fail(reterr, "'process.user' must be UID or UID:GID (numbers), got '%s'.",
+                                    user);
                 s->user_set = true;
         }
         g = json_object_get(p, "groups");
@@ -247,14 +249,16 @@ static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
                 json_t *e;
 
                 if (!json_is_array(g) || json_array_size(g) > SPEC_MAX_GROUPS)
-                        return fail(reterr, "'process.groups' must be an array of at most %u GIDs.", SPEC_MAX_GROUPS);
+                        return fail(reterr, "'process.groups' must be an array of at most %u GIDs.",
+                                    SPEC_MAX_GROUPS);
                 s->groups = calloc(json_array_size(g) + 1, sizeof(gid_t));
                 if (!s->groups)
                         return -ENOMEM;
-                json_array_foreach(g, i, e) {
+                json_array_foreach (g, i, e) {
                         if (!json_is_integer(e) || json_integer_value(e) < 0 ||
                             json_integer_value(e) >= 65535)
-                                return fail(reterr, "'process.groups[%zu]' must be a GID between 0 and 65534.", i);
+                                return fail(reterr,
+                                            "'process.groups[%zu]' must be a GID between 0 and 65534.", i);
                         s->groups[i] = (gid_t) json_integer_value(e);
                 }
                 s->n_groups = json_array_size(g);
@@ -281,7 +285,8 @@ static int parse_resources(WorkloadSpec *s, json_t *res, char **reterr) {
                         s->memory = (uint64_t) json_integer_value(v);
                 } else if (json_is_string(v)) {
                         if (parse_size(json_string_value(v), &s->memory) < 0)
-                                return fail(reterr, "'resources.memory' is not a size like 256M or 1G: '%s'.",
+                                return fail(reterr,
+                                            "'resources.memory' is not a size like 256M or 1G: '%s'.",
                                             json_string_value(v));
                 } else
                         return fail(reterr, "'resources.memory' must be a size string (\"256M\") or bytes.");
@@ -294,13 +299,15 @@ static int parse_resources(WorkloadSpec *s, json_t *res, char **reterr) {
                         return fail(reterr, "'resources.cpus' must be a number.");
                 s->cpus = json_number_value(v);
                 if (!(s->cpus >= 0.01 && s->cpus <= SPEC_MAX_CPUS) || isnan(s->cpus))
-                        return fail(reterr, "'resources.cpus' must be between 0.01 and %.0f.", SPEC_MAX_CPUS);
+                        return fail(reterr, "'resources.cpus' must be between 0.01 and %.0f.",
+                                    SPEC_MAX_CPUS);
         }
         v = json_object_get(res, "pids");
         if (v && !json_is_null(v)) {
                 if (!json_is_integer(v) || json_integer_value(v) < 1 ||
                     (uint64_t) json_integer_value(v) > SPEC_MAX_PIDS)
-                        return fail(reterr, "'resources.pids' must be an integer between 1 and %u.", SPEC_MAX_PIDS);
+                        return fail(reterr, "'resources.pids' must be an integer between 1 and %u.",
+                                    SPEC_MAX_PIDS);
                 s->pids = (uint64_t) json_integer_value(v);
         }
         v = json_object_get(res, "io_weight");
@@ -325,7 +332,7 @@ static int parse_mounts(WorkloadSpec *s, json_t *m, char **reterr) {
         s->mounts = calloc(json_array_size(m) + 1, sizeof(SpecMount));
         if (!s->mounts)
                 return -ENOMEM;
-        json_array_foreach(m, i, e) {
+        json_array_foreach (m, i, e) {
                 SpecMount *sm = &s->mounts[i];
                 char where[32];
 
@@ -350,7 +357,8 @@ static int parse_mounts(WorkloadSpec *s, json_t *m, char **reterr) {
                 if (!path_is_safe_absolute(sm->source))
                         return fail(reterr, "'%ssource' must be an absolute path without '..'.", where);
                 if (!path_is_safe_absolute(sm->target) || streq(sm->target, "/"))
-                        return fail(reterr, "'%starget' must be an absolute path other than '/' without '..'.",
+                        return fail(reterr,
+                                    "'%starget' must be an absolute path other than '/' without '..'.",
                                     where);
         }
         return 0;
@@ -368,9 +376,10 @@ static int parse_labels(WorkloadSpec *s, json_t *l, char **reterr) {
         s->labels = calloc(json_object_size(l) + 1, sizeof(SpecLabel));
         if (!s->labels)
                 return -ENOMEM;
-        json_object_foreach(l, k, v) {
+        json_object_foreach (l, k, v) {
                 if (!identifier_is_valid(k))
-                        return fail(reterr, "Label key '%s' is invalid (use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}).", k);
+                        return fail(reterr,
+                                    "Label key '%s' is invalid (use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}).", k);
                 if (!json_is_string(v) || json_string_length(v) > 256 ||
                     strlen(json_string_value(v)) != json_string_length(v))
                         return fail(reterr, "Label '%s' must be a string of at most 256 bytes.", k);
@@ -389,16 +398,16 @@ static bool hostname_is_valid(const char *h) {
         if (n == 0 || n > 63 || h[0] == '-' || h[0] == '.')
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') || (h[i] >= '0' && h[i] <= '9') ||
-                      h[i] == '-' || h[i] == '.'))
+                if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
+                      (h[i] >= '0' && h[i] <= '9') || h[i] == '-' || h[i] == '.'))
                         return false;
         return true;
 }
 
 int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
-        static const char *const keys[] = { "name",    "isolation", "image",  "rootfs",  "process",
-                                            "resources", "network", "mounts", "hostname", "labels",
-                                            "userns",  "readonly_rootfs", "seccomp", NULL };
+        static const char *const keys[] = { "name",      "isolation",       "image",   "rootfs",   "process",
+                                            "resources", "network",         "mounts",  "hostname", "labels",
+                                            "userns",    "readonly_rootfs", "seccomp", NULL };
         _cleanup_(workload_spec_freep) WorkloadSpec *s = NULL;
         _cleanup_free_ char *iso = NULL;
         json_t *v;
@@ -419,7 +428,8 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
         if (r < 0)
                 return r;
         if (s->name && !workload_name_is_valid(s->name))
-                return fail(reterr, "Invalid workload name '%s': use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.", s->name);
+                return fail(reterr, "Invalid workload name '%s': use [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.",
+                            s->name);
 
         r = get_string(root, "isolation", "", &iso, reterr);
         if (r < 0)
@@ -480,7 +490,8 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
                 if (mode) {
                         s->network = network_mode_from_string(mode);
                         if (s->network < 0)
-                                return fail(reterr, "'network.mode' \"%s\" is not supported (supported: \"none\").",
+                                return fail(reterr,
+                                            "'network.mode' \"%s\" is not supported (supported: \"none\").",
                                             mode);
                 }
         }
@@ -516,7 +527,9 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
                 return r;
         if (s->seccomp && !streq(s->seccomp, "default") && !streq(s->seccomp, "unconfined") &&
             !path_is_safe_absolute(s->seccomp))
-                return fail(reterr, "'seccomp' must be \"default\", \"unconfined\" or an absolute path to a profile.");
+                return fail(
+                        reterr,
+                        "'seccomp' must be \"default\", \"unconfined\" or an absolute path to a profile.");
 
         *ret = TAKE_PTR(s);
         return 0;
@@ -533,8 +546,8 @@ int workload_spec_parse(const char *text, size_t size, WorkloadSpec **ret, char 
         }
         root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {
-                (void) fail(reterr, "The spec is not valid JSON (line %d, column %d): %s.", jerr.line, jerr.column,
-                            jerr.text);
+                (void) fail(reterr, "The spec is not valid JSON (line %d, column %d): %s.", jerr.line,
+                            jerr.column, jerr.text);
                 return -EBADMSG;
         }
         r = workload_spec_from_json(root, ret, reterr);
@@ -599,8 +612,9 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
         if (s->n_mounts > 0) {
                 a = json_array();
                 for (size_t i = 0; i < s->n_mounts; i++)
-                        json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "source", s->mounts[i].source, "target",
-                                                           s->mounts[i].target, "readonly", s->mounts[i].readonly));
+                        json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "source", s->mounts[i].source,
+                                                           "target", s->mounts[i].target, "readonly",
+                                                           s->mounts[i].readonly));
                 json_object_set_new(root, "mounts", a);
         }
         if (s->hostname)
@@ -652,7 +666,8 @@ int workload_name_generate(const char *argv0, char **ret) {
         clean[n] = 0;
         if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
                 return -EIO;
-        if (asprintf(&name, "%s-%02x%02x%02x%02x", n > 0 ? clean : "workload", rnd[0], rnd[1], rnd[2], rnd[3]) < 0)
+        if (asprintf(&name, "%s-%02x%02x%02x%02x", n > 0 ? clean : "workload", rnd[0], rnd[1], rnd[2],
+                     rnd[3]) < 0)
                 return -ENOMEM;
         *ret = name;
         return 0;

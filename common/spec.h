@@ -55,36 +55,36 @@ typedef struct SpecLabel {
 } SpecLabel;
 
 typedef struct WorkloadSpec {
-        char *name;        /* may be NULL before the manager assigns one */
+        char *name; /* may be NULL before the manager assigns one */
         Isolation isolation;
-        char *image;       /* name in the image store; NULL if rootfs is set */
-        char *rootfs;      /* absolute directory; NULL if image is set */
+        char *image;  /* name in the image store; NULL if rootfs is set */
+        char *rootfs; /* absolute directory; NULL if image is set */
 
-        char **args;       /* NULL-terminated, at least one */
-        char **env;        /* NULL-terminated, "K=V" */
-        char *cwd;         /* absolute, default "/" */
+        char **args; /* NULL-terminated, at least one */
+        char **env;  /* NULL-terminated, "K=V" */
+        char *cwd;   /* absolute, default "/" */
         bool user_set;
         uid_t uid;
         gid_t gid;
-        gid_t *groups;     /* supplementary */
+        gid_t *groups; /* supplementary */
         size_t n_groups;
         bool terminal;
 
-        uint64_t memory;   /* bytes, 0 = unset */
-        double cpus;       /* 0 = unset */
-        uint64_t pids;     /* 0 = unset */
-        uint64_t io_weight;/* 0 = unset, else 1..10000 */
+        uint64_t memory;    /* bytes, 0 = unset */
+        double cpus;        /* 0 = unset */
+        uint64_t pids;      /* 0 = unset */
+        uint64_t io_weight; /* 0 = unset, else 1..10000 */
 
         NetworkMode network;
         SpecMount *mounts;
         size_t n_mounts;
-        char *hostname;    /* default: the workload's name */
+        char *hostname; /* default: the workload's name */
         SpecLabel *labels;
         size_t n_labels;
 
         bool userns;
         bool readonly_rootfs;
-        char *seccomp;     /* NULL/"default", "unconfined", or an absolute path to a JSON profile */
+        char *seccomp; /* NULL/"default", "unconfined", or an absolute path to a JSON profile */
 } WorkloadSpec;
 
 WorkloadSpec *workload_spec_free(WorkloadSpec *s);

@@ -2,8 +2,8 @@
 #include "state.h"
 
 static const char *const workload_state_table[_WORKLOAD_STATE_MAX] = {
-        [WORKLOAD_CREATED] = "created", [WORKLOAD_STARTING] = "starting", [WORKLOAD_RUNNING] = "running",
-        [WORKLOAD_STOPPING] = "stopping", [WORKLOAD_EXITED] = "exited",   [WORKLOAD_FAILED] = "failed",
+        [WORKLOAD_CREATED] = "created",   [WORKLOAD_STARTING] = "starting", [WORKLOAD_RUNNING] = "running",
+        [WORKLOAD_STOPPING] = "stopping", [WORKLOAD_EXITED] = "exited",     [WORKLOAD_FAILED] = "failed",
 };
 
 const char *workload_state_to_string(WorkloadState s) {
@@ -36,4 +36,3 @@ bool workload_state_transition_ok(WorkloadState from, WorkloadState to) {
                 return false;
         }
 }
-

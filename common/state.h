@@ -20,4 +20,3 @@ const char *workload_state_to_string(WorkloadState s);
 WorkloadState workload_state_from_string(const char *s);
 /* The state machine: may a workload in state `from` move to `to`? */
 bool workload_state_transition_ok(WorkloadState from, WorkloadState to);
-

@@ -62,7 +62,7 @@ int parse_size(const char *s, uint64_t *ret) {
                 const char *suffix;
                 uint64_t factor;
         } table[] = {
-                { "",  1ULL },       { "B", 1ULL },       { "K", 1ULL << 10 },  { "KiB", 1ULL << 10 },
+                { "", 1ULL },        { "B", 1ULL },         { "K", 1ULL << 10 }, { "KiB", 1ULL << 10 },
                 { "M", 1ULL << 20 }, { "MiB", 1ULL << 20 }, { "G", 1ULL << 30 }, { "GiB", 1ULL << 30 },
                 { "T", 1ULL << 40 }, { "TiB", 1ULL << 40 },
         };
@@ -90,8 +90,8 @@ int parse_timespan(const char *s, uint64_t *ret) {
                 const char *suffix;
                 uint64_t factor;
         } table[] = {
-                { "", USEC_PER_SEC },         { "s", USEC_PER_SEC }, { "ms", USEC_PER_MSEC },
-                { "us", 1 },                  { "m", 60 * USEC_PER_SEC }, { "min", 60 * USEC_PER_SEC },
+                { "", USEC_PER_SEC }, { "s", USEC_PER_SEC },      { "ms", USEC_PER_MSEC },
+                { "us", 1 },          { "m", 60 * USEC_PER_SEC }, { "min", 60 * USEC_PER_SEC },
         };
         unsigned long long v;
         char *end = NULL;
@@ -113,12 +113,14 @@ int parse_timespan(const char *s, uint64_t *ret) {
 }
 
 static const char *const signal_names[] = {
-        [SIGHUP] = "HUP",   [SIGINT] = "INT",   [SIGQUIT] = "QUIT", [SIGILL] = "ILL",   [SIGTRAP] = "TRAP",
-        [SIGABRT] = "ABRT", [SIGBUS] = "BUS",   [SIGFPE] = "FPE",   [SIGKILL] = "KILL", [SIGUSR1] = "USR1",
-        [SIGSEGV] = "SEGV", [SIGUSR2] = "USR2", [SIGPIPE] = "PIPE", [SIGALRM] = "ALRM", [SIGTERM] = "TERM",
-        [SIGCHLD] = "CHLD", [SIGCONT] = "CONT", [SIGSTOP] = "STOP", [SIGTSTP] = "TSTP", [SIGTTIN] = "TTIN",
-        [SIGTTOU] = "TTOU", [SIGURG] = "URG",   [SIGXCPU] = "XCPU", [SIGXFSZ] = "XFSZ", [SIGVTALRM] = "VTALRM",
-        [SIGPROF] = "PROF", [SIGWINCH] = "WINCH", [SIGIO] = "IO",   [SIGPWR] = "PWR",   [SIGSYS] = "SYS",
+        [SIGHUP] = "HUP",       [SIGINT] = "INT",   [SIGQUIT] = "QUIT",   [SIGILL] = "ILL",
+        [SIGTRAP] = "TRAP",     [SIGABRT] = "ABRT", [SIGBUS] = "BUS",     [SIGFPE] = "FPE",
+        [SIGKILL] = "KILL",     [SIGUSR1] = "USR1", [SIGSEGV] = "SEGV",   [SIGUSR2] = "USR2",
+        [SIGPIPE] = "PIPE",     [SIGALRM] = "ALRM", [SIGTERM] = "TERM",   [SIGCHLD] = "CHLD",
+        [SIGCONT] = "CONT",     [SIGSTOP] = "STOP", [SIGTSTP] = "TSTP",   [SIGTTIN] = "TTIN",
+        [SIGTTOU] = "TTOU",     [SIGURG] = "URG",   [SIGXCPU] = "XCPU",   [SIGXFSZ] = "XFSZ",
+        [SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH", [SIGIO] = "IO",
+        [SIGPWR] = "PWR",       [SIGSYS] = "SYS",
 };
 
 const char *signal_to_name(int signo) {

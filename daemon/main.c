@@ -44,8 +44,19 @@ static int set_str(char **p, const char *v) {
 }
 
 static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
-        enum { ARG_BUS = 0x100, ARG_STATE, ARG_IMAGE, ARG_VM, ARG_CACHE, ARG_POLICY, ARG_MONITOR, ARG_QEMU, ARG_ACCEL,
-               ARG_DEBUG, ARG_VERSION };
+        enum {
+                ARG_BUS = 0x100,
+                ARG_STATE,
+                ARG_IMAGE,
+                ARG_VM,
+                ARG_CACHE,
+                ARG_POLICY,
+                ARG_MONITOR,
+                ARG_QEMU,
+                ARG_ACCEL,
+                ARG_DEBUG,
+                ARG_VERSION
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "bus-address", required_argument, NULL, ARG_BUS },
@@ -124,8 +135,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 return log_oom();
         if (access(cfg->monitor_path, X_OK) < 0)
                 return log_error_errno(-errno, "Cannot execute the monitor '%s': %m", cfg->monitor_path);
-        for (const char *const *p = (const char *const[]) { cfg->state_dir, cfg->image_dir, cfg->vm_dir,
-                                                            cfg->cache_dir, cfg->monitor_path, NULL };
+        for (const char *const *p = (const char *const[]){ cfg->state_dir, cfg->image_dir, cfg->vm_dir,
+                                                           cfg->cache_dir, cfg->monitor_path, NULL };
              *p; p++)
                 if ((*p)[0] != '/')
                         return log_error_errno(-EINVAL, "Path '%s' must be absolute.", *p);
@@ -150,7 +161,8 @@ static void cgroup_enter_supervisor(void) {
         p = startswith(line, "0::");
         if (!p || strlen(p) < strlen(".service") || !streq(p + strlen(p) - strlen(".service"), ".service"))
                 return;
-        if (asprintf(&dir, "/sys/fs/cgroup%s/supervisor", p) < 0 || asprintf(&procs, "%s/cgroup.procs", dir) < 0)
+        if (asprintf(&dir, "/sys/fs/cgroup%s/supervisor", p) < 0 ||
+            asprintf(&procs, "%s/cgroup.procs", dir) < 0)
                 return;
         if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
                 log_warning_errno(-errno, "Failed to create '%s', ignoring: %m", dir);
@@ -179,8 +191,8 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 
         /* Workloads keep running in their monitors; a restarted isod re-adopts them. */
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down, workloads keep running.");
-        log_info("Received SIG%s, exiting; %zu workload(s) keep running.", strna(signal_to_name((int) si->ssi_signo)),
-                 m->n_workloads);
+        log_info("Received SIG%s, exiting; %zu workload(s) keep running.",
+                 strna(signal_to_name((int) si->ssi_signo)), m->n_workloads);
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 

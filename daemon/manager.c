@@ -15,11 +15,11 @@ void caller_done(Caller *c) {
         free(c->user_name);
         strv_free(c->group_names);
         free(c->unit);
-        *c = (Caller) {};
+        *c = (Caller){};
 }
 
 void caller_to_policy(const Caller *c, PolicyCaller *ret) {
-        *ret = (PolicyCaller) {
+        *ret = (PolicyCaller){
                 .uid = c->uid,
                 .gid = c->gid,
                 .groups = c->groups,
@@ -65,7 +65,7 @@ int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
                 return log_oom();
         m->event = sd_event_ref(event);
         m->config = *config;
-        *config = (ManagerConfig) {};
+        *config = (ManagerConfig){};
         m->workloads_fd = -EBADF;
         m->spare_conn = -EBADF;
         m->no_spare = secure_getenv("ISOD_NO_SPARE_MONITOR") != NULL;
@@ -222,8 +222,8 @@ bool manager_may_manage(Manager *m, const Caller *caller, Workload *w) {
         return policy_may_manage(m->policy, &pc, w->owner_uid);
 }
 
-static int manager_decide(Manager *m, const char *spec_json, const Caller *caller, WorkloadSpec **ret_requested,
-                          PolicyDecision **ret_decision, char **reterr) {
+static int manager_decide(Manager *m, const char *spec_json, const Caller *caller,
+                          WorkloadSpec **ret_requested, PolicyDecision **ret_decision, char **reterr) {
         _cleanup_(workload_spec_freep) WorkloadSpec *spec = NULL;
         PolicyCaller pc;
         int r;
@@ -239,8 +239,8 @@ static int manager_decide(Manager *m, const char *spec_json, const Caller *calle
         return 0;
 }
 
-int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller, const CreateOptions *opts,
-                            Workload **ret, char **reterr) {
+int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller,
+                            const CreateOptions *opts, Workload **ret, char **reterr) {
         _cleanup_(workload_spec_freep) WorkloadSpec *requested = NULL;
         _cleanup_(policy_decision_freep) PolicyDecision *d = NULL;
         _cleanup_free_ char *name = NULL;
@@ -254,8 +254,8 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         if (r < 0)
                 return r;
         if (d->deny) {
-                if (asprintf(reterr, "Policy rule '%s' denies this workload%s%s", d->rule, d->reason ? ": " : ".",
-                             strempty(d->reason)) < 0)
+                if (asprintf(reterr, "Policy rule '%s' denies this workload%s%s", d->rule,
+                             d->reason ? ": " : ".", strempty(d->reason)) < 0)
                         *reterr = NULL;
                 return -EACCES;
         }
@@ -264,8 +264,8 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
                 log_info("Policy rule '%s' places a workload that asked for '%s' in a %s.", d->rule,
                          isolation_to_string(requested->isolation), backend_kind_to_string(kind));
         if (!m->backends[kind].available) {
-                if (asprintf(reterr, "The %s backend is unavailable on this host: %s", backend_kind_to_string(kind),
-                             strna(m->backends[kind].reason)) < 0)
+                if (asprintf(reterr, "The %s backend is unavailable on this host: %s",
+                             backend_kind_to_string(kind), strna(m->backends[kind].reason)) < 0)
                         *reterr = NULL;
                 return -EOPNOTSUPP;
         }
@@ -318,8 +318,8 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         if (r < 0)
                 goto fail;
         manager_add(m, w);
-        log_info("Created workload '%s' (%s, policy rule '%s', owner UID %u).", name, backend_kind_to_string(kind),
-                 w->policy_rule, (unsigned) w->owner_uid);
+        log_info("Created workload '%s' (%s, policy rule '%s', owner UID %u).", name,
+                 backend_kind_to_string(kind), w->policy_rule, (unsigned) w->owner_uid);
         bus_workload_new(m, w);
         *ret = w;
         return 0;

@@ -14,27 +14,27 @@ typedef struct Workload Workload;
 #define MANAGER_MAX_WORKLOADS_PER_UID 256U
 
 typedef struct ManagerConfig {
-        char *state_dir;    /* /run/isod */
+        char *state_dir; /* /run/isod */
         char *image_dir;
         char *vm_dir;
         char *cache_dir;
         char *monitor_path;
         char *qemu;
-        char *accel;        /* auto|kvm|tcg */
+        char *accel; /* auto|kvm|tcg */
         char *policy_path;
         bool debug;
 } ManagerConfig;
 
 typedef struct BackendStatus {
         bool available;
-        char *reason;       /* why not, when !available */
+        char *reason; /* why not, when !available */
 } BackendStatus;
 
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         ManagerConfig config;
-        int workloads_fd;   /* STATE/workloads */
+        int workloads_fd;    /* STATE/workloads */
         Workload *workloads; /* linked list, creation order */
         size_t n_workloads;
         Policy *policy;
@@ -74,13 +74,13 @@ int manager_load(Manager *m);
 int manager_reload_policy(Manager *m, char **reterr_message);
 
 typedef struct CreateOptions {
-        bool auto_remove;   /* remove once it has exited and its waiters were answered */
+        bool auto_remove; /* remove once it has exited and its waiters were answered */
 } CreateOptions;
 
 /* Errors: -EINVAL/-EBADMSG/-E2BIG (bad spec; message), -EACCES (policy; message), -EEXIST,
  * -EOPNOTSUPP (backend unavailable; message), -EUSERS (too many workloads). */
-int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller, const CreateOptions *opts,
-                            Workload **ret, char **reterr_message);
+int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller,
+                            const CreateOptions *opts, Workload **ret, char **reterr_message);
 int manager_explain(Manager *m, const char *spec_json, const Caller *caller, char **ret_text);
 Workload *manager_find(Manager *m, const char *name);
 void manager_forget(Manager *m, Workload *w);

@@ -18,7 +18,8 @@ static int spawn_process(Manager *m, const char *dir, const int stdio[3], int co
         if (dir && snprintf(dir_arg, sizeof dir_arg, "--dir=%s", dir) >= (int) sizeof dir_arg)
                 return -ENAMETOOLONG;
         /* A spare prepares the cgroup leaves of its workload-to-be under this instance's GROUP. */
-        if (!dir && snprintf(wl_arg, sizeof wl_arg, "--workloads-dir=%s/workloads", m->config.state_dir) >= (int) sizeof wl_arg)
+        if (!dir && snprintf(wl_arg, sizeof wl_arg, "--workloads-dir=%s/workloads", m->config.state_dir) >=
+                            (int) sizeof wl_arg)
                 return -ENAMETOOLONG;
         pid = fork();
         if (pid < 0)
@@ -51,12 +52,12 @@ static int spawn_process(Manager *m, const char *dir, const int stdio[3], int co
                                 _exit(1);
                 if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0)
                         _exit(1);
-                (void) close_all_fds_except((int[]) { 3, 4, 5, 6 }, 4);
+                (void) close_all_fds_except((int[]){ 3, 4, 5, 6 }, 4);
                 sigemptyset(&ss);
                 (void) sigprocmask(SIG_SETMASK, &ss, NULL);
                 if (dir)
-                        execl(m->config.monitor_path, "isod-monitor", dir_arg, "--stdio=3,4,5", "--conn-fd=6",
-                              m->config.debug ? "--debug" : NULL, (char *) NULL);
+                        execl(m->config.monitor_path, "isod-monitor", dir_arg, "--stdio=3,4,5",
+                              "--conn-fd=6", m->config.debug ? "--debug" : NULL, (char *) NULL);
                 else
                         execl(m->config.monitor_path, "isod-monitor", "--spare", "--conn-fd=6", wl_arg,
                               m->config.debug ? "--debug" : NULL, (char *) NULL);
@@ -104,7 +105,8 @@ static int on_spare_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                             "Launches start monitors directly meanwhile.",
                             m->config.monitor_path);
         r = sd_event_add_time_relative(m->event, &m->spare_timer, CLOCK_MONOTONIC,
-                                       (100 * USEC_PER_MSEC) << MIN(m->spare_failures, 8U), 0, on_spare_backoff, m);
+                                       (100 * USEC_PER_MSEC) << MIN(m->spare_failures, 8U), 0,
+                                       on_spare_backoff, m);
         if (r < 0)
                 log_warning_errno(r, "Failed to schedule the next spare monitor, ignoring: %m");
         return 0;

@@ -14,7 +14,8 @@
 #include "workload.h"
 
 bool workload_is_active(Workload *w) {
-        return w->state == WORKLOAD_STARTING || w->state == WORKLOAD_RUNNING || w->state == WORKLOAD_STOPPING;
+        return w->state == WORKLOAD_STARTING || w->state == WORKLOAD_RUNNING ||
+               w->state == WORKLOAD_STOPPING;
 }
 
 int workload_exit_status(Workload *w) {
@@ -89,8 +90,9 @@ Workload *workload_free(Workload *w) {
 }
 
 static json_t *workload_paths_json(Manager *m) {
-        return json_pack("{s:s,s:s,s:s,s:s,s:s}", "image_dir", m->config.image_dir, "vm_dir", m->config.vm_dir,
-                         "cache_dir", m->config.cache_dir, "qemu", m->config.qemu, "accel", m->config.accel);
+        return json_pack("{s:s,s:s,s:s,s:s,s:s}", "image_dir", m->config.image_dir, "vm_dir",
+                         m->config.vm_dir, "cache_dir", m->config.cache_dir, "qemu", m->config.qemu, "accel",
+                         m->config.accel);
 }
 
 int workload_save(Workload *w) {
@@ -102,10 +104,11 @@ int workload_save(Workload *w) {
         if (!spec)
                 return -ENOMEM;
         j = json_pack("{s:s,s:s,s:o,s:o,s:i,s:s,s:s?,s:b,s:I,s:s}", "name", w->name, "isolation",
-                      backend_kind_to_string(w->kind), "spec", spec, "paths", workload_paths_json(w->manager),
-                      "owner_uid", (int) w->owner_uid, "policy_rule", strempty(w->policy_rule), "policy_reason",
-                      w->policy_reason, "auto_remove", w->auto_remove, "created_usec", (json_int_t) w->created_usec,
-                      "state", w->state == WORKLOAD_CREATED ? "created" : "started");
+                      backend_kind_to_string(w->kind), "spec", spec, "paths",
+                      workload_paths_json(w->manager), "owner_uid", (int) w->owner_uid, "policy_rule",
+                      strempty(w->policy_rule), "policy_reason", w->policy_reason, "auto_remove",
+                      w->auto_remove, "created_usec", (json_int_t) w->created_usec, "state",
+                      w->state == WORKLOAD_CREATED ? "created" : "started");
         if (!j)
                 return -ENOMEM;
         text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -150,8 +153,8 @@ static void waiters_reply_started(Workload *w) {
                 if (w->state == WORKLOAD_FAILED && w->leader_pid <= 0)
                         (void) sd_bus_reply_method_errorf(b->msg, ISOD_ERROR_START_FAILED,
                                                           "Workload '%s' failed to start: %s", w->name,
-                                                          startswith(strempty(w->reason), "start-failed: ") ?:
-                                                                  strna(w->reason));
+                                                          startswith(strempty(w->reason), "start-failed: ")
+                                                                  ?: strna(w->reason));
                 else if (streq_ptr(sd_bus_message_get_member(b->msg), "Start"))
                         (void) sd_bus_reply_method_return(b->msg, NULL);
                 else
@@ -165,11 +168,12 @@ static void workload_set_state(Workload *w, WorkloadState s) {
         if (w->state == s)
                 return;
         if (!workload_state_transition_ok(w->state, s)) {
-                log_debug("Workload '%s': ignoring transition %s → %s.", w->name, workload_state_to_string(w->state),
-                          workload_state_to_string(s));
+                log_debug("Workload '%s': ignoring transition %s → %s.", w->name,
+                          workload_state_to_string(w->state), workload_state_to_string(s));
                 return;
         }
-        log_debug("Workload '%s': %s → %s.", w->name, workload_state_to_string(w->state), workload_state_to_string(s));
+        log_debug("Workload '%s': %s → %s.", w->name, workload_state_to_string(w->state),
+                  workload_state_to_string(s));
         w->state = s;
 }
 
@@ -212,8 +216,8 @@ static void workload_apply_monitor_state(Workload *w, json_t *j) {
                 workload_set_state(w, WORKLOAD_STARTING);
         workload_set_state(w, s);
         if ((s == WORKLOAD_EXITED || s == WORKLOAD_FAILED) && w->exit_signal == 0 && w->exit_code >= 0)
-                log_info("Workload '%s' %s with status %d%s%s.", w->name, workload_state_to_string(s), w->exit_code,
-                         w->reason ? ", " : "", strempty(w->reason));
+                log_info("Workload '%s' %s with status %d%s%s.", w->name, workload_state_to_string(s),
+                         w->exit_code, w->reason ? ", " : "", strempty(w->reason));
         else if (s == WORKLOAD_EXITED || s == WORKLOAD_FAILED)
                 log_info("Workload '%s' %s: killed by signal %s.", w->name, workload_state_to_string(s),
                          strna(signal_to_name(w->exit_signal)));
@@ -337,7 +341,7 @@ int workload_request(Workload *w, json_t *req, const int *fds, size_t n_fds, Wor
                 free(p);
                 return r;
         }
-        *p = (PendingRequest) { .id = id, .cb = cb, .userdata = userdata, .next = w->requests };
+        *p = (PendingRequest){ .id = id, .cb = cb, .userdata = userdata, .next = w->requests };
         w->requests = p;
         return 0;
 }
@@ -346,8 +350,8 @@ static int connect_monitor(Workload *w) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
 
-        if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/workloads/%s/monitor.sock", w->manager->config.state_dir,
-                     w->name) >= (int) sizeof sa.sun_path)
+        if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/workloads/%s/monitor.sock",
+                     w->manager->config.state_dir, w->name) >= (int) sizeof sa.sun_path)
                 return -ENAMETOOLONG;
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
@@ -417,7 +421,8 @@ int workload_load(Manager *m, const char *name, Workload **ret) {
                                 if (req)
                                         (void) workload_request(w, req, NULL, 0, on_status_reply, NULL);
                                 json_decref(req);
-                                log_info("Re-adopted workload '%s' (monitor PID %d).", name, (int) w->monitor_pid);
+                                log_info("Re-adopted workload '%s' (monitor PID %d).", name,
+                                         (int) w->monitor_pid);
                         } else {
                                 if (fd >= 0)
                                         (void) close(fd);

@@ -10,7 +10,8 @@
 #include "state.h"
 
 /* A reply from the monitor to a request: r < 0 with a message, or the result object. */
-typedef void (*WorkloadRequestCallback)(Workload *w, int r, const char *message, json_t *result, void *userdata);
+typedef void (*WorkloadRequestCallback)(Workload *w, int r, const char *message, json_t *result,
+                                        void *userdata);
 
 typedef struct PendingRequest {
         uint64_t id;
@@ -28,8 +29,8 @@ struct Workload {
         Manager *manager;
         Workload *next;
         char *name;
-        char *path;               /* D-Bus object path */
-        WorkloadSpec *spec;       /* effective spec */
+        char *path;         /* D-Bus object path */
+        WorkloadSpec *spec; /* effective spec */
         BackendKind kind;
         uid_t owner_uid;
         char *policy_rule;
@@ -40,13 +41,13 @@ struct Workload {
         WorkloadState state;
         pid_t monitor_pid;
         pid_t leader_pid;
-        int exit_code;            /* -1 while not exited; 128+N when killed by signal N */
+        int exit_code; /* -1 while not exited; 128+N when killed by signal N */
         int exit_signal;
         char *reason;
-        char *accel;              /* VM: "kvm"/"tcg" */
+        char *accel; /* VM: "kvm"/"tcg" */
         uint64_t started_usec, exited_usec;
 
-        int conn_fd;              /* to the monitor */
+        int conn_fd; /* to the monitor */
         sd_event_source *conn_src;
         PendingRequest *requests;
         BusWaiter *start_waiters; /* LaunchWorkload/Start replies deferred until running */

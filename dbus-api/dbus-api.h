@@ -27,4 +27,5 @@ int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *mess
 extern const sd_bus_vtable workload_vtable[];
 int workload_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                          sd_bus_error *error);
-int workload_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+int workload_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                             sd_bus_error *error);

@@ -120,7 +120,7 @@ static int caller_copy(const Caller *from, Caller *ret) {
             (from->group_names && !(c.group_names = strv_copy(from->group_names))))
                 return -ENOMEM;
         *ret = c;
-        c = (Caller) {};
+        c = (Caller){};
         return 0;
 }
 
@@ -271,7 +271,7 @@ static int bus_get_caller_uncached(sd_bus_message *msg, bool want_unit, Caller *
                         return -ENOMEM;
         }
         *ret = c;
-        c = (Caller) {};
+        c = (Caller){};
         return 0;
 }
 
@@ -296,9 +296,11 @@ int bus_read_stdio(sd_bus_message *msg, int ret_fds[3], sd_bus_error *error) {
                                 idx = i;
                 if (idx < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown stdio key '%s' (expected stdin, stdout, stderr).", key);
+                                                 "Unknown stdio key '%s' (expected stdin, stdout, stderr).",
+                                                 key);
                 if (ret_fds[idx] >= 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Duplicate stdio key '%s'.", key);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Duplicate stdio key '%s'.", key);
                 ret_fds[idx] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
                 if (ret_fds[idx] < 0)
                         return -errno;
@@ -322,7 +324,8 @@ int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *mess
                 n = ISOD_ERROR_ACCESS_DENIED;
                 break;
         case -EEXIST:
-                return sd_bus_error_setf(error, ISOD_ERROR_EXISTS, "Workload '%s' already exists.", strna(name));
+                return sd_bus_error_setf(error, ISOD_ERROR_EXISTS, "Workload '%s' already exists.",
+                                         strna(name));
         case -ENXIO:
                 return sd_bus_error_setf(error, ISOD_ERROR_NOT_FOUND, "No workload '%s'.", strna(name));
         case -EBUSY:
@@ -336,7 +339,8 @@ int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *mess
         default:
                 if (message)
                         return sd_bus_error_set_errnof(error, r, "%s", message);
-                return sd_bus_error_set_errnof(error, r, "Operation on workload '%s' failed: %m", strna(name));
+                return sd_bus_error_set_errnof(error, r, "Operation on workload '%s' failed: %m",
+                                               strna(name));
         }
         return sd_bus_error_setf(error, n, "%s", message ?: strerror(-r));
 }
@@ -367,7 +371,8 @@ static int read_create_options(sd_bus_message *msg, CreateOptions *opts, sd_bus_
                                                          "Option 'auto_remove' must be a boolean.");
                         opts->auto_remove = b;
                 } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.",
+                                                 key);
                 r = sd_bus_message_exit_container(msg);
                 if (r < 0)
                         return r;
@@ -459,7 +464,8 @@ static int method_list_workloads(sd_bus_message *msg, void *userdata, sd_bus_err
                 return r;
         for (Workload *w = m->workloads; w; w = w->next) {
                 r = sd_bus_message_append(reply, "(sssso)", w->name, backend_kind_to_string(w->kind),
-                                          workload_state_to_string(w->state), strempty(w->policy_rule), w->path);
+                                          workload_state_to_string(w->state), strempty(w->policy_rule),
+                                          w->path);
                 if (r < 0)
                         return r;
         }
@@ -513,15 +519,17 @@ static int method_reload_policy(sd_bus_message *msg, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         if (caller.uid != 0)
-                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED, "Only root may reload the policy.");
+                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED,
+                                         "Only root may reload the policy.");
         r = manager_reload_policy(m, &err);
         if (r < 0) {
                 log_error("Policy reload rejected, keeping the old policy: %s", strna(err));
                 return sd_bus_error_setf(error, ISOD_ERROR_INVALID_POLICY,
-                                         "The new policy is invalid, the old one stays in force: %s", strna(err));
+                                         "The new policy is invalid, the old one stays in force: %s",
+                                         strna(err));
         }
-        (void) sd_bus_emit_properties_changed(sd_bus_message_get_bus(msg), ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE,
-                                              "PolicySource", NULL);
+        (void) sd_bus_emit_properties_changed(sd_bus_message_get_bus(msg), ISOD_MANAGER_PATH,
+                                              ISOD_MANAGER_IFACE, "PolicySource", NULL);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -557,8 +565,9 @@ static int property_get_backends(sd_bus *bus, const char *path, const char *inte
         return sd_bus_message_close_container(reply);
 }
 
-static int property_get_backend_status(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+static int property_get_backend_status(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
         int r;
 
@@ -574,8 +583,9 @@ static int property_get_backend_status(sd_bus *bus, const char *path, const char
         return sd_bus_message_close_container(reply);
 }
 
-static int property_get_policy_source(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+static int property_get_policy_source(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
         return sd_bus_message_append(reply, "s", policy_source(m->policy));
 }
@@ -589,20 +599,24 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Backends", "as", property_get_backends, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("BackendStatus", "a(sbs)", property_get_backend_status, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("PolicySource", "s", property_get_policy_source, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BackendStatus", "a(sbs)", property_get_backend_status, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PolicySource", "s", property_get_policy_source, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         /* Every method authorizes by itself (bus credentials + policy), hence UNPRIVILEGED. */
-        SD_BUS_METHOD_WITH_NAMES("CreateWorkload", "sa{sv}", SD_BUS_PARAM(spec_json) SD_BUS_PARAM(options), "o",
-                                 SD_BUS_PARAM(workload), method_create_workload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CreateWorkload", "sa{sv}", SD_BUS_PARAM(spec_json) SD_BUS_PARAM(options),
+                                 "o", SD_BUS_PARAM(workload), method_create_workload,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("LaunchWorkload", "sa{sh}a{sv}",
                                  SD_BUS_PARAM(spec_json) SD_BUS_PARAM(stdio) SD_BUS_PARAM(options), "o",
                                  SD_BUS_PARAM(workload), method_launch_workload, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("ListWorkloads", "", , "a(sssso)", SD_BUS_PARAM(workloads), method_list_workloads,
-                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListWorkloads", "", , "a(sssso)", SD_BUS_PARAM(workloads),
+                                 method_list_workloads, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetWorkload", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(workload),
                                  method_get_workload, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("ExplainPolicy", "s", SD_BUS_PARAM(spec_json), "s", SD_BUS_PARAM(explanation),
-                                 method_explain_policy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ExplainPolicy", "s", SD_BUS_PARAM(spec_json), "s",
+                                 SD_BUS_PARAM(explanation), method_explain_policy,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("ReloadPolicy", "", "", method_reload_policy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetPolicy", "", , "s", SD_BUS_PARAM(policy_json), method_get_policy,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
@@ -614,7 +628,8 @@ static const sd_bus_vtable manager_vtable[] = {
 void bus_workload_new(Manager *m, Workload *w) {
         if (!m->bus)
                 return;
-        (void) sd_bus_emit_signal(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadNew", "so", w->name, w->path);
+        (void) sd_bus_emit_signal(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadNew", "so",
+                                  w->name, w->path);
         (void) sd_bus_emit_object_added(m->bus, w->path);
 }
 
@@ -622,8 +637,8 @@ void bus_workload_removed(Manager *m, Workload *w) {
         if (!m->bus)
                 return;
         (void) sd_bus_emit_object_removed(m->bus, w->path);
-        (void) sd_bus_emit_signal(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadRemoved", "so", w->name,
-                                  w->path);
+        (void) sd_bus_emit_signal(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadRemoved", "so",
+                                  w->name, w->path);
 }
 
 int bus_setup(Manager *m, const char *address) {

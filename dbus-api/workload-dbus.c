@@ -24,7 +24,8 @@ int workload_object_find(sd_bus *bus, const char *path, const char *interface, v
         return 1;
 }
 
-int workload_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+int workload_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
+                             sd_bus_error *error) {
         _cleanup_strv_free_ char **l = NULL;
         Manager *m = ASSERT_PTR(userdata);
 
@@ -40,9 +41,9 @@ void workload_send_changed(Workload *w) {
 
         if (!bus || w->removed)
                 return;
-        (void) sd_bus_emit_properties_changed(bus, w->path, ISOD_WORKLOAD_IFACE, "State", "LeaderPID", "MonitorPID",
-                                              "ExitStatus", "ExitSignal", "Reason", "Accelerator", "StartedTimestamp",
-                                              "ExitedTimestamp", NULL);
+        (void) sd_bus_emit_properties_changed(bus, w->path, ISOD_WORKLOAD_IFACE, "State", "LeaderPID",
+                                              "MonitorPID", "ExitStatus", "ExitSignal", "Reason",
+                                              "Accelerator", "StartedTimestamp", "ExitedTimestamp", NULL);
 }
 
 /* Authorization for acting on a workload: root, its owner, or whom the policy grants. */
@@ -81,8 +82,8 @@ static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return r;
         r = bus_read_stdio(msg, stdio, error);
         if (r >= 0 && w->state != WORKLOAD_CREATED)
-                r = sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not created.", w->name,
-                                      workload_state_to_string(w->state));
+                r = sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not created.",
+                                      w->name, workload_state_to_string(w->state));
         if (r >= 0) {
                 r = workload_start(w, stdio);
                 if (r < 0)
@@ -135,8 +136,8 @@ static int send_request(sd_bus_message *msg, Workload *w, json_t *req, const int
         if (r < 0) {
                 sd_bus_message_unref(msg);
                 if (r == -ENOTCONN)
-                        return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is not running.",
-                                                 w->name);
+                        return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE,
+                                                 "Workload '%s' is not running.", w->name);
                 return r;
         }
         return 1;
@@ -154,14 +155,16 @@ static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (r < 0)
                 return r;
         if (!workload_is_active(w))
-                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.", w->name,
-                                         workload_state_to_string(w->state));
+                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.",
+                                         w->name, workload_state_to_string(w->state));
         if (timeout == 0)
                 timeout = 10 * USEC_PER_SEC;
         if (timeout > 3600 * USEC_PER_SEC)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Stop timeout too large (max 1h).");
-        return send_request(msg, w, json_pack("{s:s,s:I}", "op", "stop", "timeout_usec", (json_int_t) timeout), NULL, 0,
-                            on_stop_reply, error);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Stop timeout too large (max 1h).");
+        return send_request(msg, w,
+                            json_pack("{s:s,s:I}", "op", "stop", "timeout_usec", (json_int_t) timeout), NULL,
+                            0, on_stop_reply, error);
 }
 
 static int method_kill(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -173,13 +176,14 @@ static int method_kill(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (r < 0)
                 return r;
         if (sig <= 0 || sig >= _NSIG)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32 ".", sig);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32 ".",
+                                         sig);
         r = workload_authorize(msg, w, error);
         if (r < 0)
                 return r;
         if (!workload_is_active(w))
-                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.", w->name,
-                                         workload_state_to_string(w->state));
+                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.",
+                                         w->name, workload_state_to_string(w->state));
         return send_request(msg, w, json_pack("{s:s,s:i}", "op", "kill", "signal", (int) sig), NULL, 0,
                             on_simple_reply, error);
 }
@@ -192,8 +196,8 @@ static int method_remove(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
         if (workload_is_active(w))
-                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s: stop it first.", w->name,
-                                         workload_state_to_string(w->state));
+                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s: stop it first.",
+                                         w->name, workload_state_to_string(w->state));
         r = sd_bus_reply_method_return(msg, NULL);
         (void) workload_remove(w);
         return r;
@@ -224,8 +228,9 @@ static void on_exec_reply(Workload *w, int r, const char *message, json_t *resul
         sd_bus_message *msg = userdata;
 
         if (r < 0)
-                (void) sd_bus_reply_method_errorf(msg, r == -EBUSY ? ISOD_ERROR_BAD_STATE : ISOD_ERROR_START_FAILED,
-                                                  "%s", message ?: strerror(-r));
+                (void) sd_bus_reply_method_errorf(
+                        msg, r == -EBUSY ? ISOD_ERROR_BAD_STATE : ISOD_ERROR_START_FAILED, "%s",
+                        message ?: strerror(-r));
         else
                 (void) sd_bus_reply_method_return(
                         msg, "i", (int) json_integer_value(json_object_get(result, "exit_status")));
@@ -260,15 +265,17 @@ static int read_exec_options(sd_bus_message *msg, json_t *req, sd_bus_error *err
                                 r = sd_bus_message_exit_container(msg);
                         if (r < 0 || strv_length(env) > SPEC_MAX_ENV) {
                                 json_decref(a);
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option 'env' must be an array of at most %u strings.",
-                                                         SPEC_MAX_ENV);
+                                return sd_bus_error_setf(
+                                        error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'env' must be an array of at most %u strings.",
+                                        SPEC_MAX_ENV);
                         }
                         for (char **e = env; e && *e; e++) {
                                 if (!strchr(*e, '=') || **e == '=') {
                                         json_decref(a);
                                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                                 "Environment entry '%s' is not NAME=VALUE.", *e);
+                                                                 "Environment entry '%s' is not NAME=VALUE.",
+                                                                 *e);
                                 }
                                 json_array_append_new(a, json_string(*e));
                         }
@@ -280,11 +287,12 @@ static int read_exec_options(sd_bus_message *msg, json_t *req, sd_bus_error *err
 
                         r = sd_bus_message_read(msg, "v", "s", &s);
                         if (r < 0)
-                                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' must be a string.",
-                                                         key);
-                        if (streq(key, "cwd") && !path_is_safe_absolute(s))
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "Option 'cwd' must be an absolute path without '..'.");
+                                                         "Option '%s' must be a string.", key);
+                        if (streq(key, "cwd") && !path_is_safe_absolute(s))
+                                return sd_bus_error_setf(
+                                        error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'cwd' must be an absolute path without '..'.");
                         if (streq(key, "user") && parse_user(s, &u, &g) < 0)
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                          "Option 'user' must be UID or UID:GID.");
@@ -298,7 +306,8 @@ static int read_exec_options(sd_bus_message *msg, json_t *req, sd_bus_error *err
                                                          "Option 'terminal' must be a boolean.");
                         json_object_set_new(req, "terminal", json_boolean(b));
                 } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.", key);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s'.",
+                                                 key);
                 r = sd_bus_message_exit_container(msg);
                 if (r < 0)
                         return r;
@@ -321,7 +330,8 @@ static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                                          SPEC_MAX_ARGS);
         for (char **s = args; *s; s++)
                 if (strlen(*s) >= SPEC_MAX_STRING)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "An argument is too long.");
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "An argument is too long.");
         r = workload_authorize(msg, w, error);
         if (r < 0)
                 return r;
@@ -337,8 +347,8 @@ static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (r < 0)
                 goto finish;
         if (w->state != WORKLOAD_RUNNING) {
-                r = sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.", w->name,
-                                      workload_state_to_string(w->state));
+                r = sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.",
+                                      w->name, workload_state_to_string(w->state));
                 goto finish;
         }
         for (int i = 0; i < 3; i++)
@@ -375,7 +385,7 @@ static void on_stats_reply(Workload *w, int r, const char *message, json_t *resu
         if (sd_bus_message_new_method_return(msg, &reply) < 0 ||
             sd_bus_message_open_container(reply, 'a', "{sv}") < 0)
                 goto finish;
-        json_object_foreach(result, key, v) {
+        json_object_foreach (result, key, v) {
                 if (json_is_integer(v) && json_integer_value(v) >= 0)
                         r = sd_bus_message_append(reply, "{sv}", key, "t", (uint64_t) json_integer_value(v));
                 else if (json_is_integer(v))
@@ -405,8 +415,8 @@ static int method_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *e
         if (r < 0)
                 return r;
         if (!workload_is_active(w))
-                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.", w->name,
-                                         workload_state_to_string(w->state));
+                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.",
+                                         w->name, workload_state_to_string(w->state));
         return send_request(msg, w, json_pack("{s:s}", "op", "stats"), NULL, 0, on_stats_reply, error);
 }
 
@@ -421,7 +431,7 @@ static char *spec_redacted(const WorkloadSpec *spec) {
         if (!j)
                 return NULL;
         env = json_object_get(json_object_get(j, "process"), "env");
-        json_array_foreach(env, i, e) {
+        json_array_foreach (env, i, e) {
                 const char *kv = json_string_value(e), *eq = kv ? strchr(kv, '=') : NULL;
                 _cleanup_free_ char *name = eq ? strndup(kv, (size_t) (eq - kv) + 1) : NULL;
                 _cleanup_free_ char *red = NULL;
@@ -470,9 +480,11 @@ static int property_get_number(sd_bus *bus, const char *path, const char *interf
         if (streq(property, "Owner"))
                 return sd_bus_message_append(reply, "u", (uint32_t) w->owner_uid);
         if (streq(property, "LeaderPID"))
-                return sd_bus_message_append(reply, "u", (uint32_t) (workload_is_active(w) ? w->leader_pid : 0));
+                return sd_bus_message_append(reply, "u",
+                                             (uint32_t) (workload_is_active(w) ? w->leader_pid : 0));
         if (streq(property, "MonitorPID"))
-                return sd_bus_message_append(reply, "u", (uint32_t) (workload_is_active(w) ? w->monitor_pid : 0));
+                return sd_bus_message_append(reply, "u",
+                                             (uint32_t) (workload_is_active(w) ? w->monitor_pid : 0));
         if (streq(property, "ExitStatus"))
                 return sd_bus_message_append(reply, "i", (int32_t) w->exit_code);
         if (streq(property, "ExitSignal"))
@@ -512,12 +524,14 @@ const sd_bus_vtable workload_vtable[] = {
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Stop", "t", SD_BUS_PARAM(timeout_usec), "", , method_stop,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("Kill", "i", SD_BUS_PARAM(signal), "", , method_kill, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Kill", "i", SD_BUS_PARAM(signal), "", , method_kill,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Remove", "", "", method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Wait", "", , "i", SD_BUS_PARAM(exit_status), method_wait,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("Exec", "asa{sh}a{sv}", SD_BUS_PARAM(argv) SD_BUS_PARAM(stdio) SD_BUS_PARAM(options),
-                                 "i", SD_BUS_PARAM(exit_status), method_exec, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Exec", "asa{sh}a{sv}",
+                                 SD_BUS_PARAM(argv) SD_BUS_PARAM(stdio) SD_BUS_PARAM(options), "i",
+                                 SD_BUS_PARAM(exit_status), method_exec, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetStats", "", , "a{sv}", SD_BUS_PARAM(stats), method_get_stats,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END

@@ -63,7 +63,8 @@ static int parse_argv(int argc, char *argv[]) {
                         return -EINVAL;
                 }
         if (arg_spare ? arg_conn_fd < 0 : !arg_dir || arg_dir[0] != '/')
-                return log_error_errno(-EINVAL, "--dir=ABSOLUTE-PATH (or --spare with --conn-fd=) is required.");
+                return log_error_errno(-EINVAL,
+                                       "--dir=ABSOLUTE-PATH (or --spare with --conn-fd=) is required.");
         return 0;
 }
 
@@ -127,7 +128,8 @@ static int monitor_load(Monitor *m) {
                 return log_error_errno(r, "Failed to read '%s/workload.json': %m", m->dir);
         root = json_loadb(text, size, 0, &jerr);
         if (!root)
-                return log_error_errno(-EBADMSG, "Failed to parse '%s/workload.json': %s", m->dir, jerr.text);
+                return log_error_errno(-EBADMSG, "Failed to parse '%s/workload.json': %s", m->dir,
+                                       jerr.text);
 
         m->name = json_strdup(root, "name", NULL);
         m->kind = backend_kind_from_string(json_string_value(json_object_get(root, "isolation")));
@@ -143,7 +145,8 @@ static int monitor_load(Monitor *m) {
                 return log_error_errno(r, "Invalid spec in workload.json: %s", strna(err));
         if (!m->name || m->kind < 0)
                 return log_error_errno(-EBADMSG, "workload.json lacks name or isolation.");
-        if (!m->paths.image_dir || !m->paths.vm_dir || !m->paths.cache_dir || !m->paths.qemu || !m->paths.accel)
+        if (!m->paths.image_dir || !m->paths.vm_dir || !m->paths.cache_dir || !m->paths.qemu ||
+            !m->paths.accel)
                 return log_oom();
         m->ops = backend_get(m->kind);
         return 0;
@@ -188,7 +191,9 @@ int main(int argc, char *argv[]) {
                 if (r >= 0 && arg_workloads_dir && arg_workloads_dir[0] == '/') {
                         int k = cgroup_spare_new(arg_workloads_dir, &m.cgroup_spare);
                         if (k < 0 && k != -EOPNOTSUPP)
-                                log_debug_errno(k, "Cannot prepare spare cgroup leaves, the workload will be attached: %m");
+                                log_debug_errno(
+                                        k,
+                                        "Cannot prepare spare cgroup leaves, the workload will be attached: %m");
                 }
                 if (r >= 0)
                         r = wait_for_assignment();

@@ -58,10 +58,11 @@ static json_t *monitor_state_json(Monitor *m) {
         json_t *j;
 
         (void) pid_get_starttime(getpid(), &st);
-        j = json_pack("{s:i,s:I,s:s,s:i,s:i,s:i,s:s?,s:I,s:I}", "monitor_pid", (int) getpid(), "monitor_starttime",
-                      (json_int_t) st, "state", monitor_state_to_string(m->state), "leader_pid", (int) m->leader_pid,
-                      "exit_code", m->exit_code, "exit_signal", m->exit_signal, "reason", m->reason,
-                      "started_usec", (json_int_t) m->started_usec, "exited_usec", (json_int_t) m->exited_usec);
+        j = json_pack("{s:i,s:I,s:s,s:i,s:i,s:i,s:s?,s:I,s:I}", "monitor_pid", (int) getpid(),
+                      "monitor_starttime", (json_int_t) st, "state", monitor_state_to_string(m->state),
+                      "leader_pid", (int) m->leader_pid, "exit_code", m->exit_code, "exit_signal",
+                      m->exit_signal, "reason", m->reason, "started_usec", (json_int_t) m->started_usec,
+                      "exited_usec", (json_int_t) m->exited_usec);
         if (j && m->extra)
                 (void) json_object_set(j, "facts", m->extra);
         return j;
@@ -173,7 +174,8 @@ void monitor_payload_exited(Monitor *m, int exit_code, int exit_signal, const ch
         m->exited_usec = now_usec(CLOCK_REALTIME);
         /* A workload that ran and ended (by itself, or stopped) has exited; one the kernel or the
          * VMM killed for a reason of its own (oom, panic, qemu died) has failed. */
-        m->state = reason && !streq(reason, "exited") && !streq(reason, "signal") ? MONITOR_FAILED : MONITOR_EXITED;
+        m->state = reason && !streq(reason, "exited") && !streq(reason, "signal") ? MONITOR_FAILED
+                                                                                  : MONITOR_EXITED;
         monitor_publish_end(m);
         monitor_finish(m);
 }
@@ -240,7 +242,7 @@ static int strv_from_json(json_t *a, size_t max, char ***ret) {
         l = calloc(json_array_size(a) + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 if (!json_is_string(e) || json_string_length(e) >= SPEC_MAX_STRING)
                         return -EINVAL;
                 l[i] = strdup(json_string_value(e));

@@ -24,16 +24,16 @@ typedef enum MonitorState {
 
 /* Paths the daemon hands down (from its configuration), in workload.json "paths". */
 typedef struct MonitorPaths {
-        char *image_dir;     /* image store: IMAGE_DIR/NAME/rootfs */
-        char *vm_dir;        /* guest kernel + initramfs: VM_DIR/vmlinux, VM_DIR/initramfs.cpio */
-        char *cache_dir;     /* built rootfs images (erofs), seccomp programs */
-        char *qemu;          /* qemu-system-x86_64 binary */
-        char *accel;         /* "auto", "kvm", "tcg" */
+        char *image_dir; /* image store: IMAGE_DIR/NAME/rootfs */
+        char *vm_dir;    /* guest kernel + initramfs: VM_DIR/vmlinux, VM_DIR/initramfs.cpio */
+        char *cache_dir; /* built rootfs images (erofs), seccomp programs */
+        char *qemu;      /* qemu-system-x86_64 binary */
+        char *accel;     /* "auto", "kvm", "tcg" */
 } MonitorPaths;
 
 struct ExecRequest {
-        uint64_t id;         /* the request id to answer */
-        void *client;        /* opaque: which connection asked */
+        uint64_t id;  /* the request id to answer */
+        void *client; /* opaque: which connection asked */
         char **args;
         char **env;
         char *cwd;
@@ -41,39 +41,39 @@ struct ExecRequest {
         uid_t uid;
         gid_t gid;
         bool terminal;
-        int fds[3];          /* stdin/stdout/stderr (or the pty slave side chosen by the client) */
+        int fds[3]; /* stdin/stdout/stderr (or the pty slave side chosen by the client) */
         void *backend_data;
 };
 
 struct Monitor {
         sd_event *event;
         char *name;
-        char *dir;           /* the workload's state directory */
+        char *dir; /* the workload's state directory */
         int dir_fd;
-        WorkloadSpec *spec;  /* effective spec (policy applied) */
+        WorkloadSpec *spec; /* effective spec (policy applied) */
         BackendKind kind;
         const struct backend_ops *ops;
         void *backend_data;
         MonitorPaths paths;
 
-        int stdio[3];        /* the client's stdio, handed to the payload (-EBADF if none) */
-        int tty_master;      /* terminal workloads: pty master given back to isod */
+        int stdio[3];   /* the client's stdio, handed to the payload (-EBADF if none) */
+        int tty_master; /* terminal workloads: pty master given back to isod */
 
         MonitorState state;
-        pid_t leader_pid;    /* host PID of the workload's first process (container init / QEMU) */
-        int exit_code;       /* -1 until exited */
-        int exit_signal;     /* 0 unless killed by a signal */
-        char *reason;        /* "exited", "signal", "oom", "start-failed: …", "qemu-died", "panic" */
+        pid_t leader_pid; /* host PID of the workload's first process (container init / QEMU) */
+        int exit_code;    /* -1 until exited */
+        int exit_signal;  /* 0 unless killed by a signal */
+        char *reason;     /* "exited", "signal", "oom", "start-failed: …", "qemu-died", "panic" */
         uint64_t started_usec, exited_usec;
-        json_t *extra;       /* backend facts published in monitor.json ("accel", …) */
+        json_t *extra; /* backend facts published in monitor.json ("accel", …) */
 
         /* A spare monitor's pre-made cgroup leaves with their holder (cgroup.c, v1 only), for the
          * container backend to take (NULL once taken); freed after start otherwise. */
         struct Cgroup *cgroup_spare;
 
-        void *server_src;    /* sd_event_source for monitor.sock */
+        void *server_src; /* sd_event_source for monitor.sock */
         int server_fd;
-        void *clients;       /* list of connections */
+        void *clients; /* list of connections */
 };
 
 /* Called by backends. */

@@ -9,9 +9,9 @@
 
 #define POLICY_MAX_SIZE (1024U * 1024U)
 #define POLICY_MAX_RULES 1024U
-#define POLICY_MAX_LIST 256U      /* entries in one any-of array */
-#define POLICY_MAX_REASON 1024U   /* bytes in a reason */
-#define POLICY_MAX_PATTERN 256U   /* bytes in a glob, name or path prefix */
+#define POLICY_MAX_LIST 256U    /* entries in one any-of array */
+#define POLICY_MAX_REASON 1024U /* bytes in a reason */
+#define POLICY_MAX_PATTERN 256U /* bytes in a glob, name or path prefix */
 
 /* The match keys, in the order they are tested (and reported by the explanation): caller keys
  * first, then workload keys. */
@@ -22,7 +22,7 @@ typedef enum MatchKey {
         MATCH_GROUP,
         MATCH_ROOT,
         MATCH_UNIT,
-        _MATCH_CALLER_MAX,      /* keys before this one are about the caller */
+        _MATCH_CALLER_MAX, /* keys before this one are about the caller */
         MATCH_IMAGE = _MATCH_CALLER_MAX,
         MATCH_ROOTFS_PREFIX,
         MATCH_LABELS,
@@ -43,7 +43,7 @@ MatchKey match_key_from_string(const char *s);
 
 typedef struct LabelMatch {
         char *key;
-        char **values;          /* any of; "*" means "the label is set" */
+        char **values; /* any of; "*" means "the label is set" */
 } LabelMatch;
 
 typedef struct PolicyMatch {
@@ -56,16 +56,16 @@ typedef struct PolicyMatch {
         char **users;
         char **groups;
         bool root;
-        char **units;           /* fnmatch() globs */
+        char **units; /* fnmatch() globs */
 
         char **images;          /* fnmatch() globs */
         char **rootfs_prefixes; /* absolute paths, compared component-wise */
         LabelMatch *labels;
         size_t n_labels;
-        unsigned isolations;    /* bit mask of 1 << Isolation */
+        unsigned isolations; /* bit mask of 1 << Isolation */
         bool terminal;
         bool userns;
-        unsigned networks;      /* bit mask of 1 << NetworkMode */
+        unsigned networks; /* bit mask of 1 << NetworkMode */
         bool host_mounts;
         uint64_t memory_over;
         double cpus_over;
@@ -88,15 +88,15 @@ typedef struct PolicyAction {
         PolicyVerdict verdict;
         Isolation auto_isolation; /* for VERDICT_REQUESTED when the request says "auto" */
 
-        uint64_t cap_memory;      /* 0 = no cap */
-        double cap_cpus;          /* 0 = no cap */
-        uint64_t cap_pids;        /* 0 = no cap */
+        uint64_t cap_memory; /* 0 = no cap */
+        double cap_cpus;     /* 0 = no cap */
+        uint64_t cap_pids;   /* 0 = no cap */
         bool clamp;
 
-        char *force_seccomp;      /* NULL = not forced */
-        int force_readonly_rootfs;/* -1 = not forced, else 0/1 */
-        int force_userns;         /* -1 = not forced, else 0/1 */
-        NetworkMode force_network;/* _NETWORK_MODE_INVALID = not forced */
+        char *force_seccomp;       /* NULL = not forced */
+        int force_readonly_rootfs; /* -1 = not forced, else 0/1 */
+        int force_userns;          /* -1 = not forced, else 0/1 */
+        NetworkMode force_network; /* _NETWORK_MODE_INVALID = not forced */
 
         bool manage_others;
 } PolicyAction;
@@ -104,14 +104,14 @@ typedef struct PolicyAction {
 typedef struct PolicyRule {
         char *name;
         char *reason;
-        size_t index;             /* position in "rules" */
+        size_t index; /* position in "rules" */
         PolicyMatch match;
         PolicyAction action;
 } PolicyRule;
 
 struct Policy {
-        char *source;             /* path, or "built-in" */
-        json_t *json;             /* the policy as parsed, for policy_to_json() */
+        char *source; /* path, or "built-in" */
+        json_t *json; /* the policy as parsed, for policy_to_json() */
         PolicyRule *rules;
         size_t n_rules;
         char *default_reason;

@@ -50,7 +50,8 @@ static const char default_policy_text[] =
         "  }\n"
         "}\n";
 
-static const char *const match_key_table[_MATCH_KEY_MAX + 1] = { /* NULL-terminated */
+static const char *const match_key_table[_MATCH_KEY_MAX + 1] = {
+        /* NULL-terminated */
         [MATCH_UID] = "uid",
         [MATCH_GID] = "gid",
         [MATCH_USER] = "user",
@@ -368,7 +369,7 @@ static int check_keys(ParseContext *ctx, const Where *w, const char *section, js
         const char *key;
         json_t *v;
 
-        json_object_foreach(obj, key, v) {
+        json_object_foreach (obj, key, v) {
                 _cleanup_free_ char *known = NULL;
                 bool ok = false;
 
@@ -559,7 +560,7 @@ static int parse_labels_match(ParseContext *ctx, const Where *w, json_t *v, Poli
         m->labels = calloc(json_object_size(v), sizeof(LabelMatch));
         if (!m->labels)
                 return -ENOMEM;
-        json_object_foreach(v, key, e) {
+        json_object_foreach (v, key, e) {
                 LabelMatch *l = &m->labels[m->n_labels];
                 int r;
 
@@ -585,7 +586,7 @@ static int parse_match(ParseContext *ctx, const Where *w, json_t *v, PolicyMatch
         if (!json_is_object(v))
                 return where_error(ctx, w, "match", NULL, "'match' must be an object.");
 
-        json_object_foreach(v, key, e) {
+        json_object_foreach (v, key, e) {
                 MatchKey k = match_key_from_string(key);
 
                 switch (k) {
@@ -942,7 +943,7 @@ static int policy_parse_full(const char *text, size_t size, const char *source, 
         if (!json_is_object(root))
                 return top_error(&ctx, -EINVAL, NULL,
                                  "The policy must be a JSON object with 'version', 'rules' and 'default'.");
-        json_object_foreach(root, key, v) {
+        json_object_foreach (root, key, v) {
                 bool ok = false;
                 for (const char *const *a = keys; *a; a++)
                         ok = ok || streq(*a, key);
@@ -970,7 +971,7 @@ static int policy_parse_full(const char *text, size_t size, const char *source, 
                 p->rules = calloc(json_array_size(v), sizeof(PolicyRule));
                 if (!p->rules)
                         return -ENOMEM;
-                json_array_foreach(v, i, e) {
+                json_array_foreach (v, i, e) {
                         r = parse_rule(&ctx, p, i, e);
                         if (r < 0)
                                 return r;

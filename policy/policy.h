@@ -16,20 +16,20 @@ typedef struct Policy Policy;
 typedef struct PolicyCaller {
         uid_t uid;
         gid_t gid;
-        const gid_t *groups;       /* supplementary groups */
+        const gid_t *groups; /* supplementary groups */
         size_t n_groups;
-        const char *user_name;     /* resolved by the daemon; NULL if unknown */
-        char *const *group_names;  /* NULL-terminated names of gid + groups; may be NULL */
-        const char *unit;          /* systemd unit the caller runs in, NULL if unknown */
+        const char *user_name;    /* resolved by the daemon; NULL if unknown */
+        char *const *group_names; /* NULL-terminated names of gid + groups; may be NULL */
+        const char *unit;         /* systemd unit the caller runs in, NULL if unknown */
 } PolicyCaller;
 
 typedef struct PolicyDecision {
-        char *rule;                /* name of the rule that decided ("default" for the default) */
-        char *reason;              /* the rule's human reason, may be NULL */
+        char *rule;   /* name of the rule that decided ("default" for the default) */
+        char *reason; /* the rule's human reason, may be NULL */
         bool deny;
-        Isolation isolation;       /* ISOLATION_CONTAINER or ISOLATION_VM when !deny, else _ISOLATION_INVALID */
-        WorkloadSpec *spec;        /* effective spec: forced settings applied, clamps applied; NULL when deny */
-        char *explanation;         /* multi-line: which rules were tried and why each did (not) match */
+        Isolation isolation; /* ISOLATION_CONTAINER or ISOLATION_VM when !deny, else _ISOLATION_INVALID */
+        WorkloadSpec *spec;  /* effective spec: forced settings applied, clamps applied; NULL when deny */
+        char *explanation;   /* multi-line: which rules were tried and why each did (not) match */
 } PolicyDecision;
 
 PolicyDecision *policy_decision_free(PolicyDecision *d);

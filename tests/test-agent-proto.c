@@ -54,7 +54,8 @@ static int feed_stream(const uint8_t *data, size_t n, size_t chunk, unsigned *re
                                 k = agent_msg_decode_from_guest(&f, &m);
                                 if (k < 0)
                                         goto out;
-                                if ((m.type == AGENT_MSG_STDOUT || m.type == AGENT_MSG_STDERR || m.type == AGENT_MSG_ERROR) &&
+                                if ((m.type == AGENT_MSG_STDOUT || m.type == AGENT_MSG_STDERR ||
+                                     m.type == AGENT_MSG_ERROR) &&
                                     m.data.size > AGENT_FRAME_MAX_PAYLOAD) {
                                         k = -EFAULT;
                                         goto out;
@@ -103,7 +104,8 @@ int main(void) {
         ok(all, "valid stream split into chunks of 1..13 bytes: same 6 messages");
 
         /* Truncated: not an error, just incomplete (the connection's EOF decides). */
-        ok(feed_stream(buf, n - 3, 0, &msgs) == 0 && msgs == 5, "truncated stream: 5 complete messages, no error");
+        ok(feed_stream(buf, n - 3, 0, &msgs) == 0 && msgs == 5,
+           "truncated stream: 5 complete messages, no error");
 
         /* Oversized. */
         agent_frame_header_put(p, AGENT_MSG_STDOUT, AGENT_FRAME_MAX_PAYLOAD + 1);
@@ -183,7 +185,8 @@ int main(void) {
                                         rnd_buf[j] = (uint8_t) rnd();
                                 /* Bias towards plausible headers. */
                                 if (len >= 8 && rnd() % 2) {
-                                        agent_frame_header_put(rnd_buf, (uint16_t) (0x81 + rnd() % 8), rnd() % 64);
+                                        agent_frame_header_put(rnd_buf, (uint16_t) (0x81 + rnd() % 8),
+                                                               rnd() % 64);
                                 }
                         } else {
                                 len = vn;

@@ -70,7 +70,8 @@ static void test_names(void) {
         free(p);
         p = NULL;
         ASSERT_OK(cgroup_path_for_workload("/tmp/x/workloads/web", "vm", "web", &p));
-        ok(p && strneq(p, "isod-", 5) && strlen(p) == strlen("isod-12345678/vm-web"), "other state dir → %s", strna(p));
+        ok(p && strneq(p, "isod-", 5) && strlen(p) == strlen("isod-12345678/vm-web"), "other state dir → %s",
+           strna(p));
 }
 
 static void test_host_layout(const char *tmp) {
@@ -121,7 +122,8 @@ static void test_host_layout(const char *tmp) {
         if (stats) {
                 char *s = json_dumps(stats, JSON_COMPACT);
                 diag("stats: %s", strna(s));
-                ok(json_integer_value(json_object_get(stats, "memory_limit_bytes")) == 64 << 20, "stats: memory limit");
+                ok(json_integer_value(json_object_get(stats, "memory_limit_bytes")) == 64 << 20,
+                   "stats: memory limit");
                 ok(json_integer_value(json_object_get(stats, "pids_limit")) == 10, "stats: pids limit");
                 ok(json_object_get(stats, "cpu_usec") != NULL, "stats: cpu_usec");
                 free(s);
@@ -150,7 +152,8 @@ static void test_host_layout(const char *tmp) {
                 *strrchr(msg, '/') = 0;
                 (void) rmdir(msg);
         }
-        for (const char *const *c = (const char *const[]) { "memory", "pids", "cpu", "cpuacct", "devices", "blkio", NULL };
+        for (const char *const *c =
+                     (const char *const[]){ "memory", "pids", "cpu", "cpuacct", "devices", "blkio", NULL };
              *c; c++) {
                 char g[128];
 
@@ -202,7 +205,8 @@ static void test_v2_paths(const char *tmp) {
                 child_checks(tmp, leaf);
         ok(pid > 0 && placed, "v2: CLONE_INTO_CGROUP placed the child at clone");
         r = wait_status(pidfd);
-        ok(r == 0, "v2 child: eBPF device filter allows /dev/null, denies opening c 1:1 (EPERM), in the leaf (bits %d)",
+        ok(r == 0,
+           "v2 child: eBPF device filter allows /dev/null, denies opening c 1:1 (EPERM), in the leaf (bits %d)",
            r);
         unlink_mem(tmp);
 

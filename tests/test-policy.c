@@ -391,8 +391,8 @@ static void test_may_manage(void) {
 /* ---- Malformed policies ------------------------------------------------------------------------- */
 
 #define P(rules, dflt) "{\"version\":1,\"rules\":[" rules "],\"default\":" dflt "}"
-#define DENY           "{\"isolation\":\"deny\"}"
-#define RULE(body)     "{\"name\":\"a\"," body "}"
+#define DENY "{\"isolation\":\"deny\"}"
+#define RULE(body) "{\"name\":\"a\"," body "}"
 
 typedef struct BadTest {
         const char *text;

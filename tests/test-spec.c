@@ -7,15 +7,16 @@
 
 static const struct {
         const char *json;
-        int error;             /* 0 = valid */
-        const char *message;   /* substring of the error message */
+        int error;           /* 0 = valid */
+        const char *message; /* substring of the error message */
 } cases[] = {
         { "{\"process\":{\"args\":[\"/bin/true\"]}}", 0, NULL },
         { "{\"name\":\"web\",\"isolation\":\"vm\",\"image\":\"busybox\",\"process\":{\"args\":[\"sh\"],"
           "\"env\":[\"A=1\"],\"cwd\":\"/\",\"user\":\"1000:1000\",\"terminal\":false},"
           "\"resources\":{\"memory\":\"256M\",\"cpus\":1.5,\"pids\":256},\"network\":{\"mode\":\"none\"},"
           "\"mounts\":[{\"source\":\"/data\",\"target\":\"/data\",\"readonly\":true}],\"hostname\":\"web\","
-          "\"labels\":{\"trust\":\"untrusted\"}}", 0, NULL },
+          "\"labels\":{\"trust\":\"untrusted\"}}",
+          0, NULL },
         { "{", -EBADMSG, "not valid JSON" },
         { "[]", -EINVAL, "JSON object" },
         { "{\"process\":{\"args\":[\"x\"]},\"bogus\":1}", -EINVAL, "Unknown key 'bogus'" },
@@ -38,10 +39,12 @@ static const struct {
         { "{\"process\":{\"args\":[\"x\"]},\"image\":\"a\",\"rootfs\":\"/b\"}", -EINVAL, "not both" },
         { "{\"process\":{\"args\":[\"x\"]},\"rootfs\":\"../etc\"}", -EINVAL, "'rootfs'" },
         { "{\"process\":{\"args\":[\"x\"]},\"image\":\"../../etc\"}", -EINVAL, "Invalid image name" },
-        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"memory\":\"lots\"}}", -EINVAL, "resources.memory" },
+        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"memory\":\"lots\"}}", -EINVAL,
+          "resources.memory" },
         { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"memory\":\"99999999999T\"}}", -EINVAL,
           "resources.memory" },
-        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"memory\":\"2T\"}}", -EINVAL, "between 4M and 1T" },
+        { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"memory\":\"2T\"}}", -EINVAL,
+          "between 4M and 1T" },
         { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"cpus\":0}}", -EINVAL, "resources.cpus" },
         { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"cpus\":1000}}", -EINVAL, "resources.cpus" },
         { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"pids\":-1}}", -EINVAL, "resources.pids" },
@@ -72,9 +75,10 @@ static void test_table(void) {
                 if (cases[i].error == 0)
                         ok(r == 0 && s, "valid spec #%zu parses (%s)", i, strna(err));
                 else {
-                        ok(r == cases[i].error, "invalid spec #%zu returns %d (got %d)", i, cases[i].error, r);
-                        ok(err && strstr(err, cases[i].message), "message for #%zu mentions '%s' (got '%s')", i,
-                           cases[i].message, strna(err));
+                        ok(r == cases[i].error, "invalid spec #%zu returns %d (got %d)", i, cases[i].error,
+                           r);
+                        ok(err && strstr(err, cases[i].message), "message for #%zu mentions '%s' (got '%s')",
+                           i, cases[i].message, strna(err));
                         ok(!s, "no spec returned on failure #%zu", i);
                 }
                 workload_spec_free(s);

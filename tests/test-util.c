@@ -89,12 +89,18 @@ static void test_state_machine(void) {
                 WorkloadState from, to;
                 bool ok;
         } t[] = {
-                { WORKLOAD_CREATED, WORKLOAD_STARTING, true },   { WORKLOAD_CREATED, WORKLOAD_RUNNING, false },
-                { WORKLOAD_STARTING, WORKLOAD_RUNNING, true },   { WORKLOAD_STARTING, WORKLOAD_FAILED, true },
-                { WORKLOAD_RUNNING, WORKLOAD_STOPPING, true },   { WORKLOAD_RUNNING, WORKLOAD_EXITED, true },
-                { WORKLOAD_STOPPING, WORKLOAD_EXITED, true },    { WORKLOAD_STOPPING, WORKLOAD_RUNNING, false },
-                { WORKLOAD_EXITED, WORKLOAD_RUNNING, false },    { WORKLOAD_EXITED, WORKLOAD_STARTING, false },
-                { WORKLOAD_FAILED, WORKLOAD_EXITED, false },     { WORKLOAD_RUNNING, WORKLOAD_CREATED, false },
+                { WORKLOAD_CREATED, WORKLOAD_STARTING, true },
+                { WORKLOAD_CREATED, WORKLOAD_RUNNING, false },
+                { WORKLOAD_STARTING, WORKLOAD_RUNNING, true },
+                { WORKLOAD_STARTING, WORKLOAD_FAILED, true },
+                { WORKLOAD_RUNNING, WORKLOAD_STOPPING, true },
+                { WORKLOAD_RUNNING, WORKLOAD_EXITED, true },
+                { WORKLOAD_STOPPING, WORKLOAD_EXITED, true },
+                { WORKLOAD_STOPPING, WORKLOAD_RUNNING, false },
+                { WORKLOAD_EXITED, WORKLOAD_RUNNING, false },
+                { WORKLOAD_EXITED, WORKLOAD_STARTING, false },
+                { WORKLOAD_FAILED, WORKLOAD_EXITED, false },
+                { WORKLOAD_RUNNING, WORKLOAD_CREATED, false },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++)
@@ -102,8 +108,8 @@ static void test_state_machine(void) {
                    workload_state_to_string(t[i].from), workload_state_to_string(t[i].to),
                    t[i].ok ? "allowed" : "refused");
         for (int s = 0; s < _WORKLOAD_STATE_MAX; s++)
-                ok(workload_state_from_string(workload_state_to_string((WorkloadState) s)) == s, "state %s round-trips",
-                   workload_state_to_string((WorkloadState) s));
+                ok(workload_state_from_string(workload_state_to_string((WorkloadState) s)) == s,
+                   "state %s round-trips", workload_state_to_string((WorkloadState) s));
         ok(workload_state_from_string("bogus") < 0, "unknown state refused");
 }
 

@@ -45,12 +45,15 @@ typedef enum Controller {
 } Controller;
 
 static const char *const controller_v1_name[_CTRL_MAX] = {
-        [CTRL_MEMORY] = "memory", [CTRL_PIDS] = "pids",   [CTRL_CPU] = "cpu",
-        [CTRL_CPUACCT] = "cpuacct", [CTRL_IO] = "blkio", [CTRL_DEVICES] = "devices",
+        [CTRL_MEMORY] = "memory",   [CTRL_PIDS] = "pids", [CTRL_CPU] = "cpu",
+        [CTRL_CPUACCT] = "cpuacct", [CTRL_IO] = "blkio",  [CTRL_DEVICES] = "devices",
 };
 
 static const char *const controller_v2_name[_CTRL_MAX] = {
-        [CTRL_MEMORY] = "memory", [CTRL_PIDS] = "pids", [CTRL_CPU] = "cpu", [CTRL_IO] = "io",
+        [CTRL_MEMORY] = "memory",
+        [CTRL_PIDS] = "pids",
+        [CTRL_CPU] = "cpu",
+        [CTRL_IO] = "io",
 };
 
 /* One leaf directory: on v2 the only one, on v1 one per hierarchy used. */
@@ -69,41 +72,43 @@ typedef struct CgroupDir {
  * as it is at that moment) and exits. Our memory stays charged where it was: user pages go to
  * mm->owner (us), and the holder's own kernel memory was charged before it moved. */
 typedef struct CgroupHolder {
-        pid_t pid;               /* 0 once reaped */
-        int cmd[2];              /* pipe, us → holder: one byte = "clone now"; EOF = "exit" */
+        pid_t pid;  /* 0 once reaped */
+        int cmd[2]; /* pipe, us → holder: one byte = "clone now"; EOF = "exit" */
         void *stack;
         /* The request, written before the byte and read after the holder's exit. */
         uint64_t flags;
         int (*fn)(void *);
         void *arg;
         int pidfd;
-        long result;             /* PID or -errno */
+        long result; /* PID or -errno */
 } CgroupHolder;
 
-#define HOLDER_STACK_SIZE (UINT64_C(8) << 20) /* reserved, not committed: the payload's child runs on its copy */
+#define HOLDER_STACK_SIZE \
+        (UINT64_C(8) << 20) /* reserved, not committed: the payload's child runs on its copy */
 
 struct Cgroup {
         CgroupLayout layout;
-        char *leaf;    /* LEAF name */
-        char *group;   /* GROUP name */
+        char *leaf;  /* LEAF name */
+        char *group; /* GROUP name */
         CgroupDir dirs[_CTRL_MAX];
         size_t n_dirs;
-        int dir_of[_CTRL_MAX]; /* index into dirs, -1 if the controller is not available */
-        CgroupHolder *holder;  /* spare leaves: the process sitting in them (v1) */
-        unsigned spare_dirs;   /* 1 << index of the dirs the holder sits in */
-        unsigned born_dirs;    /* after cgroup_clone_fn(): 1 << index of the dirs the child was born in */
-        bool devices_done;     /* the device allow-list is written (spare leaves) */
+        int dir_of[_CTRL_MAX];  /* index into dirs, -1 if the controller is not available */
+        CgroupHolder *holder;   /* spare leaves: the process sitting in them (v1) */
+        unsigned spare_dirs;    /* 1 << index of the dirs the holder sits in */
+        unsigned born_dirs;     /* after cgroup_clone_fn(): 1 << index of the dirs the child was born in */
+        bool devices_done;      /* the device allow-list is written (spare leaves) */
         uint64_t deferred_pids; /* pids.max to write in cgroup_place_child() (0 = none) */
 };
 
 /* The minimal device set: the OCI/Docker defaults minus what isod never creates in /dev. Any
  * node may be made (mknod), but only these may be opened. */
 static const CgroupDeviceRule default_devices[] = {
-        { 'c', -1, -1, "m" },    { 'b', -1, -1, "m" },  { 'c', 1, 3, "rwm" }, /* null */
-        { 'c', 1, 5, "rwm" },    /* zero */             { 'c', 1, 7, "rwm" }, /* full */
-        { 'c', 1, 8, "rwm" },    /* random */           { 'c', 1, 9, "rwm" }, /* urandom */
-        { 'c', 5, 0, "rwm" },    /* tty */              { 'c', 5, 2, "rwm" }, /* ptmx */
-        { 'c', 136, -1, "rwm" }, /* /dev/pts/N */
+        { 'c', -1, -1, "m" },    { 'b', -1, -1, "m" },
+        { 'c', 1, 3, "rwm" },                                       /* null */
+        { 'c', 1, 5, "rwm" },    /* zero */ { 'c', 1, 7, "rwm" },   /* full */
+        { 'c', 1, 8, "rwm" },    /* random */ { 'c', 1, 9, "rwm" }, /* urandom */
+        { 'c', 5, 0, "rwm" },    /* tty */ { 'c', 5, 2, "rwm" },    /* ptmx */
+        { 'c', 136, -1, "rwm" },                                    /* /dev/pts/N */
 };
 
 static int set_message(char **reterr_message, int r, const char *fmt, ...) _printf_(3, 4);
@@ -230,7 +235,7 @@ static Cgroup *cgroup_new(CgroupLayout layout, const char *group, const char *le
         }
         for (size_t i = 0; i < _CTRL_MAX; i++) {
                 cg->dir_of[i] = -1;
-                cg->dirs[i] = (CgroupDir) { .group_fd = -EBADF, .fd = -EBADF };
+                cg->dirs[i] = (CgroupDir){ .group_fd = -EBADF, .fd = -EBADF };
         }
         return cg;
 }
@@ -313,7 +318,7 @@ static int remove_leaves(Cgroup *cg) {
                         return r;
                 if (attempt % 50 == 0)
                         (void) cgroup_kill_all(cg);
-                (void) nanosleep(&(struct timespec) { .tv_nsec = 1000000 }, NULL);
+                (void) nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
         }
         return -EBUSY;
 }
@@ -357,7 +362,7 @@ static int remove_stale_leaf(CgroupLayout layout, int group_fd, const char *name
                 if (r == -ENOENT)
                         return 0;
                 if (r == -EBUSY)
-                        (void) nanosleep(&(struct timespec) { .tv_nsec = 1000000 }, NULL);
+                        (void) nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
                 else if (r < 0)
                         return r;
         }
@@ -413,14 +418,17 @@ static int make_leaf(Cgroup *cg, CgroupDir *d, int base_fd, const char *base_pat
 
 /* ---------------------------------------------------------------- devices */
 
-#define DEVCG_INSN(c, d, s, o, i)                                                                \
-        ((struct bpf_insn) { .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+#define DEVCG_INSN(c, d, s, o, i) \
+        ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
 static unsigned access_bits(const char *access) {
         unsigned a = 0;
 
         for (const char *p = access; p && *p; p++)
-                a |= *p == 'm' ? BPF_DEVCG_ACC_MKNOD : *p == 'r' ? BPF_DEVCG_ACC_READ : *p == 'w' ? BPF_DEVCG_ACC_WRITE : 0;
+                a |= *p == 'm'   ? BPF_DEVCG_ACC_MKNOD
+                     : *p == 'r' ? BPF_DEVCG_ACC_READ
+                     : *p == 'w' ? BPF_DEVCG_ACC_WRITE
+                                 : 0;
         return a;
 }
 
@@ -432,7 +440,8 @@ static size_t devcg_emit_rule(struct bpf_insn *p, size_t n, const CgroupDeviceRu
 
         if (rule->type != 'a')
                 checks[n_checks++] = DEVCG_INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 0,
-                                                rule->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
+                                                rule->type == 'b' ? BPF_DEVCG_DEV_BLOCK
+                                                                  : BPF_DEVCG_DEV_CHAR);
         if (rule->major >= 0)
                 checks[n_checks++] = DEVCG_INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, 0, rule->major);
         if (rule->minor >= 0)
@@ -444,7 +453,8 @@ static size_t devcg_emit_rule(struct bpf_insn *p, size_t n, const CgroupDeviceRu
         }
         /* Allowed if the requested access is a subset of the rule's. */
         p[n++] = DEVCG_INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_3, 0, 0);
-        p[n++] = DEVCG_INSN(BPF_ALU | BPF_AND | BPF_K, BPF_REG_1, 0, 0, (int32_t) ~access_bits(rule->access));
+        p[n++] = DEVCG_INSN(BPF_ALU | BPF_AND | BPF_K, BPF_REG_1, 0, 0,
+                            (int32_t) ~access_bits(rule->access));
         p[n++] = DEVCG_INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_1, 0, 2, 0);
         p[n++] = DEVCG_INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1);
         p[n++] = DEVCG_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
@@ -476,7 +486,7 @@ static int devices_v2(int leaf_fd, const CgroupDeviceRule *extra, size_t n_extra
         prog[n++] = DEVCG_INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0);
         prog[n++] = DEVCG_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 
-        attr = (union bpf_attr) {
+        attr = (union bpf_attr){
                 .prog_type = BPF_PROG_TYPE_CGROUP_DEVICE,
                 .insns = (uint64_t) (uintptr_t) prog,
                 .insn_cnt = (uint32_t) n,
@@ -486,7 +496,7 @@ static int devices_v2(int leaf_fd, const CgroupDeviceRule *extra, size_t n_extra
         if (prog_fd < 0)
                 return -errno;
 
-        attr = (union bpf_attr) {
+        attr = (union bpf_attr){
                 .target_fd = (uint32_t) leaf_fd,
                 .attach_bpf_fd = (uint32_t) prog_fd,
                 .attach_type = BPF_CGROUP_DEVICE,
@@ -582,7 +592,8 @@ static int apply_limits(Cgroup *cg, const CgroupLimits *l, char **reterr_message
                 }
                 if (v2) {
                         file = "cpu.max";
-                        (void) snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64, cpu_quota(l->cpus), CPU_PERIOD_USEC);
+                        (void) snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64, cpu_quota(l->cpus),
+                                        CPU_PERIOD_USEC);
                         r = write_at(fd, file, buf);
                 } else {
                         /* A new cgroup's cpu.cfs_period_us is already 100000 (100 ms). */
@@ -651,9 +662,10 @@ static int apply_limits(Cgroup *cg, const CgroupLimits *l, char **reterr_message
 
 fail:
         if (r == -EOPNOTSUPP)
-                return set_message(reterr_message, r, "cannot set '%s': the controller is not available on this host",
-                                   file);
-        return set_message(reterr_message, r, "cannot set '%s' in '%s': %s", file, cgroup_path(cg), strerror(-r));
+                return set_message(reterr_message, r,
+                                   "cannot set '%s': the controller is not available on this host", file);
+        return set_message(reterr_message, r, "cannot set '%s' in '%s': %s", file, cgroup_path(cg),
+                           strerror(-r));
 }
 
 /* ---------------------------------------------------------------- v2 */
@@ -675,7 +687,7 @@ static int own_cgroup(const char *controller, char **ret) {
                 p = c ? strchr(c + 1, ':') : NULL;
                 if (p) {
                         *p++ = 0;
-                        if (controller ? word_in(c + 1, controller) : (c[1] == 0 && streq(l, "0:")) ) {
+                        if (controller ? word_in(c + 1, controller) : (c[1] == 0 && streq(l, "0:"))) {
                                 *ret = strdup(p);
                                 return *ret ? 0 : -ENOMEM;
                         }
@@ -735,13 +747,14 @@ static int setup_v2(Cgroup *cg, const char *base_path, const char *group, const 
                 return set_message(reterr_message, -errno, "cannot open '%s': %m", base_path);
         r = fd_is_cgroupfs(base_fd, true);
         if (r <= 0)
-                return set_message(reterr_message, r < 0 ? r : -EOPNOTSUPP, "'%s' is not a cgroup2 file system", base_path);
+                return set_message(reterr_message, r < 0 ? r : -EOPNOTSUPP,
+                                   "'%s' is not a cgroup2 file system", base_path);
 
         cg->n_dirs = 1;
         r = make_leaf(cg, d, base_fd, base_path, group);
         if (r < 0)
-                return set_message(reterr_message, r, "cannot create cgroup '%s/%s/%s': %s", base_path, group, cg->leaf,
-                                   strerror(-r));
+                return set_message(reterr_message, r, "cannot create cgroup '%s/%s/%s': %s", base_path,
+                                   group, cg->leaf, strerror(-r));
 
         /* Fast path: GROUP already delegates what this workload needs (the common case after the
          * first launch). Else enable what the host has, in BASE and then in GROUP. */
@@ -754,13 +767,16 @@ static int setup_v2(Cgroup *cg, const char *base_path, const char *group, const 
 
                 r = v2_enable(base_fd, all, need, &in_base);
                 if (r < 0)
-                        return set_message(reterr_message, r,
-                                           r == -EBUSY ? "cannot enable controllers in '%s': it holds processes (cgroup v2's no-internal-processes rule); run isod in a delegated cgroup (Delegate=yes, DelegateSubgroup=supervisor)" : "cannot enable controllers in '%s': %m",
-                                           base_path);
+                        return set_message(
+                                reterr_message, r,
+                                r == -EBUSY
+                                        ? "cannot enable controllers in '%s': it holds processes (cgroup v2's no-internal-processes rule); run isod in a delegated cgroup (Delegate=yes, DelegateSubgroup=supervisor)"
+                                        : "cannot enable controllers in '%s': %m",
+                                base_path);
                 r = v2_enable(d->group_fd, in_base, need, &have);
                 if (r < 0)
-                        return set_message(reterr_message, r, "cannot enable controllers in '%s/%s': %s", base_path,
-                                           group, strerror(-r));
+                        return set_message(reterr_message, r, "cannot enable controllers in '%s/%s': %s",
+                                           base_path, group, strerror(-r));
         }
         for (Controller c = 0; c < _CTRL_MAX; c++)
                 if (have & (1U << c)) {
@@ -863,20 +879,22 @@ static int v1_add_hierarchies(Cgroup *cg, const char *group, unsigned need, char
                                 cg->dir_of[c] = (int) (d - cg->dirs);
                 r = make_leaf(cg, d, base_fd, base_path, group);
                 if (r < 0)
-                        return set_message(reterr_message, r, "cannot create cgroup '%s/%s/%s': %s", base_path,
-                                           group, cg->leaf, strerror(-r));
+                        return set_message(reterr_message, r, "cannot create cgroup '%s/%s/%s': %s",
+                                           base_path, group, cg->leaf, strerror(-r));
         }
         return 0;
 }
 
 static int v1_check(Cgroup *cg, unsigned limited, char **reterr_message) {
         if (cg->dir_of[CTRL_MEMORY] < 0 && cg->dir_of[CTRL_PIDS] < 0)
-                return set_message(reterr_message, -EOPNOTSUPP,
-                                   "no usable cgroup hierarchy: neither memory nor pids is mounted under " CGROUP_ROOT);
+                return set_message(
+                        reterr_message, -EOPNOTSUPP,
+                        "no usable cgroup hierarchy: neither memory nor pids is mounted under " CGROUP_ROOT);
         for (Controller c = 0; c < _CTRL_MAX; c++)
                 if ((limited & (1U << c)) && cg->dir_of[c] < 0)
                         return set_message(reterr_message, -EOPNOTSUPP,
-                                           "the cgroup v1 '%s' controller is not mounted at " CGROUP_ROOT "/%s",
+                                           "the cgroup v1 '%s' controller is not mounted at " CGROUP_ROOT
+                                           "/%s",
                                            controller_v1_name[c], controller_v1_name[c]);
         return 0;
 }
@@ -940,7 +958,8 @@ int cgroup_setup(const char *path, const CgroupLimits *limits, Cgroup **ret, cha
         int r;
 
         if (statfs(CGROUP_ROOT, &sfs) < 0)
-                return set_message(reterr_message, -EOPNOTSUPP, "no cgroup file system at " CGROUP_ROOT ": %m");
+                return set_message(reterr_message, -EOPNOTSUPP,
+                                   "no cgroup file system at " CGROUP_ROOT ": %m");
         if ((unsigned long) sfs.f_type == CGROUP2_SUPER_MAGIC) {
                 r = v2_base(&base);
                 if (r < 0)
@@ -1027,7 +1046,8 @@ int cgroup_oom_kills(Cgroup *cg, uint64_t *ret) {
                 return -EOPNOTSUPP;
         /* v2: memory.events counts the subtree, and the leaf has no children. v1 (≥ 4.13):
          * memory.oom_control carries an oom_kill field. */
-        return read_key_at(fd, cg->layout == CGROUP_LAYOUT_V2 ? "memory.events" : "memory.oom_control", "oom_kill", ret);
+        return read_key_at(fd, cg->layout == CGROUP_LAYOUT_V2 ? "memory.events" : "memory.oom_control",
+                           "oom_kill", ret);
 }
 
 static void put_u64(json_t *o, const char *key, int r, uint64_t v) {
@@ -1108,7 +1128,7 @@ static int holder_main(void *p) {
                 return 0;
         /* CLONE_PARENT: our parent's child. exit_signal must be 0 with it; the child gets ours
          * (SIGCHLD), so the caller waits for it like for any child. */
-        args = (struct clone_args) {
+        args = (struct clone_args){
                 .flags = h->flags | CLONE_PARENT | CLONE_PIDFD,
                 .pidfd = (uint64_t) (uintptr_t) &h->pidfd,
         };
@@ -1120,7 +1140,7 @@ static int holder_main(void *p) {
 }
 
 static void holder_reap(CgroupHolder *h) {
-        while (waitid(P_PID, (id_t) h->pid, &(siginfo_t) {}, WEXITED | __WALL) < 0 && errno == EINTR)
+        while (waitid(P_PID, (id_t) h->pid, &(siginfo_t){}, WEXITED | __WALL) < 0 && errno == EINTR)
                 ;
         h->pid = 0;
 }
@@ -1164,7 +1184,8 @@ static int holder_new(CgroupHolder **ret) {
         (void) mprotect(h->stack, (size_t) sysconf(_SC_PAGESIZE), PROT_NONE); /* guard page */
         (void) sigfillset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, &old);
-        h->pid = clone(holder_main, (char *) h->stack + HOLDER_STACK_SIZE, CLONE_VM | CLONE_FS | CLONE_FILES | SIGCHLD, h);
+        h->pid = clone(holder_main, (char *) h->stack + HOLDER_STACK_SIZE,
+                       CLONE_VM | CLONE_FS | CLONE_FILES | SIGCHLD, h);
         r = h->pid < 0 ? -errno : 0;
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {
@@ -1245,7 +1266,7 @@ int cgroup_spare_new(const char *workloads_dir, Cgroup **ret) {
         if (!cg)
                 return -ENOMEM;
         /* The hierarchies of a container without cpus/io_weight; those come at assignment. */
-        r = v1_add_hierarchies(cg, group, v1_need(&(CgroupLimits) {}, NULL), NULL);
+        r = v1_add_hierarchies(cg, group, v1_need(&(CgroupLimits){}, NULL), NULL);
         if (r < 0)
                 return r;
         if (cg->n_dirs == 0)
@@ -1282,8 +1303,8 @@ static int spare_adopt(Cgroup *cg, const char *path, const CgroupLimits *l, char
         r = check_path(path, &leaf, &group);
         if (r < 0)
                 return set_message(reterr_message, r, "invalid cgroup name '%s'", path ?: "(null)");
-        if (cg->layout != CGROUP_LAYOUT_V1 || !cg->holder || !streq(group, cg->group) || l->devices_unrestricted ||
-            l->n_extra_devices > 0)
+        if (cg->layout != CGROUP_LAYOUT_V1 || !cg->holder || !streq(group, cg->group) ||
+            l->devices_unrestricted || l->n_extra_devices > 0)
                 return -EXDEV; /* not made for this: the normal path */
         for (size_t i = 0; i < cg->n_dirs; i++) {
                 CgroupDir *d = cg->dirs + i;
@@ -1297,8 +1318,8 @@ static int spare_adopt(Cgroup *cg, const char *path, const CgroupLimits *l, char
                                 r = renameat(d->group_fd, slash + 1, d->group_fd, leaf) < 0 ? -errno : 0;
                 }
                 if (r < 0)
-                        return set_message(reterr_message, r, "cannot rename '%s' to '%s': %s", d->path, leaf,
-                                           strerror(-r));
+                        return set_message(reterr_message, r, "cannot rename '%s' to '%s': %s", d->path,
+                                           leaf, strerror(-r));
                 *slash = 0;
                 if (asprintf(&np, "%s/%s", d->path, leaf) < 0) {
                         *slash = '/';

@@ -20,7 +20,7 @@
  * in the child travel back over a CLOEXEC socket, so a bad path answers a clear message and
  * never a silent exit code. */
 
-#define CONTAINER_NS_FLAGS                                                                       \
+#define CONTAINER_NS_FLAGS \
         (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
 
 typedef struct ChildError {
@@ -49,13 +49,16 @@ static int container_probe(const BackendHostConfig *cfg, char **ret_reason) {
 static int container_validate(const WorkloadSpec *spec, char **reterr) {
         /* In a user namespace only ids 0…65535 exist (userns.c maps that many). */
         if (spec->userns) {
-                bool bad = spec->user_set && (spec->uid >= container_userns_size() || spec->gid >= container_userns_size());
+                bool bad = spec->user_set &&
+                           (spec->uid >= container_userns_size() || spec->gid >= container_userns_size());
 
                 for (size_t i = 0; i < spec->n_groups; i++)
                         bad = bad || spec->groups[i] >= container_userns_size();
                 if (bad) {
-                        if (reterr && asprintf(reterr, "With \"userns\": true, process.user and its groups must be below %u.",
-                                               container_userns_size()) < 0)
+                        if (reterr &&
+                            asprintf(reterr,
+                                     "With \"userns\": true, process.user and its groups must be below %u.",
+                                     container_userns_size()) < 0)
                                 *reterr = NULL;
                         return -EINVAL;
                 }
@@ -92,7 +95,8 @@ static const char *env_get(char **env, const char *name) {
 
 /* execvpe() searches the *caller's* PATH; we want the workload's PATH (or the default). */
 _noreturn_ static void exec_workload(int err_fd, char **args, char **env) {
-        const char *path = env_get(env, "PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        const char *path = env_get(env, "PATH")
+                                   ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
         char buf[4096];
         int last = ENOENT;
 
@@ -222,11 +226,15 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
                 if (r < 0)
                         child_fail(err_fd, r, "wait for the user namespace's id maps");
         }
-        r = container_setup_fs(
-                &(ContainerFsConfig) {
-                        .lower = c->lower, .upper = upper, .work = work, .root = root, .spec = spec,
-                        .userns = c->userns, .idmap_fds = c->userns ? idmap_fds : NULL, .lower_mnt = lower_mnt },
-                &what);
+        r = container_setup_fs(&(ContainerFsConfig){ .lower = c->lower,
+                                                     .upper = upper,
+                                                     .work = work,
+                                                     .root = root,
+                                                     .spec = spec,
+                                                     .userns = c->userns,
+                                                     .idmap_fds = c->userns ? idmap_fds : NULL,
+                                                     .lower_mnt = lower_mnt },
+                               &what);
         if (r < 0)
                 child_fail(err_fd, r, what);
 
@@ -312,7 +320,7 @@ static int container_init(void *p) {
         (void) close(a->other_fd);
         /* Wait until the monitor has placed us in the workload's cgroup (v1: by PID, in the
          * hierarchies we were not born in) and written the last limits. */
-        if (read(a->fd, &(char) { 0 }, 1) != 1)
+        if (read(a->fd, &(char){ 0 }, 1) != 1)
                 _exit(127);
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(a->fd, errno, "create a cgroup namespace");
@@ -342,7 +350,8 @@ static int container_start(Monitor *m) {
 
         r = resolve_lower(m, c);
         if (r == -ENOENT) {
-                (void) snprintf(msg, sizeof msg, "%s '%s' not found", m->spec->rootfs ? "rootfs directory" : "image",
+                (void) snprintf(msg, sizeof msg, "%s '%s' not found",
+                                m->spec->rootfs ? "rootfs directory" : "image",
                                 m->spec->rootfs ?: m->spec->image);
                 monitor_payload_failed(m, r, msg);
                 return r;
@@ -374,8 +383,10 @@ static int container_start(Monitor *m) {
         /* A spare monitor brings leaves that already hold its holder process (v1): renamed, limited,
          * and the init is born in them — no task migration on the launch path. */
         r = cgroup_setup_with_spare(&m->cgroup_spare, cg_path,
-                                    &(CgroupLimits) { .memory = m->spec->memory, .cpus = m->spec->cpus,
-                                                      .pids = m->spec->pids, .io_weight = m->spec->io_weight },
+                                    &(CgroupLimits){ .memory = m->spec->memory,
+                                                     .cpus = m->spec->cpus,
+                                                     .pids = m->spec->pids,
+                                                     .io_weight = m->spec->io_weight },
                                     &c->cgroup, &cg_msg);
         if (r < 0) {
                 (void) snprintf(msg, sizeof msg, "set up the workload's cgroup: %s", cg_msg ?: strerror(-r));
@@ -389,8 +400,9 @@ static int container_start(Monitor *m) {
 
         /* No CLONE_NEWCGROUP here: the child unshares it once it is in its cgroup, so that the
          * namespace is rooted at the workload's cgroup (which /proc/self/cgroup shows as "/"). */
-        init_args = (InitArgs) { .m = m, .c = c, .fd = sp[1], .other_fd = sp[0] };
-        pid = cgroup_clone_fn(c->cgroup, (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0),
+        init_args = (InitArgs){ .m = m, .c = c, .fd = sp[1], .other_fd = sp[0] };
+        pid = cgroup_clone_fn(c->cgroup,
+                              (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0),
                               container_init, &init_args, &pidfd);
         if (pid < 0) {
                 r = pid;
@@ -403,14 +415,14 @@ static int container_start(Monitor *m) {
         if (r >= 0) {
                 /* How many hierarchies the init had to be moved into (0: born in its cgroup). */
                 monitor_set_fact(m, "cgroup_attached", json_integer(r));
-                r = write(sp[0], &(char) { 0 }, 1) != 1 ? -errno : 0;
+                r = write(sp[0], &(char){ 0 }, 1) != 1 ? -errno : 0;
         }
         if (r < 0) {
                 (void) pidfd_send_signal_compat(pidfd, SIGKILL);
-                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t){}, WEXITED);
                 (void) close(sp[0]);
-                (void) snprintf(msg, sizeof msg, "move the workload into cgroup '%s': %s", cgroup_path(c->cgroup),
-                                strerror(-r));
+                (void) snprintf(msg, sizeof msg, "move the workload into cgroup '%s': %s",
+                                cgroup_path(c->cgroup), strerror(-r));
                 monitor_payload_failed(m, r, msg);
                 return r;
         }
@@ -420,7 +432,7 @@ static int container_start(Monitor *m) {
                 r = container_userns_start_child(m, c, pid, &us_msg);
                 if (r < 0) {
                         (void) pidfd_send_signal_compat(pidfd, SIGKILL);
-                        (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                        (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t){}, WEXITED);
                         (void) close(sp[0]);
                         monitor_payload_failed(m, r, us_msg ?: "set up the user namespace");
                         return r;
@@ -446,7 +458,7 @@ static int container_start(Monitor *m) {
                 ce.what[sizeof ce.what - 1] = 0;
                 (void) snprintf(msg, sizeof msg, "failed to %s: %s", ce.what, strerror(ce.error));
                 c->child_src = sd_event_source_disable_unref(c->child_src);
-                (void) waitid(P_PIDFD, (id_t) c->pidfd, &(siginfo_t) {}, WEXITED);
+                (void) waitid(P_PIDFD, (id_t) c->pidfd, &(siginfo_t){}, WEXITED);
                 monitor_payload_failed(m, -ce.error, msg);
                 return -ce.error;
         }
@@ -484,8 +496,8 @@ static int container_stop(Monitor *m, uint64_t timeout_usec) {
         r = pidfd_send_signal_compat(c->pidfd, SIGTERM);
         if (r < 0)
                 return r;
-        return sd_event_add_time_relative(m->event, &c->stop_timer, CLOCK_MONOTONIC, timeout_usec, 0, on_stop_timeout,
-                                          m);
+        return sd_event_add_time_relative(m->event, &c->stop_timer, CLOCK_MONOTONIC, timeout_usec, 0,
+                                          on_stop_timeout, m);
 }
 
 typedef struct ExecState {
@@ -594,19 +606,19 @@ static int container_exec(Monitor *m, ExecRequest *x) {
         }
         if (pid == 0) {
                 (void) close(sp[0]);
-                if (read(sp[1], &(char) { 0 }, 1) != 1)
+                if (read(sp[1], &(char){ 0 }, 1) != 1)
                         _exit(127);
                 exec_child(m, c, x, sp[1]);
         }
         (void) close(sp[1]);
         r = placed ? 0 : cgroup_attach_pid(c->cgroup, pid);
-        if (r >= 0 && write(sp[0], &(char) { 0 }, 1) != 1)
+        if (r >= 0 && write(sp[0], &(char){ 0 }, 1) != 1)
                 r = -errno;
         if (r < 0) {
                 char msg[300];
 
                 (void) pidfd_send_signal_compat(pidfd, SIGKILL);
-                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t){}, WEXITED);
                 (void) close(sp[0]);
                 for (int i = 0; i < 3; i++)
                         if (x->fds[i] >= 0) {
@@ -631,7 +643,7 @@ static int container_exec(Monitor *m, ExecRequest *x) {
                 char msg[300];
 
                 ce.what[sizeof ce.what - 1] = 0;
-                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t){}, WEXITED);
                 (void) snprintf(msg, sizeof msg, "Failed to %s: %s", ce.what, strerror(ce.error));
                 monitor_exec_finished(m, x, -ce.error, 0, msg);
                 return 0;
@@ -640,7 +652,7 @@ static int container_exec(Monitor *m, ExecRequest *x) {
         st = calloc(1, sizeof(ExecState));
         if (!st)
                 return -ENOMEM;
-        *st = (ExecState) { .monitor = m, .req = x, .pidfd = TAKE_FD(pidfd) };
+        *st = (ExecState){ .monitor = m, .req = x, .pidfd = TAKE_FD(pidfd) };
         r = sd_event_add_child_pidfd(m->event, &st->src, st->pidfd, WEXITED, on_exec_exit, st);
         if (r < 0) {
                 (void) close(st->pidfd);

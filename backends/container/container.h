@@ -13,32 +13,32 @@ typedef struct SeccompProgram SeccompProgram;
 
 typedef struct Container {
         Monitor *monitor;
-        pid_t pid;                 /* container init, host PID */
+        pid_t pid; /* container init, host PID */
         int pidfd;
         sd_event_source *child_src;
         sd_event_source *stop_timer;
-        char *lower;               /* the image's (read-only) root directory */
-        Cgroup *cgroup;            /* the workload's cgroup (cgroup.c); NULL before start */
-        SeccompProgram *seccomp;   /* compiled filter (seccomp.c), NULL = unconfined; for exec too */
-        bool userns;               /* in its own user namespace (userns.c) */
-        uid_t userns_base;         /* host id of root inside */
-        int userns_lock_fd;        /* holds the id range (flock); -EBADF if none */
-        int userns_sync[2];        /* parent → child: maps written, idmapped trees (SCM_RIGHTS) */
+        char *lower;             /* the image's (read-only) root directory */
+        Cgroup *cgroup;          /* the workload's cgroup (cgroup.c); NULL before start */
+        SeccompProgram *seccomp; /* compiled filter (seccomp.c), NULL = unconfined; for exec too */
+        bool userns;             /* in its own user namespace (userns.c) */
+        uid_t userns_base;       /* host id of root inside */
+        int userns_lock_fd;      /* holds the id range (flock); -EBADF if none */
+        int userns_sync[2];      /* parent → child: maps written, idmapped trees (SCM_RIGHTS) */
         bool stopping;
 } Container;
 
 /* What the child needs to build the container's file system; filled before clone. */
 typedef struct ContainerFsConfig {
-        const char *lower;         /* read-only lower layer (image rootfs) */
-        const char *upper;         /* DIR/upper */
-        const char *work;          /* DIR/work */
-        const char *root;          /* DIR/rootfs: the mount point */
+        const char *lower; /* read-only lower layer (image rootfs) */
+        const char *upper; /* DIR/upper */
+        const char *work;  /* DIR/work */
+        const char *root;  /* DIR/rootfs: the mount point */
         const WorkloadSpec *spec;
         /* User namespace (userns.c): detached idmapped trees from the parent, NULL if none;
          * [0] = the image, [1 + k] = spec mount k, each -EBADF where idmapping was unavailable. */
         bool userns;
         const int *idmap_fds;
-        const char *lower_mnt;     /* DIR/lower: where an idmapped image is attached for overlay */
+        const char *lower_mnt; /* DIR/lower: where an idmapped image is attached for overlay */
 } ContainerFsConfig;
 
 /* mounts.c: runs in the child, inside its new mount namespace. On failure returns -errno and sets
@@ -55,8 +55,8 @@ int container_loopback_up(void);
 /* seccomp.c: profile = NULL/"default", "unconfined" (→ *ret = NULL) or an absolute path to a JSON
  * profile. Compiles once per profile content and caches the BPF in CACHE_DIR/seccomp/. On
  * failure *reterr_message (malloc'd) names the file and the problem. */
-int seccomp_program_prepare(const char *profile, const char *cache_dir, SeccompProgram **ret, bool *ret_cached,
-                            char **reterr_message);
+int seccomp_program_prepare(const char *profile, const char *cache_dir, SeccompProgram **ret,
+                            bool *ret_cached, char **reterr_message);
 SeccompProgram *seccomp_program_free(SeccompProgram *p);
 size_t seccomp_program_size(const SeccompProgram *p);
 /* In the child, the last step before execve() (after no_new_privs). NULL: no filter. */

@@ -95,7 +95,8 @@ int container_open_in_root(int root_fd, const char *path, int flags, bool create
         return TAKE_FD(cur);
 }
 
-static int mount_fd(const char *source, int target_fd, const char *fstype, unsigned long flags, const char *data) {
+static int mount_fd(const char *source, int target_fd, const char *fstype, unsigned long flags,
+                    const char *data) {
         char p[64];
 
         (void) snprintf(p, sizeof p, "/proc/self/fd/%d", target_fd);
@@ -141,14 +142,23 @@ static int remount_ro_in_root(int root_fd, const char *path, unsigned long extra
         fd = container_open_in_root(root_fd, path, O_PATH, false, false);
         if (fd < 0)
                 return fd;
-        return mount_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | extra | mount_flags_of_fd(fd), NULL);
+        return mount_fd(NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | extra | mount_flags_of_fd(fd),
+                        NULL);
 }
 
 /* OCI's default masked and read-only paths (as runc, crun and Docker use them). */
 static const char *const masked_paths[] = {
-        "/proc/acpi",        "/proc/asound",    "/proc/kcore",       "/proc/keys",
-        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-        "/proc/scsi",        "/sys/firmware",   "/sys/devices/virtual/powercap",
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+        "/sys/devices/virtual/powercap",
 };
 static const char *const readonly_paths[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -205,7 +215,9 @@ static int attach_tree_in_root(int root_fd, const char *path, int tree_fd, bool 
         fd = container_open_in_root(root_fd, path, O_PATH | (is_file ? 0 : O_DIRECTORY), !is_file, is_file);
         if (fd < 0)
                 return fd;
-        return move_mount(tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0 ? -errno : 0;
+        return move_mount(tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0
+                       ? -errno
+                       : 0;
 }
 
 static int setup_dev(int root_fd) {
@@ -213,8 +225,9 @@ static int setup_dev(int root_fd) {
         static const struct {
                 const char *target, *link;
         } links[] = {
-                { "/proc/self/fd", "fd" },      { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
-                { "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
+                { "/proc/self/fd", "fd" },       { "/proc/self/fd/0", "stdin" },
+                { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+                { "pts/ptmx", "ptmx" },
         };
         _cleanup_close_ int dev_fd = -EBADF;
         int r;
@@ -259,17 +272,18 @@ static int setup_dev(int root_fd) {
  * base) may not search. So the child opens what it needs while it still carries the host's uid 0
  * (owner access), then becomes root of its namespace (so that overlayfs records a mapped mounter),
  * and mounts by fd with the new mount API: layers via FSCONFIG_SET_FD, targets via move_mount(). */
-static int setup_root_userns(const ContainerFsConfig *c, int idmap_lower, int *ret_root_fd, const char **reterr_what) {
-        _cleanup_close_ int target = -EBADF, upper = -EBADF, work = -EBADF, lower = -EBADF, lower_mnt = -EBADF,
-                            fs = -EBADF, mnt = -EBADF;
+static int setup_root_userns(const ContainerFsConfig *c, int idmap_lower, int *ret_root_fd,
+                             const char **reterr_what) {
+        _cleanup_close_ int target = -EBADF, upper = -EBADF, work = -EBADF, lower = -EBADF,
+                            lower_mnt = -EBADF, fs = -EBADF, mnt = -EBADF;
         int r;
 
-#define USTEP(what, expr)                                                                        \
-        do {                                                                                     \
-                if ((expr) < 0) {                                                                \
-                        *reterr_what = (what);                                                   \
-                        return -errno;                                                           \
-                }                                                                                \
+#define USTEP(what, expr)                      \
+        do {                                   \
+                if ((expr) < 0) {              \
+                        *reterr_what = (what); \
+                        return -errno;         \
+                }                              \
         } while (0)
 
         USTEP("open the root mount point", target = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -277,7 +291,8 @@ static int setup_root_userns(const ContainerFsConfig *c, int idmap_lower, int *r
                 USTEP("open the upper layer", upper = open(c->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
                 USTEP("open the work directory", work = open(c->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
                 if (idmap_lower >= 0)
-                        USTEP("open the image mount point", lower_mnt = open(c->lower_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC));
+                        USTEP("open the image mount point",
+                              lower_mnt = open(c->lower_mnt, O_PATH | O_DIRECTORY | O_CLOEXEC));
         }
         if (idmap_lower < 0)
                 USTEP("open the image", lower = open(c->lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -292,29 +307,37 @@ static int setup_root_userns(const ContainerFsConfig *c, int idmap_lower, int *r
                 if (idmap_lower >= 0) /* read-only, nosuid, nodev already (set by the parent) */
                         mnt = fcntl(idmap_lower, F_DUPFD_CLOEXEC, 3);
                 else {
-                        USTEP("clone the image", mnt = open_tree(lower, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-                                                                           AT_EMPTY_PATH | AT_RECURSIVE));
+                        USTEP("clone the image", mnt = open_tree(lower, "",
+                                                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                                         AT_EMPTY_PATH | AT_RECURSIVE));
                         USTEP("make the root read-only",
                               mount_setattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE,
-                                            &(struct mount_attr) { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID },
+                                            &(struct mount_attr){ .attr_set = MOUNT_ATTR_RDONLY |
+                                                                              MOUNT_ATTR_NOSUID },
                                             sizeof(struct mount_attr)));
                 }
                 USTEP("attach the image", mnt);
         } else {
                 if (idmap_lower >= 0) {
                         USTEP("attach the idmapped image",
-                              move_mount(idmap_lower, "", lower_mnt, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
-                        USTEP("open the idmapped image", lower = openat(idmap_lower, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+                              move_mount(idmap_lower, "", lower_mnt, "",
+                                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+                        USTEP("open the idmapped image",
+                              lower = openat(idmap_lower, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
                 }
                 USTEP("mount the overlay root", fs = fsopen("overlay", FSOPEN_CLOEXEC));
-                USTEP("mount the overlay root (lower)", fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower));
-                USTEP("mount the overlay root (upper)", fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper));
+                USTEP("mount the overlay root (lower)",
+                      fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower));
+                USTEP("mount the overlay root (upper)",
+                      fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, upper));
                 USTEP("mount the overlay root (work)", fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, work));
-                USTEP("mount the overlay root (userxattr)", fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0));
+                USTEP("mount the overlay root (userxattr)",
+                      fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0));
                 USTEP("mount the overlay root", fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0));
                 USTEP("mount the overlay root", mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID));
         }
-        USTEP("attach the root", move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+        USTEP("attach the root",
+              move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
 #undef USTEP
         *ret_root_fd = TAKE_FD(mnt);
         return 0;
@@ -333,13 +356,13 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
         char opts[4096];
         int r;
 
-#define STEP(what, expr)                                                                         \
-        do {                                                                                     \
-                r = (expr);                                                                      \
-                if (r < 0) {                                                                     \
-                        *reterr_what = (what);                                                   \
-                        return r;                                                                \
-                }                                                                                \
+#define STEP(what, expr)                       \
+        do {                                   \
+                r = (expr);                    \
+                if (r < 0) {                   \
+                        *reterr_what = (what); \
+                        return r;              \
+                }                              \
         } while (0)
 
         STEP("make mounts private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0);
@@ -351,22 +374,26 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
         } else if (spec->readonly_rootfs) {
                 _cleanup_close_ int lfd = -EBADF;
 
-                STEP("bind the image", mount(c->lower, c->root, NULL, MS_BIND | MS_REC, NULL) < 0 ? -errno : 0);
+                STEP("bind the image",
+                     mount(c->lower, c->root, NULL, MS_BIND | MS_REC, NULL) < 0 ? -errno : 0);
                 lfd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 STEP("make the root read-only",
-                     mount(NULL, c->root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | mount_flags_of_fd(lfd),
-                           NULL) < 0 ? -errno : 0);
+                     mount(NULL, c->root, NULL,
+                           MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | mount_flags_of_fd(lfd), NULL) < 0
+                             ? -errno
+                             : 0);
         } else {
                 if (!overlay_path_ok(lower) || !overlay_path_ok(c->upper) || !overlay_path_ok(c->work)) {
                         *reterr_what = "use a rootfs path without ',', ':' or '\\'";
                         return -EINVAL;
                 }
-                if (snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, c->upper, c->work) >=
-                    (int) sizeof opts) {
+                if (snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, c->upper,
+                             c->work) >= (int) sizeof opts) {
                         *reterr_what = "mount the overlay (paths too long)";
                         return -ENAMETOOLONG;
                 }
-                STEP("mount the overlay root", mount("overlay", c->root, "overlay", MS_NOSUID, opts) < 0 ? -errno : 0);
+                STEP("mount the overlay root",
+                     mount("overlay", c->root, "overlay", MS_NOSUID, opts) < 0 ? -errno : 0);
         }
 
         if (root_fd < 0)
@@ -376,10 +403,11 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
                 return -errno;
         }
 
-        STEP("mount /proc", mount_in_root(root_fd, "/proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false));
+        STEP("mount /proc",
+             mount_in_root(root_fd, "/proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, false));
         STEP("set up /dev", setup_dev(root_fd));
-        STEP("mount /sys", mount_in_root(root_fd, "/sys", "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-                                         NULL, false));
+        STEP("mount /sys", mount_in_root(root_fd, "/sys", "sysfs", "sysfs",
+                                         MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, false));
         STEP("mask /proc and /sys paths", mask_paths(root_fd));
 
         for (size_t i = 0; i < spec->n_mounts; i++) {
@@ -387,20 +415,22 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
                 struct stat st;
 
                 if (c->idmap_fds && c->idmap_fds[1 + i] >= 0 ? fstat(c->idmap_fds[1 + i], &st) < 0
-                                                              : stat(sm->source, &st) < 0) {
+                                                             : stat(sm->source, &st) < 0) {
                         *reterr_what = "find a mount source";
                         return -errno;
                 }
                 if (c->idmap_fds && c->idmap_fds[1 + i] >= 0) {
                         /* Idmapped by the parent, read-only there already if asked. */
                         STEP("attach an idmapped host path",
-                             attach_tree_in_root(root_fd, sm->target, c->idmap_fds[1 + i], !S_ISDIR(st.st_mode)));
+                             attach_tree_in_root(root_fd, sm->target, c->idmap_fds[1 + i],
+                                                 !S_ISDIR(st.st_mode)));
                         continue;
                 }
-                STEP("bind-mount a host path", mount_in_root(root_fd, sm->target, sm->source, NULL, MS_BIND | MS_REC,
-                                                             NULL, !S_ISDIR(st.st_mode)));
+                STEP("bind-mount a host path", mount_in_root(root_fd, sm->target, sm->source, NULL,
+                                                             MS_BIND | MS_REC, NULL, !S_ISDIR(st.st_mode)));
                 if (sm->readonly)
-                        STEP("make a bind mount read-only", remount_ro_in_root(root_fd, sm->target, MS_NOSUID | MS_NODEV));
+                        STEP("make a bind mount read-only",
+                             remount_ro_in_root(root_fd, sm->target, MS_NOSUID | MS_NODEV));
         }
 
         STEP("enter the root", fchdir(root_fd) < 0 ? -errno : 0);

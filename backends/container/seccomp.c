@@ -58,24 +58,73 @@ size_t seccomp_program_size(const SeccompProgram *p) {
 
 static const char *const default_deny[] = {
         /* kernel modules and kexec */
-        "init_module", "finit_module", "delete_module", "create_module", "query_module", "get_kernel_syms",
-        "kexec_load", "kexec_file_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "create_module",
+        "query_module",
+        "get_kernel_syms",
+        "kexec_load",
+        "kexec_file_load",
         /* keyrings are not namespaced */
-        "keyctl", "add_key", "request_key",
+        "keyctl",
+        "add_key",
+        "request_key",
         /* other processes' memory */
-        "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
+        "kcmp",
+        "pidfd_getfd",
         /* mounting is reserved to the runtime */
-        "mount", "umount", "umount2", "fsopen", "fsmount", "fsconfig", "fspick", "move_mount", "open_tree",
-        "mount_setattr", "pivot_root",
+        "mount",
+        "umount",
+        "umount2",
+        "fsopen",
+        "fsmount",
+        "fsconfig",
+        "fspick",
+        "move_mount",
+        "open_tree",
+        "mount_setattr",
+        "pivot_root",
         /* new namespaces (clone's flags are filtered below) */
-        "unshare", "setns",
+        "unshare",
+        "setns",
         /* kernel attack surface with a history */
-        "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
-        "lookup_dcookie", "open_by_handle_at", "name_to_handle_at", "uselib", "ustat", "sysfs", "_sysctl",
-        "nfsservctl", "vm86", "vm86old", "iopl", "ioperm",
+        "bpf",
+        "perf_event_open",
+        "userfaultfd",
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+        "lookup_dcookie",
+        "open_by_handle_at",
+        "name_to_handle_at",
+        "uselib",
+        "ustat",
+        "sysfs",
+        "_sysctl",
+        "nfsservctl",
+        "vm86",
+        "vm86old",
+        "iopl",
+        "ioperm",
         /* host-wide state */
-        "acct", "swapon", "swapoff", "reboot", "syslog", "quotactl", "quotactl_fd", "settimeofday", "stime",
-        "clock_settime", "clock_settime64", "clock_adjtime", "clock_adjtime64", "adjtimex",
+        "acct",
+        "swapon",
+        "swapoff",
+        "reboot",
+        "syslog",
+        "quotactl",
+        "quotactl_fd",
+        "settimeofday",
+        "stime",
+        "clock_settime",
+        "clock_settime64",
+        "clock_adjtime",
+        "clock_adjtime64",
+        "adjtimex",
 };
 
 /* Personalities a workload may select (as Docker's profile): PER_LINUX, UNAME26, PER_LINUX32,
@@ -88,8 +137,8 @@ static int add_errno(scmp_filter_ctx ctx, int err, int nr, unsigned n, const str
 }
 
 static int build_default(scmp_filter_ctx ctx) {
-        static const uint64_t ns_flags[] = { CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-                                             CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET };
+        static const uint64_t ns_flags[] = { CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+                                             CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET };
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(default_deny); i++) {
@@ -107,8 +156,9 @@ static int build_default(scmp_filter_ctx ctx) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(ns_flags); i++) {
-                r = add_errno(ctx, EPERM, SCMP_SYS(clone), 1,
-                              (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]) });
+                r = add_errno(
+                        ctx, EPERM, SCMP_SYS(clone), 1,
+                        (struct scmp_arg_cmp[]){ SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]) });
                 if (r < 0)
                         return r;
         }
@@ -117,8 +167,8 @@ static int build_default(scmp_filter_ctx ctx) {
          * garbage in the upper half of the register (which the kernel ignores) is caught too. */
         for (unsigned long req = 0; req < 2; req++) {
                 r = add_errno(ctx, EPERM, SCMP_SYS(ioctl), 1,
-                              (struct scmp_arg_cmp[]) { SCMP_A1(SCMP_CMP_MASKED_EQ, UINT32_MAX,
-                                                                req == 0 ? TIOCSTI : TIOCLINUX) });
+                              (struct scmp_arg_cmp[]){ SCMP_A1(SCMP_CMP_MASKED_EQ, UINT32_MAX,
+                                                               req == 0 ? TIOCSTI : TIOCLINUX) });
                 if (r < 0)
                         return r;
         }
@@ -131,13 +181,14 @@ static int build_default(scmp_filter_ctx ctx) {
                 uint32_t bit = UINT32_C(1) << b;
 
                 if (!(bit & PERSONALITY_OK_BITS)) {
-                        r = add_errno(ctx, EPERM, SCMP_SYS(personality), 1,
-                                      (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_MASKED_EQ, bit | BIT31, bit) });
+                        r = add_errno(
+                                ctx, EPERM, SCMP_SYS(personality), 1,
+                                (struct scmp_arg_cmp[]){ SCMP_A0(SCMP_CMP_MASKED_EQ, bit | BIT31, bit) });
                         if (r < 0)
                                 return r;
                 }
                 r = add_errno(ctx, EPERM, SCMP_SYS(personality), 1,
-                              (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_MASKED_EQ, bit | BIT31, BIT31) });
+                              (struct scmp_arg_cmp[]){ SCMP_A0(SCMP_CMP_MASKED_EQ, bit | BIT31, BIT31) });
                 if (r < 0)
                         return r;
         }
@@ -159,8 +210,12 @@ static const struct {
         const char *name;
         enum scmp_compare op;
 } op_table[] = {
-        { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT }, { "SCMP_CMP_LE", SCMP_CMP_LE },
-        { "SCMP_CMP_EQ", SCMP_CMP_EQ }, { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+        { "SCMP_CMP_NE", SCMP_CMP_NE },
+        { "SCMP_CMP_LT", SCMP_CMP_LT },
+        { "SCMP_CMP_LE", SCMP_CMP_LE },
+        { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+        { "SCMP_CMP_GE", SCMP_CMP_GE },
+        { "SCMP_CMP_GT", SCMP_CMP_GT },
         { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
 };
 
@@ -246,11 +301,12 @@ static int parse_arg(json_t *a, struct scmp_arg_cmp *ret, char **reterr, const c
                 if (streq_ptr(json_string_value(op), op_table[i].name))
                         break;
         if (i == ELEMENTSOF(op_table))
-                return perr(reterr, "%s.op: must be one of SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, _MASKED_EQ", where);
+                return perr(reterr, "%s.op: must be one of SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, _MASKED_EQ",
+                            where);
         if (op_table[i].op == SCMP_CMP_MASKED_EQ && !value2)
                 return perr(reterr, "%s: SCMP_CMP_MASKED_EQ needs valueTwo", where);
 
-        *ret = (struct scmp_arg_cmp) {
+        *ret = (struct scmp_arg_cmp){
                 .arg = (unsigned) json_integer_value(index),
                 .op = op_table[i].op,
                 .datum_a = (scmp_datum_t) json_integer_value(value),
@@ -259,7 +315,8 @@ static int parse_arg(json_t *a, struct scmp_arg_cmp *ret, char **reterr, const c
         return 0;
 }
 
-static int parse_rule(scmp_filter_ctx ctx, json_t *rule, size_t idx, uint32_t default_action, char **reterr) {
+static int parse_rule(scmp_filter_ctx ctx, json_t *rule, size_t idx, uint32_t default_action,
+                      char **reterr) {
         static const char *const keys[] = { "names", "action", "errnoRet", "args", "comment", NULL };
         json_t *names = json_object_get(rule, "names"), *args = json_object_get(rule, "args"), *v;
         struct scmp_arg_cmp cmp[6];
@@ -280,8 +337,10 @@ static int parse_rule(scmp_filter_ctx ctx, json_t *rule, size_t idx, uint32_t de
         if (r == -ERANGE)
                 return perr(reterr, "%s.errnoRet: must be an integer from 0 to 4095", where);
         if (r < 0)
-                return perr(reterr, "%s.action: must be SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_PROCESS, _KILL_THREAD, "
-                            "_TRAP or _LOG", where);
+                return perr(reterr,
+                            "%s.action: must be SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_PROCESS, _KILL_THREAD, "
+                            "_TRAP or _LOG",
+                            where);
         if (json_object_get(rule, "comment") && !json_is_string(json_object_get(rule, "comment")))
                 return perr(reterr, "%s.comment: must be a string", where);
         if (args) {
@@ -296,7 +355,8 @@ static int parse_rule(scmp_filter_ctx ctx, json_t *rule, size_t idx, uint32_t de
                                 return r;
                         for (size_t j = 0; j < n_args; j++)
                                 if (cmp[j].arg == cmp[n_args].arg)
-                                        return perr(reterr, "%s: argument %u is compared twice (use two rules)", w,
+                                        return perr(reterr,
+                                                    "%s: argument %u is compared twice (use two rules)", w,
                                                     cmp[j].arg);
                         n_args++;
                 }
@@ -316,14 +376,15 @@ static int parse_rule(scmp_filter_ctx ctx, json_t *rule, size_t idx, uint32_t de
                         continue;
                 r = seccomp_rule_add_array(ctx, action, nr, (unsigned) n_args, n_args ? cmp : NULL);
                 if (r < 0)
-                        return perr(reterr, "%s.names[%zu]: libseccomp rejected the rule for '%s': %s", where, i, name,
-                                    strerror(-r));
+                        return perr(reterr, "%s.names[%zu]: libseccomp rejected the rule for '%s': %s",
+                                    where, i, name, strerror(-r));
         }
         return 0;
 }
 
 static int build_custom(const char *text, size_t size, scmp_filter_ctx *ret, char **reterr) {
-        static const char *const keys[] = { "defaultAction", "defaultErrnoRet", "architectures", "syscalls", NULL };
+        static const char *const keys[] = { "defaultAction", "defaultErrnoRet", "architectures", "syscalls",
+                                            NULL };
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         json_auto_t *root = NULL;
         json_error_t jerr;
@@ -342,12 +403,13 @@ static int build_custom(const char *text, size_t size, scmp_filter_ctx *ret, cha
                 return perr(reterr, "unknown key '%s'", unknown);
         if (!json_object_get(root, "defaultAction"))
                 return perr(reterr, "'defaultAction' is required");
-        r = parse_action(json_object_get(root, "defaultAction"), json_object_get(root, "defaultErrnoRet"), EPERM, &def);
+        r = parse_action(json_object_get(root, "defaultAction"), json_object_get(root, "defaultErrnoRet"),
+                         EPERM, &def);
         if (r == -ERANGE)
                 return perr(reterr, "'defaultErrnoRet' must be an integer from 0 to 4095");
         if (r < 0)
                 return perr(reterr, "'defaultAction' must be SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_PROCESS, "
-                            "_KILL_THREAD, _TRAP or _LOG");
+                                    "_KILL_THREAD, _TRAP or _LOG");
 
         ctx = seccomp_init(def);
         if (!ctx)
@@ -366,8 +428,11 @@ static int build_custom(const char *text, size_t size, scmp_filter_ctx *ret, cha
                         if (streq_ptr(json_string_value(v), arch_table[k].name))
                                 break;
                 if (k == ELEMENTSOF(arch_table))
-                        return perr(reterr, "architectures[%zu]: must be SCMP_ARCH_X86_64, SCMP_ARCH_X86 or SCMP_ARCH_X32 "
-                                    "(the ABIs an x86_64 host runs)", i);
+                        return perr(
+                                reterr,
+                                "architectures[%zu]: must be SCMP_ARCH_X86_64, SCMP_ARCH_X86 or SCMP_ARCH_X32 "
+                                "(the ABIs an x86_64 host runs)",
+                                i);
                 r = seccomp_arch_add(ctx, arch_table[k].arch);
                 if (r < 0 && r != -EEXIST)
                         return r;
@@ -427,20 +492,22 @@ typedef struct Sha256 {
 
 static void sha256_block(Sha256 *s, const uint8_t *p) {
         static const uint32_t k[64] = {
-                0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-                0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-                0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-                0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-                0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-                0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-                0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-                0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+                0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+                0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+                0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+                0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+                0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+                0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+                0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+                0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+                0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+                0xc67178f2,
         };
         uint32_t w[64], a[8];
 
         for (int i = 0; i < 16; i++)
-                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8 |
-                       p[4 * i + 3];
+                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
+                       (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
         for (int i = 16; i < 64; i++) {
                 uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
                 uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -448,8 +515,8 @@ static void sha256_block(Sha256 *s, const uint8_t *p) {
         }
         memcpy(a, s->h, sizeof a);
         for (int i = 0; i < 64; i++) {
-                uint32_t t1 = a[7] + (ROR(a[4], 6) ^ ROR(a[4], 11) ^ ROR(a[4], 25)) + ((a[4] & a[5]) ^ (~a[4] & a[6])) +
-                              k[i] + w[i];
+                uint32_t t1 = a[7] + (ROR(a[4], 6) ^ ROR(a[4], 11) ^ ROR(a[4], 25)) +
+                              ((a[4] & a[5]) ^ (~a[4] & a[6])) + k[i] + w[i];
                 uint32_t t2 = (ROR(a[0], 2) ^ ROR(a[0], 13) ^ ROR(a[0], 22)) +
                               ((a[0] & a[1]) ^ (a[0] & a[2]) ^ (a[1] & a[2]));
                 memmove(a + 1, a, 7 * sizeof(uint32_t));
@@ -461,8 +528,8 @@ static void sha256_block(Sha256 *s, const uint8_t *p) {
 }
 
 static void sha256_init(Sha256 *s) {
-        *s = (Sha256) { .h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-                               0x5be0cd19 } };
+        *s = (Sha256){ .h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c,
+                              0x1f83d9ab, 0x5be0cd19 } };
 }
 
 static void sha256_update(Sha256 *s, const void *data, size_t size) {
@@ -546,7 +613,8 @@ static int read_profile(const char *path, char **ret, size_t *ret_size, char **r
 static int program_from_bytes(const void *data, size_t size, SeccompProgram **ret) {
         SeccompProgram *p;
 
-        if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > SECCOMP_MAX_INSNS)
+        if (size == 0 || size % sizeof(struct sock_filter) != 0 ||
+            size / sizeof(struct sock_filter) > SECCOMP_MAX_INSNS)
                 return -EBADMSG;
         p = calloc(1, sizeof(SeccompProgram));
         if (!p)
@@ -589,8 +657,8 @@ static int export_bpf(scmp_filter_ctx ctx, char **ret, size_t *ret_size) {
         return 0;
 }
 
-int seccomp_program_prepare(const char *profile, const char *cache_dir, SeccompProgram **ret, bool *ret_cached,
-                            char **reterr_message) {
+int seccomp_program_prepare(const char *profile, const char *cache_dir, SeccompProgram **ret,
+                            bool *ret_cached, char **reterr_message) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         _cleanup_free_ char *text = NULL, *bpf = NULL, *cdir = NULL, *perrmsg = NULL;
         _cleanup_close_ int cache_fd = -EBADF;
@@ -637,8 +705,9 @@ int seccomp_program_prepare(const char *profile, const char *cache_dir, SeccompP
                 (void) mkdir_p(cdir, 0700);
                 cache_fd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
-        if (cache_fd >= 0 && read_full_file_at(cache_fd, name, SECCOMP_MAX_INSNS * sizeof(struct sock_filter), &bpf,
-                                               &bpf_size) >= 0 &&
+        if (cache_fd >= 0 &&
+            read_full_file_at(cache_fd, name, SECCOMP_MAX_INSNS * sizeof(struct sock_filter), &bpf,
+                              &bpf_size) >= 0 &&
             program_from_bytes(bpf, bpf_size, ret) >= 0) {
                 if (ret_cached)
                         *ret_cached = true;
@@ -651,8 +720,9 @@ int seccomp_program_prepare(const char *profile, const char *cache_dir, SeccompP
         else
                 r = build_custom(text, size, &ctx, &perrmsg);
         if (r < 0) {
-                if (reterr_message && asprintf(reterr_message, "seccomp profile '%s': %s", is_default ? "default" : profile,
-                                               perrmsg ?: strerror(-r)) < 0)
+                if (reterr_message &&
+                    asprintf(reterr_message, "seccomp profile '%s': %s", is_default ? "default" : profile,
+                             perrmsg ?: strerror(-r)) < 0)
                         *reterr_message = NULL;
                 return r;
         }
@@ -661,8 +731,9 @@ int seccomp_program_prepare(const char *profile, const char *cache_dir, SeccompP
         bpf = NULL;
         r = export_bpf(ctx, &bpf, &bpf_size);
         if (r < 0) {
-                if (reterr_message && asprintf(reterr_message, "seccomp profile '%s': cannot export the filter: %s",
-                                               is_default ? "default" : profile, strerror(-r)) < 0)
+                if (reterr_message &&
+                    asprintf(reterr_message, "seccomp profile '%s': cannot export the filter: %s",
+                             is_default ? "default" : profile, strerror(-r)) < 0)
                         *reterr_message = NULL;
                 return r;
         }
@@ -682,7 +753,7 @@ int seccomp_program_load(const SeccompProgram *p) {
 
         if (!p)
                 return 0;
-        prog = (struct sock_fprog) { .len = (unsigned short) p->n_insns, .filter = p->insns };
+        prog = (struct sock_fprog){ .len = (unsigned short) p->n_insns, .filter = p->insns };
         if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
                 return -errno;
         return 0;

@@ -102,7 +102,8 @@ int container_userns_idmap_tree(const char *path, pid_t pid, bool readonly, int 
         fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (fd < 0)
                 return -errno;
-        attr.attr_set = MOUNT_ATTR_IDMAP | (readonly ? MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV : 0);
+        attr.attr_set = MOUNT_ATTR_IDMAP |
+                        (readonly ? MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV : 0);
         attr.userns_fd = (uint64_t) userns_fd;
         if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
                 return -errno;
@@ -130,7 +131,7 @@ int container_userns_send(int sock, const int *fds, size_t n) {
                 if (fds[i] >= 0)
                         pass[n_pass++] = fds[i];
         }
-        iov = (struct iovec) { .iov_base = idx, .iov_len = n * sizeof(int32_t) };
+        iov = (struct iovec){ .iov_base = idx, .iov_len = n * sizeof(int32_t) };
         mh.msg_iov = &iov;
         mh.msg_iovlen = 1;
         if (n == 0) {
@@ -164,7 +165,9 @@ int container_userns_recv(int sock, int *ret_fds, size_t n) {
                 char buf[CMSG_SPACE(sizeof(int) * USERNS_MAX_FDS)];
         } u = {};
         struct iovec iov = { .iov_base = idx, .iov_len = sizeof idx };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+        };
         ssize_t k;
 
         if (n > USERNS_MAX_FDS)
@@ -206,18 +209,22 @@ int container_security_prepare(Monitor *m, Container *c, char **reterr_message) 
         c->userns_lock_fd = -EBADF;
         c->userns_sync[0] = c->userns_sync[1] = -EBADF;
 
-        r = seccomp_program_prepare(m->spec->seccomp, m->paths.cache_dir, &c->seccomp, &cached, reterr_message);
+        r = seccomp_program_prepare(m->spec->seccomp, m->paths.cache_dir, &c->seccomp, &cached,
+                                    reterr_message);
         if (r < 0)
                 return r;
-        monitor_set_fact(m, "seccomp", json_string(!c->seccomp ? "unconfined" : cached ? "cached" : "compiled"));
+        monitor_set_fact(m, "seccomp",
+                         json_string(!c->seccomp ? "unconfined"
+                                     : cached    ? "cached"
+                                                 : "compiled"));
 
         if (!m->spec->userns)
                 return 0;
         c->userns = true;
         r = container_userns_allocate(m->name, &c->userns_base, &c->userns_lock_fd);
         if (r < 0) {
-                if (asprintf(reterr_message, "allocate a user namespace id range in '%s': %s", USERNS_LOCK_DIR,
-                             strerror(-r)) < 0)
+                if (asprintf(reterr_message, "allocate a user namespace id range in '%s': %s",
+                             USERNS_LOCK_DIR, strerror(-r)) < 0)
                         *reterr_message = NULL;
                 return r;
         }
@@ -258,7 +265,8 @@ int container_userns_start_child(Monitor *m, Container *c, pid_t pid, char **ret
         if (container_userns_idmap_tree(c->lower, pid, spec->readonly_rootfs, &fds[0]) >= 0)
                 n_idmapped++;
         for (size_t i = 0; i < spec->n_mounts; i++)
-                if (container_userns_idmap_tree(spec->mounts[i].source, pid, spec->mounts[i].readonly, &fds[1 + i]) >= 0)
+                if (container_userns_idmap_tree(spec->mounts[i].source, pid, spec->mounts[i].readonly,
+                                                &fds[1 + i]) >= 0)
                         n_idmapped++;
         monitor_set_fact(m, "userns_idmap", json_boolean(fds[0] >= 0));
 
@@ -269,7 +277,8 @@ int container_userns_start_child(Monitor *m, Container *c, pid_t pid, char **ret
         (void) close(c->userns_sync[0]);
         c->userns_sync[0] = -EBADF;
         if (r < 0) {
-                if (asprintf(reterr_message, "release the container into its user namespace: %s", strerror(-r)) < 0)
+                if (asprintf(reterr_message, "release the container into its user namespace: %s",
+                             strerror(-r)) < 0)
                         *reterr_message = NULL;
                 return r;
         }

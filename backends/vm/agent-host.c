@@ -51,7 +51,8 @@ static void agent_fail(AgentConn *a, int error, const char *message) {
 
 static void agent_update(AgentConn *a) {
         if (!a->failed)
-                (void) sd_event_source_set_io_events(a->src, (a->paused ? 0 : EPOLLIN) | (a->out_len > 0 ? EPOLLOUT : 0));
+                (void) sd_event_source_set_io_events(a->src, (a->paused ? 0 : EPOLLIN) |
+                                                                     (a->out_len > 0 ? EPOLLOUT : 0));
 }
 
 static void agent_flush(AgentConn *a) {
@@ -311,8 +312,8 @@ static bool env_has_name(char **env, const char *kv) {
 
 /* An exec runs like the workload (its environment, working directory and user), with the request's
  * own values on top, as in a container: -e overrides a variable of the same name. */
-int agent_encode_exec(const ExecRequest *x, const WorkloadSpec *spec, const struct winsize *ws, uint8_t **ret,
-                      size_t *ret_size) {
+int agent_encode_exec(const ExecRequest *x, const WorkloadSpec *spec, const struct winsize *ws,
+                      uint8_t **ret, size_t *ret_size) {
         KvBuf b = {};
 
         for (char **a = x->args; a && *a; a++)

@@ -34,21 +34,36 @@ bool agent_msg_type_valid(uint16_t type, bool from_guest) {
 
 const char *agent_msg_type_to_string(uint16_t type) {
         switch (type) {
-        case AGENT_MSG_CONFIG: return "config";
-        case AGENT_MSG_SIGNAL: return "signal";
-        case AGENT_MSG_EXEC: return "exec";
-        case AGENT_MSG_STDIN: return "stdin";
-        case AGENT_MSG_WINSIZE: return "winsize";
-        case AGENT_MSG_STATS_REQUEST: return "stats-request";
-        case AGENT_MSG_READY: return "ready";
-        case AGENT_MSG_STARTED: return "started";
-        case AGENT_MSG_EXIT: return "exit";
-        case AGENT_MSG_STDOUT: return "stdout";
-        case AGENT_MSG_STDERR: return "stderr";
-        case AGENT_MSG_STATS: return "stats";
-        case AGENT_MSG_ERROR: return "error";
-        case AGENT_MSG_OUTPUT_SENT: return "output-sent";
-        default: return NULL;
+        case AGENT_MSG_CONFIG:
+                return "config";
+        case AGENT_MSG_SIGNAL:
+                return "signal";
+        case AGENT_MSG_EXEC:
+                return "exec";
+        case AGENT_MSG_STDIN:
+                return "stdin";
+        case AGENT_MSG_WINSIZE:
+                return "winsize";
+        case AGENT_MSG_STATS_REQUEST:
+                return "stats-request";
+        case AGENT_MSG_READY:
+                return "ready";
+        case AGENT_MSG_STARTED:
+                return "started";
+        case AGENT_MSG_EXIT:
+                return "exit";
+        case AGENT_MSG_STDOUT:
+                return "stdout";
+        case AGENT_MSG_STDERR:
+                return "stderr";
+        case AGENT_MSG_STATS:
+                return "stats";
+        case AGENT_MSG_ERROR:
+                return "error";
+        case AGENT_MSG_OUTPUT_SENT:
+                return "output-sent";
+        default:
+                return NULL;
         }
 }
 
@@ -79,7 +94,7 @@ static bool size_ok(uint16_t type, uint32_t size) {
 }
 
 int agent_reader_init(AgentReader *r, bool guest_side) {
-        *r = (AgentReader) {
+        *r = (AgentReader){
                 .guest_side = guest_side,
                 .payload = malloc(AGENT_FRAME_MAX_PAYLOAD),
         };
@@ -91,7 +106,8 @@ void agent_reader_done(AgentReader *r) {
         r->payload = NULL;
 }
 
-int agent_reader_feed(AgentReader *r, const void *data, size_t n, size_t *ret_consumed, AgentFrame *ret_frame) {
+int agent_reader_feed(AgentReader *r, const void *data, size_t n, size_t *ret_consumed,
+                      AgentFrame *ret_frame) {
         const uint8_t *p = data;
         size_t used = 0, k;
 
@@ -127,7 +143,7 @@ int agent_reader_feed(AgentReader *r, const void *data, size_t n, size_t *ret_co
                 used += k;
 
                 if (r->payload_fill == r->hdr.size) {
-                        *ret_frame = (AgentFrame) {
+                        *ret_frame = (AgentFrame){
                                 .type = r->hdr.type,
                                 .payload = r->payload,
                                 .size = r->hdr.size,
@@ -144,7 +160,7 @@ int agent_reader_feed(AgentReader *r, const void *data, size_t n, size_t *ret_co
 }
 
 void agent_kv_iter_init(AgentKvIter *it, const uint8_t *p, size_t n) {
-        *it = (AgentKvIter) { .p = p, .left = n };
+        *it = (AgentKvIter){ .p = p, .left = n };
 }
 
 int agent_kv_next(AgentKvIter *it, const char **ret_key, size_t *ret_key_len, const char **ret_value) {
@@ -218,8 +234,10 @@ int agent_msg_decode_from_guest(const AgentFrame *f, AgentMsg *ret) {
                         return -EBADMSG;
                 break;
         case AGENT_MSG_OUTPUT_SENT:
-                m.output_sent.stdout_bytes = agent_get_u32(f->payload) | (uint64_t) agent_get_u32(f->payload + 4) << 32;
-                m.output_sent.stderr_bytes = agent_get_u32(f->payload + 8) | (uint64_t) agent_get_u32(f->payload + 12) << 32;
+                m.output_sent.stdout_bytes = agent_get_u32(f->payload) |
+                                             (uint64_t) agent_get_u32(f->payload + 4) << 32;
+                m.output_sent.stderr_bytes = agent_get_u32(f->payload + 8) |
+                                             (uint64_t) agent_get_u32(f->payload + 12) << 32;
                 break;
         case AGENT_MSG_STDOUT:
         case AGENT_MSG_STDERR:

@@ -70,14 +70,14 @@ typedef struct AgentReader {
         uint8_t header[AGENT_FRAME_HEADER_SIZE];
         size_t header_fill;
         AgentFrameHeader hdr;
-        uint8_t *payload;         /* AGENT_FRAME_MAX_PAYLOAD bytes, allocated by agent_reader_init() */
+        uint8_t *payload; /* AGENT_FRAME_MAX_PAYLOAD bytes, allocated by agent_reader_init() */
         size_t payload_fill;
-        bool guest_side;          /* true in the agent: accept host→guest types */
+        bool guest_side; /* true in the agent: accept host→guest types */
 } AgentReader;
 
 typedef struct AgentFrame {
         uint16_t type;
-        const uint8_t *payload;   /* borrowed from the reader until the next feed */
+        const uint8_t *payload; /* borrowed from the reader until the next feed */
         size_t size;
 } AgentFrame;
 
@@ -87,7 +87,8 @@ void agent_reader_done(AgentReader *r);
  * next call; *ret_consumed bytes were used), 0 when all n bytes were consumed and more are
  * needed, or -EBADMSG (bad header: unknown type for this direction, reserved bits, size too big
  * or wrong for the type). After an error the reader must not be fed again. */
-int agent_reader_feed(AgentReader *r, const void *data, size_t n, size_t *ret_consumed, AgentFrame *ret_frame);
+int agent_reader_feed(AgentReader *r, const void *data, size_t n, size_t *ret_consumed,
+                      AgentFrame *ret_frame);
 
 /* Whether type is valid in this direction, and the size limits of its payload. */
 bool agent_msg_type_valid(uint16_t type, bool from_guest);

@@ -60,9 +60,14 @@ static int hash_dir(TreeHash *h, int dfd, const char *rel, unsigned depth) {
                         else if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                                 r = -errno;
                         else {
-                                uint64_t meta[8] = { st.st_mode, st.st_uid, st.st_gid, (uint64_t) st.st_size,
-                                                     (uint64_t) st.st_mtim.tv_sec, (uint64_t) st.st_mtim.tv_nsec,
-                                                     st.st_rdev, depth };
+                                uint64_t meta[8] = { st.st_mode,
+                                                     st.st_uid,
+                                                     st.st_gid,
+                                                     (uint64_t) st.st_size,
+                                                     (uint64_t) st.st_mtim.tv_sec,
+                                                     (uint64_t) st.st_mtim.tv_nsec,
+                                                     st.st_rdev,
+                                                     depth };
                                 th_feed(h, de->d_name, strlen(de->d_name) + 1);
                                 th_feed(h, meta, sizeof meta);
                                 if (S_ISREG(st.st_mode))
@@ -177,7 +182,8 @@ int image_get(sd_event *e, const char *cache_dir, const char *dir, int progress_
                 return -ENOMEM;
 
         if (progress_fd >= 0 && bytes >= IMAGE_PROGRESS_BYTES)
-                (void) dprintf(progress_fd, "isod: building VM image from %s (%" PRIu64 " files, %" PRIu64 " MiB)…\n",
+                (void) dprintf(progress_fd,
+                               "isod: building VM image from %s (%" PRIu64 " files, %" PRIu64 " MiB)…\n",
                                dir, entries, bytes >> 20);
 
         pid = fork();
@@ -192,7 +198,8 @@ int image_get(sd_event *e, const char *cache_dir, const char *dir, int progress_
                 (void) close_all_fds_except(NULL, 0);
                 /* -T0: a fixed timestamp (reproducible); file mtimes are kept with
                  * --preserve-mtime; ownership and modes come from the tree. */
-                execl(MKFS_EROFS, "mkfs.erofs", "--quiet", "-T0", "--preserve-mtime", tmp, dir, (char *) NULL);
+                execl(MKFS_EROFS, "mkfs.erofs", "--quiet", "-T0", "--preserve-mtime", tmp, dir,
+                      (char *) NULL);
                 _exit(127);
         }
 
@@ -202,7 +209,7 @@ int image_get(sd_event *e, const char *cache_dir, const char *dir, int progress_
                 (void) waitpid(pid, NULL, 0);
                 return -ENOMEM;
         }
-        *b = (ImageBuild) {
+        *b = (ImageBuild){
                 .pid = pid,
                 .tmp_path = TAKE_PTR(tmp),
                 .final_path = strdup(final),

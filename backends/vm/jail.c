@@ -106,7 +106,8 @@ static int jail_enter(const JailConfig *c, char **argv, const char **step) {
         if (r < 0)
                 return r;
         *step = "symlinks";
-        if (symlink("usr/lib", "lib") < 0 || symlink("usr/lib64", "lib64") < 0 || symlink("usr/bin", "bin") < 0)
+        if (symlink("usr/lib", "lib") < 0 || symlink("usr/lib64", "lib64") < 0 ||
+            symlink("usr/bin", "bin") < 0)
                 return -errno;
         *step = "bind ld.so.cache";
         if (access("/etc/ld.so.cache", F_OK) == 0) {
@@ -137,7 +138,8 @@ static int jail_enter(const JailConfig *c, char **argv, const char **step) {
                 return r;
         /* QEMU reads /proc/self (e.g. its own exe path); a fresh procfs for the new PID ns. */
         *step = "proc";
-        if (mkdir("proc", 0555) < 0 || mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
+        if (mkdir("proc", 0555) < 0 ||
+            mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
                 return -errno;
 
         *step = "pivot_root";
@@ -151,7 +153,8 @@ static int jail_enter(const JailConfig *c, char **argv, const char **step) {
                 return -errno;
         (void) rmdir("/.oldroot");
         *step = "read-only root";
-        if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, "mode=0755,size=1m,nr_inodes=256") < 0)
+        if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, "mode=0755,size=1m,nr_inodes=256") <
+            0)
                 return -errno;
 
         *step = "capability bounding set";
@@ -183,7 +186,7 @@ static int jail_enter(const JailConfig *c, char **argv, const char **step) {
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
         *step = "exec";
-        execve(argv[0], argv, (char *[]) { (char *) "PATH=/usr/bin", NULL });
+        execve(argv[0], argv, (char *[]){ (char *) "PATH=/usr/bin", NULL });
         return -errno;
 }
 
@@ -203,8 +206,9 @@ int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_m
         err_r = p[0];
         err_w = p[1];
 
-        pid = (pid_t) syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | SIGCHLD,
-                              NULL, NULL, NULL, 0);
+        pid = (pid_t) syscall(
+                SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | SIGCHLD,
+                NULL, NULL, NULL, 0);
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
@@ -226,7 +230,8 @@ int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_m
                 err_copy = fcntl(err_w, F_DUPFD_CLOEXEC, 3 + _VM_FD_MAX + 16);
                 /* QEMU's own messages go to a pipe the monitor keeps in qemu.log: no host file
                  * (such as isod's log) stays open in the jail. */
-                if (r >= 0 && dup2(c->stderr_fd >= 0 ? c->stderr_fd : open("/dev/null", O_WRONLY | O_CLOEXEC), 2) < 0)
+                if (r >= 0 &&
+                    dup2(c->stderr_fd >= 0 ? c->stderr_fd : open("/dev/null", O_WRONLY | O_CLOEXEC), 2) < 0)
                         r = -errno;
                 for (size_t i = 0; i < c->n_fds && r >= 0; i++)
                         if (dup2(fds[i], 3 + (int) i) < 0)
@@ -256,7 +261,8 @@ int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_m
         n = read(err_r, &msg, sizeof msg);
         if (n == (ssize_t) sizeof msg) {
                 (void) waitpid(pid, NULL, 0);
-                if (reterr_message && asprintf(reterr_message, "jail: %s: %s", msg.step, strerror(msg.error)) < 0)
+                if (reterr_message &&
+                    asprintf(reterr_message, "jail: %s: %s", msg.step, strerror(msg.error)) < 0)
                         *reterr_message = NULL;
                 return msg.error > 0 ? -msg.error : -EIO;
         }

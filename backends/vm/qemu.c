@@ -61,7 +61,8 @@ int vm_accel_detect(const char *want, VmAccel *ret, char **ret_reason) {
                 } else {
                         *ret = VM_ACCEL_TCG;
                         if (!hw)
-                                reason = strdup("no vmx/svm CPU flag: emulating the CPU (TCG), expect slow VMs");
+                                reason = strdup(
+                                        "no vmx/svm CPU flag: emulating the CPU (TCG), expect slow VMs");
                         else if (asprintf(&reason, "/dev/kvm unusable (%s): emulating the CPU (TCG)",
                                           strerror(-k)) < 0)
                                 reason = NULL;
@@ -129,11 +130,11 @@ int qemu_build_argv(const QemuConfig *c, const char *qemu_path, char ***ret) {
         if (!kernel || !initrd || !rootfs)
                 return -ENOMEM;
 
-#define ADD(...)                                                                                 \
-        do {                                                                                     \
-                r = strv_extendf(&a, __VA_ARGS__);                                               \
-                if (r < 0)                                                                       \
-                        return r;                                                                \
+#define ADD(...)                                   \
+        do {                                       \
+                r = strv_extendf(&a, __VA_ARGS__); \
+                if (r < 0)                         \
+                        return r;                  \
         } while (0)
 
         ADD("%s", qemu_path);

@@ -20,9 +20,9 @@ struct Relay {
         uint8_t *buf;
         size_t start, end;
         bool eof, out_broken, done;
-        uint64_t total, max_total;  /* max_total: bytes written at most (console log), 0 = unlimited */
-        uint64_t total_in;          /* bytes read */
-        uint64_t mark;              /* relay_notify_at(): call mark_cb once total_in >= mark */
+        uint64_t total, max_total; /* max_total: bytes written at most (console log), 0 = unlimited */
+        uint64_t total_in;         /* bytes read */
+        uint64_t mark;             /* relay_notify_at(): call mark_cb once total_in >= mark */
         relay_done_t mark_cb;
         relay_done_t done_cb;
         void *userdata;
@@ -236,7 +236,7 @@ int relay_new(sd_event *e, int in_fd, int out_fd, uint64_t max_total, relay_done
         r = calloc(1, sizeof(Relay));
         if (!r)
                 return -ENOMEM;
-        *r = (Relay) {
+        *r = (Relay){
                 .in_fd = -EBADF,
                 .out_fd = -EBADF,
                 .in_owned = -EBADF,
@@ -356,7 +356,7 @@ int outq_new(sd_event *e, int fd, outq_drained_t drained, void *userdata, OutQue
         q = calloc(1, sizeof(OutQueue));
         if (!q)
                 return -ENOMEM;
-        *q = (OutQueue) { .fd = -EBADF, .owned = -EBADF, .drained = drained, .userdata = userdata };
+        *q = (OutQueue){ .fd = -EBADF, .owned = -EBADF, .drained = drained, .userdata = userdata };
         if (fd < 0) {
                 q->broken = true;
                 *ret = TAKE_PTR(q);

@@ -70,7 +70,7 @@ typedef struct QemuConfig {
         VmAccel accel;
         unsigned cpus;
         uint64_t memory_mib;
-        const char *kernel;      /* paths as QEMU sees them (inside the jail) */
+        const char *kernel; /* paths as QEMU sees them (inside the jail) */
         const char *initrd;
         const char *rootfs;
         const char *const *mount_images; /* extra read-only images, NULL-terminated */
@@ -91,21 +91,21 @@ DEFINE_CLEANUP_FUNC(Qmp *, qmp_free);
 
 /* ---------------------------------------------------------------- jail.c */
 typedef struct JailBind {
-        const char *source;      /* host path */
-        const char *target;      /* path inside the jail */
+        const char *source; /* host path */
+        const char *target; /* path inside the jail */
 } JailBind;
 
 typedef struct JailConfig {
-        const char *root_dir;    /* an empty directory to build the jail root in (tmpfs mounted on it) */
-        const JailBind *binds;   /* read-only file binds */
+        const char *root_dir;  /* an empty directory to build the jail root in (tmpfs mounted on it) */
+        const JailBind *binds; /* read-only file binds */
         size_t n_binds;
-        bool kvm;                /* give the jailed uid a private /dev/kvm node */
+        bool kvm; /* give the jailed uid a private /dev/kvm node */
         uid_t uid;
         gid_t gid;
-        const int *fds;          /* become 3, 4, … in QEMU */
+        const int *fds; /* become 3, 4, … in QEMU */
         size_t n_fds;
-        Cgroup *cgroup;          /* QEMU is moved into it before anything else, may be NULL */
-        int stderr_fd;           /* QEMU's stderr (a pipe to the monitor), -1: /dev/null */
+        Cgroup *cgroup; /* QEMU is moved into it before anything else, may be NULL */
+        int stderr_fd;  /* QEMU's stderr (a pipe to the monitor), -1: /dev/null */
 } JailConfig;
 
 /* Forks QEMU inside the jail; returns its pid (a child of the caller), or -errno with the
@@ -147,6 +147,6 @@ int agent_conn_pump(AgentConn *a, uint64_t timeout_usec);
 struct winsize;
 int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, const struct winsize *ws,
                         uint8_t **ret, size_t *ret_size);
-int agent_encode_exec(const ExecRequest *x, const WorkloadSpec *spec, const struct winsize *ws, uint8_t **ret,
-                      size_t *ret_size);
+int agent_encode_exec(const ExecRequest *x, const WorkloadSpec *spec, const struct winsize *ws,
+                      uint8_t **ret, size_t *ret_size);
 DEFINE_CLEANUP_FUNC(AgentConn *, agent_conn_free);

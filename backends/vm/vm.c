@@ -46,14 +46,14 @@
 
 typedef struct VmExec {
         uint32_t id;
-        sd_event_source *retry_src;  /* backpressure: re-enable in_src later */
-        ExecRequest *x;            /* owned by the monitor until monitor_exec_finished() */
-        int in_fd;                 /* our reopened copy of the client's stdin, or -1 */
+        sd_event_source *retry_src; /* backpressure: re-enable in_src later */
+        ExecRequest *x;             /* owned by the monitor until monitor_exec_finished() */
+        int in_fd;                  /* our reopened copy of the client's stdin, or -1 */
         sd_event_source *in_src;
-        OutQueue *out[2];          /* stdout, stderr to the client, non-blocking */
-        bool exited;               /* EXIT came; finished once out[] drained */
+        OutQueue *out[2]; /* stdout, stderr to the client, non-blocking */
+        bool exited;      /* EXIT came; finished once out[] drained */
         int status;
-        struct winsize ws;         /* terminal: last size sent */
+        struct winsize ws; /* terminal: last size sent */
         char *error;
         struct Vm *vm;
 } VmExec;
@@ -62,24 +62,24 @@ typedef struct Vm {
         Monitor *m;
         VmAccel accel;
         char *rootfs_dir;
-        char *image;               /* cached erofs of the rootfs */
-        char **mount_images;       /* one per spec mount */
-        size_t n_builds;           /* image builds in flight */
+        char *image;         /* cached erofs of the rootfs */
+        char **mount_images; /* one per spec mount */
+        size_t n_builds;     /* image builds in flight */
         ImageBuild **builds;
         char *jail_dir;
 
         pid_t qemu_pid;
         sd_event_source *child_src;
         bool qemu_exited;
-        int qemu_status;           /* si_code/si_status folded: exit code or 128+signal */
+        int qemu_status; /* si_code/si_status folded: exit code or 128+signal */
         bool qemu_signaled;
-        char *shutdown_reason;     /* QMP SHUTDOWN "reason" */
+        char *shutdown_reason; /* QMP SHUTDOWN "reason" */
         bool guest_panicked;
 
         Qmp *qmp;
         AgentConn *agent;
         Relay *relay_in, *relay_out, *relay_err, *relay_console, *relay_qemu_log;
-        int stdio_socks[4];        /* our ends of the stdin/stdout/stderr/console sockets */
+        int stdio_socks[4]; /* our ends of the stdin/stdout/stderr/console sockets */
         int console_fd, qemu_log_fd, qemu_err_pipe;
 
         bool agent_ready, workload_started, workload_exited, reported, stopping;
@@ -88,18 +88,18 @@ typedef struct Vm {
          * the relays have read that much (drain_seen: progress seen by the drain timer). */
         bool output_sent, output_drained;
         uint64_t output_expect[2], drain_seen;
-        char *agent_error;         /* ERROR for id 0 */
-        char *protocol_error;      /* the agent broke the protocol */
+        char *agent_error;    /* ERROR for id 0 */
+        char *protocol_error; /* the agent broke the protocol */
         json_t *guest_stats;
         uint64_t guest_stats_usec;
 
-        sd_event_source *timer;    /* boot timeout, stop grace, power-off grace */
+        sd_event_source *timer; /* boot timeout, stop grace, power-off grace */
         VmExec execs[VM_MAX_EXECS];
         uint32_t next_exec_id;
 
-        Cgroup *cgroup;            /* QEMU's */
-        bool tty, ctty;            /* -t; the slave is our controlling terminal (SIGWINCH) */
-        struct winsize ws;         /* last size sent for the workload's terminal */
+        Cgroup *cgroup;    /* QEMU's */
+        bool tty, ctty;    /* -t; the slave is our controlling terminal (SIGWINCH) */
+        struct winsize ws; /* last size sent for the workload's terminal */
         sd_event_source *winch_src, *winsize_timer;
 
         /* Boot timing (µs since vm_start, host monotonic; guest: uptime), for bench/. */
@@ -135,7 +135,8 @@ static int vm_probe(const BackendHostConfig *cfg, char **ret_reason) {
                                 return -ENOMEM;
                         if (access(p, R_OK) < 0) {
                                 if (ret_reason &&
-                                    asprintf(ret_reason, "no guest kernel: %s is missing (run isod-setup)", p) < 0)
+                                    asprintf(ret_reason, "no guest kernel: %s is missing (run isod-setup)",
+                                             p) < 0)
                                         *ret_reason = NULL;
                                 return -EOPNOTSUPP;
                         }
@@ -194,7 +195,7 @@ static void exec_finish(Vm *vm, VmExec *e, int r, int status, const char *msg) {
         outq_free(e->out[0]);
         outq_free(e->out[1]);
         free(e->error);
-        *e = (VmExec) { .in_fd = -EBADF };
+        *e = (VmExec){ .in_fd = -EBADF };
         if (x)
                 monitor_exec_finished(vm->m, x, r, status, msg);
 }
@@ -205,10 +206,11 @@ static uint64_t vm_since(Vm *vm) {
 
 static void vm_publish_timing(Vm *vm) {
         json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "spawn_usec", (json_int_t) vm->t_spawn,
-                              "ready_usec", (json_int_t) vm->t_ready, "started_usec", (json_int_t) vm->t_started,
-                              "exit_usec", (json_int_t) vm->t_exit, "qemu_exit_usec", (json_int_t) vm->t_qemu_exit,
-                              "guest_agent_usec", (json_int_t) vm->g_agent, "guest_modules_usec",
-                              (json_int_t) vm->g_modules, "guest_ports_usec", (json_int_t) vm->g_ports);
+                              "ready_usec", (json_int_t) vm->t_ready, "started_usec",
+                              (json_int_t) vm->t_started, "exit_usec", (json_int_t) vm->t_exit,
+                              "qemu_exit_usec", (json_int_t) vm->t_qemu_exit, "guest_agent_usec",
+                              (json_int_t) vm->g_agent, "guest_modules_usec", (json_int_t) vm->g_modules,
+                              "guest_ports_usec", (json_int_t) vm->g_ports);
         if (o)
                 monitor_set_fact(vm->m, "timing", o);
 }
@@ -218,7 +220,8 @@ static void vm_maybe_report(Vm *vm) {
         Monitor *m = vm->m;
         char buf[256];
 
-        if (vm->reported || !vm->qemu_exited || !relay_is_done(vm->relay_out) || !relay_is_done(vm->relay_err))
+        if (vm->reported || !vm->qemu_exited || !relay_is_done(vm->relay_out) ||
+            !relay_is_done(vm->relay_err))
                 return;
         vm->reported = true;
         vm_stop_timer(vm);
@@ -231,9 +234,8 @@ static void vm_maybe_report(Vm *vm) {
         if (vm->workload_exited)
                 monitor_payload_exited(m, (int) vm->exit_code, (int) vm->exit_signal,
                                        vm->exit_signal ? "signal" : "exited");
-        else if (vm->guest_panicked ||
-                 (vm->shutdown_reason && (streq(vm->shutdown_reason, "guest-reset") ||
-                                          streq(vm->shutdown_reason, "guest-panic"))))
+        else if (vm->guest_panicked || (vm->shutdown_reason && (streq(vm->shutdown_reason, "guest-reset") ||
+                                                                streq(vm->shutdown_reason, "guest-panic"))))
                 monitor_payload_exited(m, 255, 0, "panic");
         else if (vm->protocol_error)
                 monitor_payload_failed(m, -EPROTO, vm->protocol_error);
@@ -242,10 +244,11 @@ static void vm_maybe_report(Vm *vm) {
         else if (vm->stopping)
                 monitor_payload_exited(m, 128 + SIGKILL, SIGKILL, "signal");
         else if (!vm->agent_ready) {
-                (void) snprintf(buf, sizeof buf,
-                                "QEMU %s %d before the guest agent started (see console.log and qemu.log in the state directory)",
-                                vm->qemu_signaled ? "was killed by signal" : "exited with status",
-                                vm->qemu_signaled ? vm->qemu_status - 128 : vm->qemu_status);
+                (void) snprintf(
+                        buf, sizeof buf,
+                        "QEMU %s %d before the guest agent started (see console.log and qemu.log in the state directory)",
+                        vm->qemu_signaled ? "was killed by signal" : "exited with status",
+                        vm->qemu_signaled ? vm->qemu_status - 128 : vm->qemu_status);
                 monitor_payload_failed(m, -EIO, buf);
         } else
                 monitor_payload_exited(m, 255, 0, "qemu-died");
@@ -329,7 +332,8 @@ static bool vm_output_read(Vm *vm) {
 /* Everything the workload wrote is out of the guest: QEMU may go. The agent waits for this (it
  * does not power off by itself when it sent OUTPUT_SENT). */
 static void vm_maybe_end_after_exit(Vm *vm) {
-        if (!vm->workload_exited || !vm->output_sent || vm->output_drained || vm->qemu_exited || !vm_output_read(vm))
+        if (!vm->workload_exited || !vm->output_sent || vm->output_drained || vm->qemu_exited ||
+            !vm_output_read(vm))
                 return;
         vm->output_drained = true;
         if (qmp_execute(vm->qmp, "quit") < 0)
@@ -404,8 +408,10 @@ static void vm_sync_winsize(Vm *vm) {
                 (void) agent_conn_send_ids(vm->agent, AGENT_MSG_WINSIZE, 0, vm->ws.ws_row, vm->ws.ws_col, 3);
         for (size_t i = 0; i < VM_MAX_EXECS; i++) {
                 VmExec *e = &vm->execs[i];
-                if (e->id != 0 && e->x && e->x->terminal && !e->exited && winsize_changed(e->x->fds[0], &e->ws))
-                        (void) agent_conn_send_ids(vm->agent, AGENT_MSG_WINSIZE, e->id, e->ws.ws_row, e->ws.ws_col, 3);
+                if (e->id != 0 && e->x && e->x->terminal && !e->exited &&
+                    winsize_changed(e->x->fds[0], &e->ws))
+                        (void) agent_conn_send_ids(vm->agent, AGENT_MSG_WINSIZE, e->id, e->ws.ws_row,
+                                                   e->ws.ws_col, 3);
         }
 }
 
@@ -432,8 +438,8 @@ static void vm_arm_winsize_poll(Vm *vm) {
                 }
                 return;
         }
-        (void) sd_event_add_time_relative(vm->m->event, &vm->winsize_timer, CLOCK_MONOTONIC, VM_WINSIZE_POLL_USEC,
-                                          10 * USEC_PER_MSEC, on_winsize_poll, vm);
+        (void) sd_event_add_time_relative(vm->m->event, &vm->winsize_timer, CLOCK_MONOTONIC,
+                                          VM_WINSIZE_POLL_USEC, 10 * USEC_PER_MSEC, on_winsize_poll, vm);
 }
 
 static int on_sigwinch(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -585,7 +591,8 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                         vm->exit_signal = msg->exit.signal;
                         if (vm->output_sent) {
                                 /* The agent waits until we read what its stdio ports took. */
-                                vm->drain_seen = relay_input_total(vm->relay_out) + relay_input_total(vm->relay_err);
+                                vm->drain_seen = relay_input_total(vm->relay_out) +
+                                                 relay_input_total(vm->relay_err);
                                 (void) vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_drain_timer);
                                 relay_notify_at(vm->relay_out, vm->output_expect[0], on_output_mark);
                                 relay_notify_at(vm->relay_err, vm->output_expect[1], on_output_mark);
@@ -612,7 +619,8 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                 if (e && e->x) {
                         OutQueue *q = e->out[msg->type == AGENT_MSG_STDOUT ? 0 : 1];
                         if (q && outq_push(q, msg->data.data, msg->data.size) < 0)
-                                log_debug("Exec %" PRIu32 ": output dropped, the client does not read it.", e->id);
+                                log_debug("Exec %" PRIu32 ": output dropped, the client does not read it.",
+                                          e->id);
                         vm_exec_backpressure(vm);
                 }
                 break;
@@ -645,8 +653,8 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                                 continue;
                         memcpy(key, k, kl);
                         key[kl] = 0;
-                        if (streq(key, "mem_total") || streq(key, "mem_available") || streq(key, "cpu_usec") ||
-                            streq(key, "pids") || streq(key, "uptime_usec"))
+                        if (streq(key, "mem_total") || streq(key, "mem_available") ||
+                            streq(key, "cpu_usec") || streq(key, "pids") || streq(key, "uptime_usec"))
                                 (void) json_object_set_new(o, key, json_integer((json_int_t) u));
                 }
                 json_decref(vm->guest_stats);
@@ -715,19 +723,19 @@ static int vm_launch(Vm *vm, char **reterr) {
         if (mkdir(vm->jail_dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
 
-        binds[n_binds++] = (JailBind) { kernel, "/vm/vmlinux" };
-        binds[n_binds++] = (JailBind) { initrd, "/vm/initramfs.cpio" };
-        binds[n_binds++] = (JailBind) { vm->image, "/vm/rootfs.erofs" };
+        binds[n_binds++] = (JailBind){ kernel, "/vm/vmlinux" };
+        binds[n_binds++] = (JailBind){ initrd, "/vm/initramfs.cpio" };
+        binds[n_binds++] = (JailBind){ vm->image, "/vm/rootfs.erofs" };
         for (size_t i = 0; i < s->n_mounts; i++) {
                 char t[64];
                 (void) snprintf(t, sizeof t, "/vm/mnt%zu.erofs", i);
                 r = strv_extend(&jail_mounts, t);
                 if (r < 0)
                         return r;
-                binds[n_binds++] = (JailBind) { vm->mount_images[i], jail_mounts[i] };
+                binds[n_binds++] = (JailBind){ vm->mount_images[i], jail_mounts[i] };
         }
 
-        qc = (QemuConfig) {
+        qc = (QemuConfig){
                 .accel = vm->accel,
                 .cpus = s->cpus > 0 ? (unsigned) ceil(s->cpus) : 1,
                 .memory_mib = ((s->memory ?: VM_DEFAULT_MEMORY) + (UINT64_C(1) << 20) - 1) >> 20,
@@ -744,17 +752,18 @@ static int vm_launch(Vm *vm, char **reterr) {
         r = cgroup_path_for_workload(m->dir, "vm", m->name, &cg_path);
         if (r < 0)
                 return r;
-        r = cgroup_setup(cg_path,
-                         &(CgroupLimits) {
-                                 .memory = (qc.memory_mib << 20) +
-                                           (vm->accel == VM_ACCEL_KVM ? VM_VMM_OVERHEAD_KVM : VM_VMM_OVERHEAD_TCG),
-                                 .cpus = s->cpus,
-                                 .pids = VM_VMM_PIDS + 2 * qc.cpus,
-                                 .io_weight = s->io_weight,
-                                 .extra_devices = (const CgroupDeviceRule[]) { { 'c', 10, 232, "rw" } }, /* kvm */
-                                 .n_extra_devices = vm->accel == VM_ACCEL_KVM ? 1 : 0,
-                         },
-                         &vm->cgroup, &cg_msg);
+        r = cgroup_setup(
+                cg_path,
+                &(CgroupLimits){
+                        .memory = (qc.memory_mib << 20) +
+                                  (vm->accel == VM_ACCEL_KVM ? VM_VMM_OVERHEAD_KVM : VM_VMM_OVERHEAD_TCG),
+                        .cpus = s->cpus,
+                        .pids = VM_VMM_PIDS + 2 * qc.cpus,
+                        .io_weight = s->io_weight,
+                        .extra_devices = (const CgroupDeviceRule[]){ { 'c', 10, 232, "rw" } }, /* kvm */
+                        .n_extra_devices = vm->accel == VM_ACCEL_KVM ? 1 : 0,
+                },
+                &vm->cgroup, &cg_msg);
         if (r < 0) {
                 if (asprintf(reterr, "set up QEMU's cgroup: %s", cg_msg ?: strerror(-r)) < 0)
                         *reterr = NULL;
@@ -987,8 +996,8 @@ static int on_exec_stdin(sd_event_source *s, int fd, uint32_t revents, void *use
                 /* Backpressure: the guest is slower than the client; look again in 10ms. */
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
                 e->retry_src = sd_event_source_disable_unref(e->retry_src);
-                (void) sd_event_add_time_relative(vm->m->event, &e->retry_src, CLOCK_MONOTONIC, 10 * USEC_PER_MSEC, 0,
-                                                  on_exec_retry, e);
+                (void) sd_event_add_time_relative(vm->m->event, &e->retry_src, CLOCK_MONOTONIC,
+                                                  10 * USEC_PER_MSEC, 0, on_exec_retry, e);
                 return 0;
         }
         agent_put_u32(idb, e->id);
@@ -1035,7 +1044,7 @@ static int vm_exec(Monitor *m, ExecRequest *x) {
         r = agent_conn_send(vm->agent, AGENT_MSG_EXEC, idb, 4, kv, n);
         if (r < 0)
                 return r;
-        *e = (VmExec) { .id = vm->next_exec_id, .x = x, .in_fd = -EBADF, .ws = ws, .vm = vm };
+        *e = (VmExec){ .id = vm->next_exec_id, .x = x, .in_fd = -EBADF, .ws = ws, .vm = vm };
         x->backend_data = vm;
         for (size_t i = 0; i < 2; i++)
                 if (outq_new(m->event, x->fds[1 + i], on_exec_out_drained, e, &e->out[i]) < 0)
@@ -1070,7 +1079,8 @@ static int proc_qemu_figures(pid_t pid, json_t *o) {
                 return r;
         l = strstr(status, "\nVmRSS:");
         if (l)
-                (void) json_object_set_new(o, "vmm_rss_bytes", json_integer((json_int_t) strtoull(l + 7, NULL, 10) * 1024));
+                (void) json_object_set_new(o, "vmm_rss_bytes",
+                                           json_integer((json_int_t) strtoull(l + 7, NULL, 10) * 1024));
         free(p);
         if (asprintf(&p, "/proc/%i/stat", (int) pid) < 0)
                 return -ENOMEM;
@@ -1080,8 +1090,10 @@ static int proc_qemu_figures(pid_t pid, json_t *o) {
         e = strrchr(stat, ')');
         if (e && sscanf(e + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
                 long hz = sysconf(_SC_CLK_TCK);
-                (void) json_object_set_new(o, "vmm_cpu_usec",
-                                           json_integer((json_int_t) ((ut + st) * 1000000ULL / (unsigned long long) (hz > 0 ? hz : 100))));
+                (void) json_object_set_new(
+                        o, "vmm_cpu_usec",
+                        json_integer((json_int_t) ((ut + st) * 1000000ULL /
+                                                   (unsigned long long) (hz > 0 ? hz : 100))));
         }
         return 0;
 }
@@ -1105,8 +1117,10 @@ static int vm_stats(Monitor *m, json_t **ret) {
         if (vm->agent && vm->workload_started && !vm->workload_exited &&
             agent_conn_send(vm->agent, AGENT_MSG_STATS_REQUEST, NULL, 0, NULL, 0) >= 0) {
                 asked = now_usec(CLOCK_MONOTONIC);
-                while (vm->guest_stats_usec < asked && now_usec(CLOCK_MONOTONIC) < asked + VM_STATS_TIMEOUT_USEC)
-                        if (agent_conn_pump(vm->agent, asked + VM_STATS_TIMEOUT_USEC - now_usec(CLOCK_MONOTONIC)) < 0)
+                while (vm->guest_stats_usec < asked &&
+                       now_usec(CLOCK_MONOTONIC) < asked + VM_STATS_TIMEOUT_USEC)
+                        if (agent_conn_pump(vm->agent,
+                                            asked + VM_STATS_TIMEOUT_USEC - now_usec(CLOCK_MONOTONIC)) < 0)
                                 break;
         }
         g = vm->guest_stats;
@@ -1117,7 +1131,11 @@ static int vm_stats(Monitor *m, json_t **ret) {
                 (void) json_object_set_new(o, "memory_total_bytes", json_integer(total));
                 (void) json_object_set(o, "cpu_usec", json_object_get(g, "cpu_usec"));
                 (void) json_object_set(o, "pids", json_object_get(g, "pids"));
-                (void) json_object_set_new(o, "source", json_string(vm->guest_stats_usec >= now_usec(CLOCK_MONOTONIC) - VM_STATS_TIMEOUT_USEC ? "agent" : "agent-cached"));
+                (void) json_object_set_new(
+                        o, "source",
+                        json_string(vm->guest_stats_usec >= now_usec(CLOCK_MONOTONIC) - VM_STATS_TIMEOUT_USEC
+                                            ? "agent"
+                                            : "agent-cached"));
         } else
                 (void) json_object_set_new(o, "source", json_string("host"));
         *ret = TAKE_PTR(o);

@@ -32,8 +32,8 @@
 typedef struct Exec {
         uint32_t id;
         pid_t pid;
-        int in_fd;      /* pipe to the process's stdin (or the pty master) */
-        int out_fd;     /* its stdout (or the pty master) */
+        int in_fd;  /* pipe to the process's stdin (or the pty master) */
+        int out_fd; /* its stdout (or the pty master) */
         int err_fd;
         int master;
         bool reaped;
@@ -248,7 +248,8 @@ static void exec_start(const AgentFrame *f, uint32_t id) {
                 agent_config_done(&c);
                 return;
         }
-        if (!p->terminal && (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)) {
+        if (!p->terminal &&
+            (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)) {
                 (void) send_error(id, "pipe: %s", strerror(errno));
                 goto fail;
         }
@@ -260,7 +261,9 @@ static void exec_start(const AgentFrame *f, uint32_t id) {
         close_fd(&in[0]);
         close_fd(&out[1]);
         close_fd(&err[1]);
-        *x = (Exec) { .id = id, .pid = pid, .in_fd = in[1], .out_fd = out[0], .err_fd = err[0], .master = master };
+        *x = (Exec){
+                .id = id, .pid = pid, .in_fd = in[1], .out_fd = out[0], .err_fd = err[0], .master = master
+        };
         if (master >= 0) {
                 x->in_fd = master;
                 x->out_fd = master;
@@ -270,7 +273,8 @@ static void exec_start(const AgentFrame *f, uint32_t id) {
         agent_config_done(&c);
         return;
 fail:
-        close_fd(&in[0]), close_fd(&in[1]), close_fd(&out[0]), close_fd(&out[1]), close_fd(&err[0]), close_fd(&err[1]);
+        close_fd(&in[0]), close_fd(&in[1]), close_fd(&out[0]), close_fd(&out[1]), close_fd(&err[0]),
+                close_fd(&err[1]);
         (void) send_ids(AGENT_MSG_EXIT, id, 126, 0, 3);
         agent_config_done(&c);
 }
@@ -299,7 +303,7 @@ static void exec_maybe_finish(Exec *x) {
         close_fd(&x->in_fd);
         if (x->master >= 0 && x->in_fd != x->master)
                 close_fd(&x->master);
-        *x = (Exec) { .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1 };
+        *x = (Exec){ .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1 };
 }
 
 /* Forwards what is readable on *fd as STDOUT/STDERR frames; EOF closes it. */
@@ -405,7 +409,8 @@ static _Noreturn void workload_exited(int code, int sig, const char *path_out, c
         if (r >= 0)
                 r = port_bytes_sent(path_err, &err);
         if (r < 0) {
-                agent_log("cannot read the stdio ports' byte counts (%s): output may be cut short", strerror(-r));
+                agent_log("cannot read the stdio ports' byte counts (%s): output may be cut short",
+                          strerror(-r));
                 (void) send_ids(AGENT_MSG_EXIT, 0, (uint32_t) code, (uint32_t) sig, 3);
                 power_off();
         }
@@ -435,7 +440,7 @@ int main(int argc, char *argv[]) {
         (void) argc;
         (void) argv;
         for (size_t i = 0; i < AGENT_MAX_EXECS; i++)
-                execs[i] = (Exec) { .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1 };
+                execs[i] = (Exec){ .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1 };
 
         r = setup_early();
         kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
@@ -476,7 +481,8 @@ int main(int argc, char *argv[]) {
                 power_off();
         }
 
-        if (find_port(AGENT_PORT_STDIN, &path_in, 2000) < 0 || find_port(AGENT_PORT_STDOUT, &path_out, 2000) < 0 ||
+        if (find_port(AGENT_PORT_STDIN, &path_in, 2000) < 0 ||
+            find_port(AGENT_PORT_STDOUT, &path_out, 2000) < 0 ||
             find_port(AGENT_PORT_STDERR, &path_err, 2000) < 0) {
                 (void) send_error(0, "stdio ports not found");
                 power_off();
@@ -520,20 +526,20 @@ int main(int argc, char *argv[]) {
                 Exec *who[3 + 2 * AGENT_MAX_EXECS];
                 size_t n = 0;
 
-                pfd[n++] = (struct pollfd) { .fd = ctl_fd, .events = POLLIN };
-                pfd[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
-                pfd[n++] = (struct pollfd) { .fd = !stdin_eof ? in_fd : -1, .events = POLLIN };
-                pfd[n++] = (struct pollfd) { .fd = !master_eof ? master : -1, .events = POLLIN };
+                pfd[n++] = (struct pollfd){ .fd = ctl_fd, .events = POLLIN };
+                pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+                pfd[n++] = (struct pollfd){ .fd = !stdin_eof ? in_fd : -1, .events = POLLIN };
+                pfd[n++] = (struct pollfd){ .fd = !master_eof ? master : -1, .events = POLLIN };
                 for (size_t i = 0; i < AGENT_MAX_EXECS; i++) {
                         if (execs[i].id == 0)
                                 continue;
                         if (execs[i].out_fd >= 0) {
                                 who[n] = &execs[i];
-                                pfd[n++] = (struct pollfd) { .fd = execs[i].out_fd, .events = POLLIN };
+                                pfd[n++] = (struct pollfd){ .fd = execs[i].out_fd, .events = POLLIN };
                         }
                         if (execs[i].err_fd >= 0) {
                                 who[n] = &execs[i];
-                                pfd[n++] = (struct pollfd) { .fd = execs[i].err_fd, .events = POLLIN };
+                                pfd[n++] = (struct pollfd){ .fd = execs[i].err_fd, .events = POLLIN };
                         }
                 }
                 if (poll(pfd, n, -1) < 0) {

@@ -52,7 +52,7 @@ void process_config_done(ProcessConfig *p) {
         strv_free(p->args);
         strv_free(p->env);
         free(p->cwd);
-        *p = (ProcessConfig) {};
+        *p = (ProcessConfig){};
 }
 
 void agent_config_done(AgentConfig *c) {
@@ -62,7 +62,7 @@ void agent_config_done(AgentConfig *c) {
                 free(c->mounts[i].disk);
                 free(c->mounts[i].target);
         }
-        *c = (AgentConfig) {};
+        *c = (AgentConfig){};
 }
 
 int config_parse(const uint8_t *kv, size_t n, AgentConfig *c, bool exec) {
@@ -114,7 +114,8 @@ int config_parse(const uint8_t *kv, size_t n, AgentConfig *c, bool exec) {
                         c->mounts[c->n_mounts].disk = strndup(v, (size_t) (colon - v));
                         c->mounts[c->n_mounts].target = strdup(colon + 1);
                         c->n_mounts++;
-                        r = c->mounts[c->n_mounts - 1].disk && c->mounts[c->n_mounts - 1].target ? 0 : -ENOMEM;
+                        r = c->mounts[c->n_mounts - 1].disk && c->mounts[c->n_mounts - 1].target ? 0
+                                                                                                 : -ENOMEM;
                 }
                 /* Unknown keys are ignored: a newer host may send more. */
                 if (r < 0)
@@ -123,7 +124,8 @@ int config_parse(const uint8_t *kv, size_t n, AgentConfig *c, bool exec) {
         if (r < 0)
                 return r;
         if (!c->proc.env) {
-                r = strv_push(&c->proc.env, &n_env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+                r = strv_push(&c->proc.env, &n_env,
+                              "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
                 if (r < 0)
                         return r;
         }

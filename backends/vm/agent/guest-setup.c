@@ -80,7 +80,9 @@ int load_modules(const char *dir) {
                 int fr = (int) syscall(SYS_finit_module, fd, "", 0);
                 (void) clock_gettime(CLOCK_BOOTTIME, &t1);
                 if (getenv("isod_debug_modules"))
-                        agent_log("module %s: %ld us", line, (long) ((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000L));
+                        agent_log("module %s: %ld us", line,
+                                  (long) ((t1.tv_sec - t0.tv_sec) * 1000000L +
+                                          (t1.tv_nsec - t0.tv_nsec) / 1000L));
                 if (fr < 0 && errno != EEXIST) {
                         agent_log("cannot load module %s: %m", line);
                         failed++;
@@ -217,7 +219,8 @@ int setup_root(const AgentConfig *c) {
                         agent_log("no disk %s for %s", c->mounts[i].disk, c->mounts[i].target);
                         return r;
                 }
-                r = mount_in_root(disk, c->mounts[i].target, "erofs", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+                r = mount_in_root(disk, c->mounts[i].target, "erofs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                                  NULL);
                 free(disk);
                 if (r < 0) {
                         agent_log("cannot mount %s: %s", c->mounts[i].target, strerror(-r));
@@ -229,7 +232,8 @@ int setup_root(const AgentConfig *c) {
         (void) mount_in_root("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         (void) mount_in_root("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         (void) mount_in_root("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
-        (void) mount_in_root("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+        (void) mount_in_root("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                             "newinstance,ptmxmode=0666,mode=0620");
         (void) mount_in_root("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
         if (c->readonly_rootfs)
                 (void) mount_in_root("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
@@ -338,12 +342,14 @@ static void exec_search(const ProcessConfig *p) {
         errno = saved;
 }
 
-pid_t spawn_process(const ProcessConfig *p, int in_fd, int out_fd, int err_fd, int *ret_master, int err_report_fd) {
+pid_t spawn_process(const ProcessConfig *p, int in_fd, int out_fd, int err_fd, int *ret_master,
+                    int err_report_fd) {
         int master = -1, slave = -1;
         pid_t pid;
 
         if (p->terminal) {
-                struct winsize ws = { .ws_row = (unsigned short) (p->rows ?: 24), .ws_col = (unsigned short) (p->cols ?: 80) };
+                struct winsize ws = { .ws_row = (unsigned short) (p->rows ?: 24),
+                                      .ws_col = (unsigned short) (p->cols ?: 80) };
 
                 master = open(AGENT_NEWROOT "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
                 if (master < 0)
@@ -413,16 +419,15 @@ pid_t spawn_process(const ProcessConfig *p, int in_fd, int out_fd, int err_fd, i
                 }
                 step = "exec";
                 exec_search(p);
-        fail:
-                {
-                        int e = errno;
-                        char msg[512];
-                        int n = snprintf(msg, sizeof msg, "isod-agent: %s %s: %s\n", step,
-                                         step[0] == 'e' ? p->args[0] : "", strerror(e));
-                        if (n > 0)
-                                (void) !write(err_report_fd >= 0 ? err_report_fd : 2, msg, (size_t) n);
-                        _exit(e == ENOENT ? 127 : 126);
-                }
+fail : {
+        int e = errno;
+        char msg[512];
+        int n = snprintf(msg, sizeof msg, "isod-agent: %s %s: %s\n", step, step[0] == 'e' ? p->args[0] : "",
+                         strerror(e));
+        if (n > 0)
+                (void) !write(err_report_fd >= 0 ? err_report_fd : 2, msg, (size_t) n);
+        _exit(e == ENOENT ? 127 : 126);
+}
         }
 
         if (slave >= 0)
