@@ -1295,7 +1295,6 @@ int cgroup_spare_new(const char *workloads_dir, Cgroup **ret) {
 /* Renames the spare's leaves to LEAF, adds what the limits need beyond them, writes the limits. */
 static int spare_adopt(Cgroup *cg, const char *path, const CgroupLimits *l, char **reterr_message) {
         _cleanup_free_ char *group = NULL;
-        unsigned limited, need;
         const char *leaf;
         char *s;
         int r;
@@ -1334,14 +1333,8 @@ static int spare_adopt(Cgroup *cg, const char *path, const CgroupLimits *l, char
         free(cg->leaf);
         cg->leaf = s;
 
-        need = v1_need(l, &limited);
-        r = v1_add_hierarchies(cg, group, need, reterr_message);
-        if (r < 0)
-                return r;
-        r = v1_check(cg, limited, reterr_message);
-        if (r < 0)
-                return r;
-        return apply_limits(cg, l, reterr_message);
+        /* From here on the same as a fresh set-up: add what the limits need, check, write them. */
+        return setup_v1(cg, group, l, reterr_message);
 }
 
 int cgroup_setup_with_spare(Cgroup **spare, const char *path, const CgroupLimits *limits, Cgroup **ret,
