@@ -192,6 +192,17 @@ cgroup_sweep() {
         done
 }
 
+state_is() {
+        [ "$(state_of "$1")" = "$2" ]
+}
+
+# The VM tests need QEMU and the guest kernel + initramfs (make test-assets).
+require_vm_assets() {
+        command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
+        [ -f "$VM_DIR/vmlinux" ] && [ -f "$VM_DIR/initramfs.cpio" ] ||
+                skip_all "no guest kernel in $VM_DIR (make test-assets)"
+}
+
 cleanup() {
         stop_isod -KILL
         # Monitors (and with them the workloads) of this test only.

@@ -46,7 +46,7 @@ is "killed: 128+9" "$?" 137
 isoctl launch -d --name orphaned -- /bin/sleep 1000 >/dev/null
 mpid=$(isoctl show --json orphaned | sed -n 's/.*"MonitorPID": \([0-9]*\).*/\1/p')
 kill -KILL "$mpid"
-wait_until 5 sh -c "[ \"\$($ISOCTL show --json orphaned | sed -n 's/.*\"State\": \"\([a-z]*\)\".*/\1/p')\" = failed ]"
+wait_until 5 state_is orphaned failed
 is "monitor killed: workload failed" "$(state_of orphaned)" failed
 like "with the reason" "$(isoctl show orphaned)" 'Reason: +monitor-died'
 

@@ -4,14 +4,13 @@
 # LeaderPID property names its QEMU, and /proc tells what that process may do.
 . "$(dirname "$0")/lib.sh"
 require_root
-command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
-[ -f "$VM_DIR/vmlinux" ] && [ -f "$VM_DIR/initramfs.cpio" ] || skip_all "no guest kernel in $VM_DIR (make test-assets)"
+require_vm_assets
 ensure_image || skip_all "cannot build the busybox image"
 start_bus || skip_all "no dbus-daemon"
 check "isod starts" start_isod
 
 isoctl launch -d --isolation=vm --name jailed --memory 192M --cpus 1 -- /bin/sleep 1000 >/dev/null
-wait_until 60 sh -c "[ \"\$($ISOCTL show --json jailed | sed -n 's/.*\"State\": \"\([a-z]*\)\".*/\1/p')\" = running ]"
+wait_until 60 state_is jailed running
 is "the VM runs" "$(state_of jailed)" running
 q=$(isoctl show --json jailed | sed -n 's/.*"LeaderPID": \([0-9]*\).*/\1/p')
 accel=$(isoctl show --json jailed | sed -n 's/.*"Accelerator": "\([a-z]*\)".*/\1/p')

@@ -6,8 +6,7 @@
 # the guest kernel + initramfs in $VM_DIR (`make test-assets`); skips (77) otherwise.
 . "$(dirname "$0")/lib.sh"
 require_root
-command -v qemu-system-x86_64 >/dev/null || skip_all "no qemu-system-x86_64"
-[ -f "$VM_DIR/vmlinux" ] && [ -f "$VM_DIR/initramfs.cpio" ] || skip_all "no guest kernel in $VM_DIR (make test-assets)"
+require_vm_assets
 ensure_image || skip_all "cannot build the busybox image"
 start_bus || skip_all "no dbus-daemon"
 check "isod starts on a private bus" start_isod

@@ -193,6 +193,23 @@ static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &ss, NULL);
 }
 
+/* The last steps of the workload's init and of an exec, in this order: after the user switch, the
+ * capability sets and no_new_privs, then the seccomp filter, then execve. */
+_noreturn_ static void finish_and_exec(Container *c, int err_fd, const char *cwd, char **args, char **env) {
+        int r;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* a credential change cleared it */
+        if (chdir(cwd ?: "/") < 0)
+                child_fail(err_fd, errno, "change to the working directory");
+        r = container_caps_finish();
+        if (r < 0)
+                child_fail(err_fd, r, "set capabilities and no_new_privs");
+        r = seccomp_program_load(c->seccomp);
+        if (r < 0)
+                child_fail(err_fd, r, "load the seccomp filter");
+        exec_workload(err_fd, args, env);
+}
+
 _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         const WorkloadSpec *spec = m->spec;
         const char *what = NULL, *hostname;
@@ -258,17 +275,7 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         r = apply_user(spec->user_set, spec->uid, spec->gid, spec->groups, spec->n_groups);
         if (r < 0)
                 child_fail(err_fd, r, "switch to the workload's user");
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* a credential change cleared it */
-        if (chdir(spec->cwd ?: "/") < 0)
-                child_fail(err_fd, errno, "change to the working directory");
-        r = container_caps_finish();
-        if (r < 0)
-                child_fail(err_fd, r, "set capabilities and no_new_privs");
-        r = seccomp_program_load(c->seccomp);
-        if (r < 0)
-                child_fail(err_fd, r, "load the seccomp filter");
-
-        exec_workload(err_fd, spec->args, env);
+        finish_and_exec(c, err_fd, spec->cwd, spec->args, env);
 }
 
 static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -568,16 +575,7 @@ _noreturn_ static void exec_child(Monitor *m, Container *c, ExecRequest *x, int 
                 r = apply_user(spec->user_set, spec->uid, spec->gid, spec->groups, spec->n_groups);
         if (r < 0)
                 child_fail(err_fd, r, "switch to the workload's user");
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* a credential change cleared it */
-        if (chdir(x->cwd ?: spec->cwd ?: "/") < 0)
-                child_fail(err_fd, errno, "change to the working directory");
-        r = container_caps_finish();
-        if (r < 0)
-                child_fail(err_fd, r, "set capabilities and no_new_privs");
-        r = seccomp_program_load(c->seccomp);
-        if (r < 0)
-                child_fail(err_fd, r, "load the seccomp filter");
-        exec_workload(err_fd, x->args, env);
+        finish_and_exec(c, err_fd, x->cwd ?: spec->cwd, x->args, env);
 }
 
 static int container_exec(Monitor *m, ExecRequest *x) {
