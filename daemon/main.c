@@ -9,7 +9,7 @@
 #include "dbus-api.h"
 #include "log.h"
 #include "manager.h"
-#include "spawn.h"
+#include "monitor-spawn.h"
 #include "util.h"
 
 /* isod: the daemon. Single-threaded on sd-event; every workload lives in its own isod-monitor
@@ -29,8 +29,11 @@ static void help(void) {
                "  --monitor=PATH       isod-monitor binary (default " ISOD_MONITOR_PATH ")\n"
                "  --qemu=PATH          qemu-system-x86_64 (default " ISOD_QEMU_PATH ")\n"
                "  --accel=auto|kvm|tcg VM accelerator (default auto)\n"
+               "  --spare-monitors=N   container monitors kept started ahead of launches, 0-%u\n"
+               "                       (default %u)\n"
                "  --debug              log debug messages\n"
-               "  --version            print the version\n");
+               "  --version            print the version\n",
+               MANAGER_SPARES_MAX, MANAGER_SPARES_DEFAULT);
 }
 
 static int set_str(char **p, const char *v) {
@@ -54,6 +57,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 ARG_MONITOR,
                 ARG_QEMU,
                 ARG_ACCEL,
+                ARG_SPARES,
                 ARG_DEBUG,
                 ARG_VERSION
         };
@@ -68,6 +72,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 { "monitor", required_argument, NULL, ARG_MONITOR },
                 { "qemu", required_argument, NULL, ARG_QEMU },
                 { "accel", required_argument, NULL, ARG_ACCEL },
+                { "spare-monitors", required_argument, NULL, ARG_SPARES },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -111,6 +116,17 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                                 return log_error_errno(-EINVAL, "--accel= must be auto, kvm or tcg.");
                         r = set_str(&cfg->accel, optarg);
                         break;
+                case ARG_SPARES: {
+                        uint32_t n;
+
+                        if (safe_atou32(optarg, &n) < 0 || n > MANAGER_SPARES_MAX)
+                                return log_error_errno(-EINVAL,
+                                                       "--spare-monitors= must be a number from 0 to %u.",
+                                                       MANAGER_SPARES_MAX);
+                        cfg->spares = n;
+                        cfg->spares_set = true;
+                        break;
+                }
                 case ARG_DEBUG:
                         cfg->debug = true;
                         log_set_max_level(LOG_DEBUG);
@@ -124,6 +140,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
         if (optind < argc)
                 return log_error_errno(-EINVAL, "Unexpected argument '%s'.", argv[optind]);
 
+        if (!cfg->spares_set)
+                cfg->spares = MANAGER_SPARES_DEFAULT;
         if ((!cfg->state_dir && set_str(&cfg->state_dir, ISOD_STATE_DIR) < 0) ||
             (!cfg->image_dir && set_str(&cfg->image_dir, ISOD_IMAGE_DIR) < 0) ||
             (!cfg->vm_dir && set_str(&cfg->vm_dir, ISOD_VM_DIR) < 0) ||

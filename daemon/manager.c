@@ -6,7 +6,7 @@
 #include "dbus-api.h"
 #include "log.h"
 #include "manager.h"
-#include "spawn.h"
+#include "monitor-spawn.h"
 #include "util.h"
 #include "workload.h"
 
@@ -67,8 +67,9 @@ int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
         m->config = *config;
         *config = (ManagerConfig){};
         m->workloads_fd = -EBADF;
-        m->spare_conn = -EBADF;
-        m->no_spare = secure_getenv("ISOD_NO_SPARE_MONITOR") != NULL;
+        /* ISOD_NO_SPARE_MONITOR=1: every launch execs its monitor (for comparisons in bench/). */
+        if (secure_getenv("ISOD_NO_SPARE_MONITOR"))
+                m->config.spares = 0;
 
         if (asprintf(&wdir, "%s/workloads", m->config.state_dir) < 0)
                 return log_oom();
@@ -320,7 +321,10 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         manager_add(m, w);
         log_info("Created workload '%s' (%s, policy rule '%s', owner UID %u).", name,
                  backend_kind_to_string(kind), w->policy_rule, (unsigned) w->owner_uid);
-        bus_workload_new(m, w);
+        if (opts && opts->announce_later)
+                w->unannounced = true;
+        else
+                bus_workload_new(m, w);
         *ret = w;
         return 0;
 fail:

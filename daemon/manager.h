@@ -22,8 +22,21 @@ typedef struct ManagerConfig {
         char *qemu;
         char *accel; /* auto|kvm|tcg */
         char *policy_path;
+        unsigned spares; /* monitors kept started ahead of launches (daemon/spawn.c) */
+        bool spares_set;
         bool debug;
 } ManagerConfig;
+
+#define MANAGER_SPARES_DEFAULT 4U
+#define MANAGER_SPARES_MAX 8U
+
+/* A monitor started ahead of time, idle until a launch assigns it a workload. */
+typedef struct Spare {
+        int conn;
+        sd_event_source *src;
+        uint64_t started_usec;
+        bool ready; /* it said so: its cgroup leaves and holder are prepared */
+} Spare;
 
 typedef struct BackendStatus {
         bool available;
@@ -41,14 +54,12 @@ typedef struct Manager {
         BackendStatus backends[_BACKEND_KIND_MAX];
         uint64_t next_request_id;
 
-        /* A monitor started ahead of time (daemon/spawn.c). */
-        int spare_conn;
-        sd_event_source *spare_src;
+        /* Monitors started ahead of time (daemon/spawn.c), oldest first. */
+        Spare spares[MANAGER_SPARES_MAX];
+        size_t n_spares;
         sd_event_source *spare_defer;
-        sd_event_source *spare_timer; /* backoff after spares that died at once */
-        uint64_t spare_started_usec;
+        sd_event_source *spare_timer; /* refill delay, or backoff after spares that died at once */
         unsigned spare_failures;
-        bool no_spare;
 } Manager;
 
 /* Who is calling, from the bus credentials (never from the message). */
@@ -75,6 +86,9 @@ int manager_reload_policy(Manager *m, char **reterr_message);
 
 typedef struct CreateOptions {
         bool auto_remove; /* remove once it has exited and its waiters were answered */
+        /* The caller announces it on the bus (bus_workload_new()) itself, later: a launch starts
+         * its monitor first, so that the signals are not on the launch's path. */
+        bool announce_later;
 } CreateOptions;
 
 /* Errors: -EINVAL/-EBADMSG/-E2BIG (bad spec; message), -EACCES (policy; message), -EEXIST,

@@ -1,19 +1,40 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "log.h"
 #include "proto.h"
-#include "spawn.h"
+#include "monitor-spawn.h"
 #include "util.h"
 
-/* fork → setsid → fork → exec, so the monitor is nobody's child in isod. */
+/* How long a refill waits after a launch took a spare while others are still ready: the launch in
+ * flight gets the CPUs first. An empty pool is refilled at once. */
+#define SPARE_REFILL_DELAY_USEC (5 * USEC_PER_MSEC)
+
+static int on_detach_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("A monitor could not start (its launcher ended with %s %d).",
+                            si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
+        return 0;
+}
+
+/* posix_spawn() (vfork-style: isod's memory is not copied) of `isod-monitor --detach …`, which
+ * forks once more and lets this first process exit, so that the monitor is never isod's child and
+ * outlives it. The first process is reaped from the event loop. */
 static int spawn_process(Manager *m, const char *dir, const int stdio[3], int conn) {
+        _cleanup_close_ int null_fd = -EBADF;
         char dir_arg[4200], wl_arg[4200];
+        const char *argv[8];
+        size_t n = 0;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        int high[4] = { -EBADF, -EBADF, -EBADF, -EBADF };
+        sigset_t none;
         pid_t pid;
-        int status;
+        int r;
 
         if (dir && snprintf(dir_arg, sizeof dir_arg, "--dir=%s", dir) >= (int) sizeof dir_arg)
                 return -ENAMETOOLONG;
@@ -21,53 +42,70 @@ static int spawn_process(Manager *m, const char *dir, const int stdio[3], int co
         if (!dir && snprintf(wl_arg, sizeof wl_arg, "--workloads-dir=%s/workloads", m->config.state_dir) >=
                             (int) sizeof wl_arg)
                 return -ENAMETOOLONG;
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                int fds[4], null_fd;
-                sigset_t ss;
-                pid_t gc;
-
-                (void) setsid();
-                gc = fork();
-                if (gc < 0)
-                        _exit(1);
-                if (gc > 0)
-                        _exit(0);
-
-                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null_fd < 0)
-                        _exit(1);
-                for (int i = 0; i < 3; i++)
-                        fds[i] = stdio && stdio[i] >= 0 ? stdio[i] : null_fd;
-                fds[3] = conn;
-                for (int i = 0; i < 4; i++) {
-                        fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
-                        if (fds[i] < 0)
-                                _exit(1);
-                }
-                for (int i = 0; i < 4; i++)
-                        if (dup2(fds[i], 3 + i) < 0)
-                                _exit(1);
-                if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0)
-                        _exit(1);
-                (void) close_all_fds_except((int[]){ 3, 4, 5, 6 }, 4);
-                sigemptyset(&ss);
-                (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-                if (dir)
-                        execl(m->config.monitor_path, "isod-monitor", dir_arg, "--stdio=3,4,5",
-                              "--conn-fd=6", m->config.debug ? "--debug" : NULL, (char *) NULL);
-                else
-                        execl(m->config.monitor_path, "isod-monitor", "--spare", "--conn-fd=6", wl_arg,
-                              m->config.debug ? "--debug" : NULL, (char *) NULL);
-                _exit(127);
+        argv[n++] = "isod-monitor";
+        argv[n++] = "--detach";
+        if (dir) {
+                argv[n++] = dir_arg;
+                argv[n++] = "--stdio=3,4,5";
+        } else {
+                argv[n++] = "--spare";
+                argv[n++] = wl_arg;
         }
-        if (waitpid(pid, &status, 0) < 0)
+        argv[n++] = "--conn-fd=6";
+        if (m->config.debug)
+                argv[n++] = "--debug";
+        argv[n] = NULL;
+
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0)
                 return -errno;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return -ECHILD;
-        return 0;
+        /* Above 10 first, so that no dup2() below overwrites a source it still needs. */
+        for (int i = 0; i < 4; i++) {
+                int src = i < 3 ? (stdio && stdio[i] >= 0 ? stdio[i] : null_fd) : conn;
+
+                high[i] = fcntl(src, F_DUPFD_CLOEXEC, 10);
+                if (high[i] < 0) {
+                        r = -errno;
+                        goto finish;
+                }
+        }
+        r = -posix_spawn_file_actions_init(&fa);
+        if (r < 0)
+                goto finish;
+        r = -posix_spawnattr_init(&attr);
+        if (r < 0) {
+                (void) posix_spawn_file_actions_destroy(&fa);
+                goto finish;
+        }
+        sigemptyset(&none);
+        for (int i = 0; i < 4 && r >= 0; i++)
+                r = -posix_spawn_file_actions_adddup2(&fa, high[i], 3 + i);
+        if (r >= 0)
+                r = -posix_spawn_file_actions_adddup2(&fa, null_fd, 0);
+        if (r >= 0)
+                r = -posix_spawn_file_actions_adddup2(&fa, null_fd, 1);
+        if (r >= 0)
+                r = -posix_spawn_file_actions_addclosefrom_np(&fa, 7);
+        if (r >= 0)
+                r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+        if (r >= 0)
+                r = -posix_spawnattr_setsigmask(&attr, &none);
+        if (r >= 0)
+                r = -posix_spawn(&pid, m->config.monitor_path, &fa, &attr, (char *const *) argv, environ);
+        (void) posix_spawn_file_actions_destroy(&fa);
+        (void) posix_spawnattr_destroy(&attr);
+        if (r < 0)
+                goto finish;
+        /* SIGCHLD is blocked (main.c): sd-event reaps it. */
+        r = sd_event_add_child(m->event, NULL, pid, WEXITED, on_detach_exit, NULL);
+        if (r < 0) /* cannot watch it: wait now (it only forks and exits) */
+                (void) waitpid(pid, NULL, 0);
+        r = 0;
+finish:
+        for (int i = 0; i < 4; i++)
+                if (high[i] >= 0)
+                        (void) close(high[i]);
+        return r;
 }
 
 static int new_connection(int ret[2]) {
@@ -77,7 +115,29 @@ static int new_connection(int ret[2]) {
         return fd_set_nonblock(ret[0], true);
 }
 
-static int on_spare_backoff(sd_event_source *s, uint64_t usec, void *userdata) {
+static void spare_close(Spare *s) {
+        s->src = sd_event_source_disable_unref(s->src);
+        if (s->conn >= 0)
+                (void) close(s->conn);
+        s->conn = -EBADF;
+}
+
+/* Removes spares[i] from the pool; returns its connection (closed if !keep_conn). */
+static int spare_remove(Manager *m, size_t i, bool keep_conn) {
+        Spare *s = &m->spares[i];
+        int conn = s->conn;
+
+        s->src = sd_event_source_disable_unref(s->src);
+        if (!keep_conn && conn >= 0)
+                (void) close(conn);
+        memmove(m->spares + i, m->spares + i + 1, (m->n_spares - i - 1) * sizeof(Spare));
+        m->n_spares--;
+        return keep_conn ? conn : -EBADF;
+}
+
+static void spare_schedule(Manager *m, uint64_t delay_usec);
+
+static int on_spare_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         m->spare_timer = sd_event_source_disable_unref(m->spare_timer);
@@ -87,12 +147,37 @@ static int on_spare_backoff(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int on_spare_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
-        uint64_t lived = now_usec(CLOCK_MONOTONIC) - m->spare_started_usec;
+        int fds[PROTO_MAX_FDS];
+        size_t n_fds = 0, i;
+        json_t *msg = NULL;
+        uint64_t lived;
         int r;
 
-        /* A spare never speaks first: readable means it died. Start another one; if they keep
-         * dying at once (a broken or mismatched isod-monitor), back off instead of spinning. */
-        manager_spare_done(m);
+        for (i = 0; i < m->n_spares && m->spares[i].conn != fd; i++)
+                ;
+        if (i == m->n_spares)
+                return 0;
+        /* The only thing a spare says is {"event":"ready"}; anything else, or EOF, means it died. */
+        r = proto_recv(fd, &msg, fds, &n_fds);
+        if (r == -EAGAIN || r == -EINTR)
+                return 0;
+        if (r > 0) {
+                bool ready = streq_ptr(json_string_value(json_object_get(msg, "event")), "ready");
+
+                json_decref(msg);
+                proto_close_fds(fds, n_fds);
+                if (ready && n_fds == 0) {
+                        log_debug("Spare monitor ready after %" PRIu64 " us (%zu in the pool).",
+                                  now_usec(CLOCK_MONOTONIC) - m->spares[i].started_usec, m->n_spares);
+                        m->spares[i].ready = true;
+                        m->spare_failures = 0;
+                        return 0;
+                }
+        }
+        lived = now_usec(CLOCK_MONOTONIC) - m->spares[i].started_usec;
+        (void) spare_remove(m, i, false);
+        /* If they keep dying at once (a broken or mismatched isod-monitor), back off instead of
+         * spinning. */
         if (lived >= USEC_PER_SEC) {
                 log_debug("Spare monitor went away.");
                 m->spare_failures = 0;
@@ -104,85 +189,134 @@ static int on_spare_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                 log_warning("Spare monitors exit right after starting; check that '%s' matches this isod. "
                             "Launches start monitors directly meanwhile.",
                             m->config.monitor_path);
-        r = sd_event_add_time_relative(m->event, &m->spare_timer, CLOCK_MONOTONIC,
-                                       (100 * USEC_PER_MSEC) << MIN(m->spare_failures, 8U), 0,
-                                       on_spare_backoff, m);
-        if (r < 0)
-                log_warning_errno(r, "Failed to schedule the next spare monitor, ignoring: %m");
+        spare_schedule(m, (100 * USEC_PER_MSEC) << MIN(m->spare_failures, 8U));
         return 0;
 }
 
-static int on_spare_defer(sd_event_source *s, void *userdata) {
-        Manager *m = userdata;
+static int spare_start(Manager *m) {
+        Spare *s;
         int sp[2], r;
 
-        m->spare_defer = sd_event_source_disable_unref(m->spare_defer);
-        if (m->spare_conn >= 0)
-                return 0;
         r = new_connection(sp);
         if (r < 0)
-                return 0;
+                return r;
         r = spawn_process(m, NULL, NULL, sp[1]);
         (void) close(sp[1]);
         if (r < 0) {
-                log_warning_errno(r, "Failed to start a spare monitor, ignoring: %m");
                 (void) close(sp[0]);
-                return 0;
+                return r;
         }
-        r = sd_event_add_io(m->event, &m->spare_src, sp[0], EPOLLIN, on_spare_io, m);
+        s = &m->spares[m->n_spares];
+        *s = (Spare){ .conn = sp[0], .started_usec = now_usec(CLOCK_MONOTONIC) };
+        r = sd_event_add_io(m->event, &s->src, sp[0], EPOLLIN, on_spare_io, m);
         if (r < 0) {
-                (void) close(sp[0]);
+                spare_close(s);
+                return r;
+        }
+        m->n_spares++;
+        return 0;
+}
+
+/* One spare per idle iteration of the loop, until the pool is full. */
+static int on_spare_defer(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        if (m->n_spares >= m->config.spares || m->spare_timer) {
+                m->spare_defer = sd_event_source_disable_unref(m->spare_defer);
                 return 0;
         }
-        m->spare_conn = sp[0];
-        m->spare_started_usec = now_usec(CLOCK_MONOTONIC);
+        r = spare_start(m);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to start a spare monitor, ignoring: %m");
+                m->spare_defer = sd_event_source_disable_unref(m->spare_defer);
+                spare_schedule(m, USEC_PER_SEC);
+                return 0;
+        }
+        if (m->n_spares >= m->config.spares)
+                m->spare_defer = sd_event_source_disable_unref(m->spare_defer);
         return 0;
+}
+
+static void spare_schedule(Manager *m, uint64_t delay_usec) {
+        if (m->spare_timer)
+                return;
+        if (sd_event_add_time_relative(m->event, &m->spare_timer, CLOCK_MONOTONIC, delay_usec, USEC_PER_MSEC,
+                                       on_spare_timer, m) < 0)
+                log_warning("Failed to schedule the next spare monitor, ignoring.");
 }
 
 void manager_spare_refill(Manager *m) {
         int r;
 
-        if (m->spare_conn >= 0 || m->spare_defer || m->spare_timer || m->no_spare)
+        if (m->n_spares >= m->config.spares || m->spare_defer || m->spare_timer)
                 return;
         /* At idle priority: after the work at hand (replying to the launch) is done. */
         r = sd_event_add_defer(m->event, &m->spare_defer, on_spare_defer, m);
         if (r < 0)
                 return;
         (void) sd_event_source_set_priority(m->spare_defer, SD_EVENT_PRIORITY_IDLE);
+        /* Not one-shot: it runs until on_spare_defer() has filled the pool. */
+        (void) sd_event_source_set_enabled(m->spare_defer, SD_EVENT_ON);
 }
 
 void manager_spare_done(Manager *m) {
-        m->spare_src = sd_event_source_disable_unref(m->spare_src);
         m->spare_defer = sd_event_source_disable_unref(m->spare_defer);
         m->spare_timer = sd_event_source_disable_unref(m->spare_timer);
-        if (m->spare_conn >= 0)
-                (void) close(m->spare_conn);
-        m->spare_conn = -EBADF;
+        for (size_t i = 0; i < m->n_spares; i++)
+                spare_close(&m->spares[i]);
+        m->n_spares = 0;
+}
+
+/* The oldest ready spare, else the oldest one (still ahead of a fresh exec); -1 if none. */
+static ssize_t spare_pick(Manager *m) {
+        for (size_t i = 0; i < m->n_spares; i++)
+                if (m->spares[i].ready)
+                        return (ssize_t) i;
+        return m->n_spares > 0 ? 0 : -1;
+}
+
+static void spare_refill_after_take(Manager *m) {
+        bool any_ready = false;
+
+        for (size_t i = 0; i < m->n_spares; i++)
+                any_ready = any_ready || m->spares[i].ready;
+        if (any_ready)
+                spare_schedule(m, SPARE_REFILL_DELAY_USEC);
+        else {
+                if (m->spare_failures == 0 &&
+                    !any_ready) /* a refill delay, not a backoff: no reason to wait */
+                        m->spare_timer = sd_event_source_disable_unref(m->spare_timer);
+                manager_spare_refill(m);
+        }
 }
 
 int monitor_spawn_for(Manager *m, const char *dir, const int stdio[3], int *ret_conn) {
+        ssize_t i;
         int sp[2], r;
 
-        if (m->spare_conn >= 0) {
+        while ((i = spare_pick(m)) >= 0) {
                 _cleanup_close_ int null_fd = -EBADF;
                 int fds[3];
                 json_t *msg;
-                int conn = m->spare_conn;
+                int conn;
 
-                m->spare_src = sd_event_source_disable_unref(m->spare_src);
-                m->spare_conn = -EBADF;
+                log_debug("Taking spare monitor %zd (%s) of %zu.", i,
+                          m->spares[i].ready ? "ready" : "not ready", m->n_spares);
+                conn = spare_remove(m, (size_t) i, true);
+
                 null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-                for (int i = 0; i < 3; i++)
-                        fds[i] = stdio[i] >= 0 ? stdio[i] : null_fd;
+                for (int k = 0; k < 3; k++)
+                        fds[k] = stdio[k] >= 0 ? stdio[k] : null_fd;
                 msg = json_pack("{s:s,s:s}", "op", "assign", "dir", dir);
                 r = msg ? proto_send(conn, msg, fds, 3) : -ENOMEM;
                 json_decref(msg);
-                manager_spare_refill(m);
+                spare_refill_after_take(m);
                 if (r >= 0) {
                         *ret_conn = conn;
                         return 0;
                 }
-                log_debug_errno(r, "Spare monitor unusable (%m), starting one directly.");
+                log_debug_errno(r, "Spare monitor unusable (%m), trying the next.");
                 (void) close(conn);
         }
 

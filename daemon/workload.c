@@ -9,7 +9,7 @@
 #include "dbus-api.h"
 #include "log.h"
 #include "proto.h"
-#include "spawn.h"
+#include "monitor-spawn.h"
 #include "util.h"
 #include "workload.h"
 
@@ -178,13 +178,17 @@ static void workload_set_state(Workload *w, WorkloadState s) {
 }
 
 static void workload_state_changed(Workload *w) {
-        workload_send_changed(w);
+        bool ended = w->state == WORKLOAD_EXITED || w->state == WORKLOAD_FAILED;
+
+        /* The callers waiting for this first (a launch's client is on its critical path), then the
+         * signal; the removal of an auto_remove workload last. */
         if (w->state != WORKLOAD_STARTING && w->state != WORKLOAD_CREATED)
                 waiters_reply_started(w);
-        if (w->state == WORKLOAD_EXITED || w->state == WORKLOAD_FAILED) {
+        if (ended)
                 waiters_reply_exit(w);
+        workload_send_changed(w);
+        if (ended)
                 workload_maybe_auto_remove(w);
-        }
 }
 
 static void workload_apply_monitor_state(Workload *w, json_t *j) {

@@ -54,6 +54,7 @@ struct Workload {
         BusWaiter *exit_waiters;  /* Wait/Stop replies deferred until exit */
         sd_bus_track *track;      /* clients keeping an auto_remove workload until they saw the end */
         bool removed;
+        bool unannounced; /* created, not yet announced on the bus: no PropertiesChanged */
 };
 
 int workload_new(Manager *m, const char *name, Workload **ret);

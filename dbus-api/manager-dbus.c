@@ -400,6 +400,7 @@ static int create_common(sd_bus_message *msg, Manager *m, bool launch, sd_bus_er
         r = read_create_options(msg, &opts, error);
         if (r < 0)
                 goto finish;
+        opts.announce_later = launch;
         r = bus_get_caller(msg, &caller);
         if (r < 0)
                 goto finish;
@@ -415,15 +416,19 @@ static int create_common(sd_bus_message *msg, Manager *m, bool launch, sd_bus_er
                 r = sd_bus_reply_method_return(msg, "o", w->path);
                 goto finish;
         }
-        if (opts.auto_remove)
-                (void) workload_track_client(w, msg);
+        /* The monitor first: the signals and the client tracking (an AddMatch call) come after it
+         * has its assignment, off the launch's path. */
         r = workload_start(w, stdio);
         if (r < 0) {
                 log_error_errno(r, "Failed to start workload '%s': %m", w->name);
                 r = sd_bus_error_set_errnof(error, r, "Failed to start workload '%s': %m", w->name);
+                bus_workload_new(m, w);
                 (void) workload_remove(w);
                 goto finish;
         }
+        bus_workload_new(m, w);
+        if (opts.auto_remove)
+                (void) workload_track_client(w, msg);
         /* Reply once the monitor reports it running (or failed). */
         {
                 BusWaiter *b = calloc(1, sizeof(BusWaiter));
@@ -626,6 +631,7 @@ static const sd_bus_vtable manager_vtable[] = {
 };
 
 void bus_workload_new(Manager *m, Workload *w) {
+        w->unannounced = false;
         if (!m->bus)
                 return;
         (void) sd_bus_emit_signal(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadNew", "so",

@@ -39,7 +39,7 @@ int workload_node_enumerator(sd_bus *bus, const char *path, void *userdata, char
 void workload_send_changed(Workload *w) {
         sd_bus *bus = w->manager->bus;
 
-        if (!bus || w->removed)
+        if (!bus || w->removed || w->unannounced)
                 return;
         (void) sd_bus_emit_properties_changed(bus, w->path, ISOD_WORKLOAD_IFACE, "State", "LeaderPID",
                                               "MonitorPID", "ExitStatus", "ExitSignal", "Reason",

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "container/cgroup.h"
 #include "log.h"
@@ -11,10 +12,11 @@
 #include "proto.h"
 #include "util.h"
 
-/* isod-monitor --dir=DIR [--stdio=IN,OUT,ERR] [--conn-fd=FD]
- * isod-monitor --spare --conn-fd=FD [--workloads-dir=STATE/workloads]
+/* isod-monitor [--detach] --dir=DIR [--stdio=IN,OUT,ERR] [--conn-fd=FD]
+ * isod-monitor [--detach] --spare --conn-fd=FD [--workloads-dir=STATE/workloads]
  *
- * Started by isod (double-forked, so it is not isod's child and survives isod's restarts). Reads
+ * Started by isod with --detach: it forks once and the first process exits, so the monitor is not
+ * isod's child and survives isod's restarts (isod spawns it vfork-style, without copying itself). Reads
  * DIR/workload.json, starts the payload with the backend named there, serves DIR/monitor.sock and
  * keeps DIR/monitor.json current until the payload has ended. */
 
@@ -23,6 +25,7 @@ static char *arg_dir_assigned;
 static int arg_stdio[3] = { -EBADF, -EBADF, -EBADF };
 static int arg_conn_fd = -EBADF;
 static bool arg_spare;
+static bool arg_detach;
 static const char *arg_workloads_dir;
 
 static int parse_argv(int argc, char *argv[]) {
@@ -33,6 +36,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "debug", no_argument, NULL, 'D' },
                 { "spare", no_argument, NULL, 'S' },
                 { "workloads-dir", required_argument, NULL, 'W' },
+                { "detach", no_argument, NULL, 'X' },
                 {},
         };
         int c;
@@ -55,6 +59,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case 'S':
                         arg_spare = true;
+                        break;
+                case 'X':
+                        arg_detach = true;
                         break;
                 case 'W':
                         arg_workloads_dir = optarg;
@@ -185,8 +192,25 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return 2;
 
+        if (arg_detach) {
+                pid_t pid = fork();
+
+                if (pid < 0)
+                        return log_error_errno(-errno, "Failed to fork: %m"), 1;
+                if (pid > 0)
+                        _exit(0);
+        }
         (void) signal(SIGPIPE, SIG_IGN);
         if (arg_spare) {
+                int nice;
+
+                /* Preparing ahead is background work: a launch in flight has the CPU first. The
+                 * priority comes back with the assignment (and the holder's, in cgroup.c). */
+                errno = 0;
+                nice = getpriority(PRIO_PROCESS, 0);
+                if (errno != 0)
+                        nice = 0;
+                (void) setpriority(PRIO_PROCESS, 0, 19);
                 r = fd_set_nonblock(arg_conn_fd, true);
                 if (r >= 0 && arg_workloads_dir && arg_workloads_dir[0] == '/') {
                         int k = cgroup_spare_new(arg_workloads_dir, &m.cgroup_spare);
@@ -195,8 +219,17 @@ int main(int argc, char *argv[]) {
                                         k,
                                         "Cannot prepare spare cgroup leaves, the workload will be attached: %m");
                 }
+                /* isod prefers spares that are ready; its end reads this before any assignment. */
+                if (r >= 0) {
+                        json_t *ready = json_pack("{s:s}", "event", "ready");
+
+                        if (ready)
+                                (void) proto_send(arg_conn_fd, ready, NULL, 0);
+                        json_decref(ready);
+                }
                 if (r >= 0)
                         r = wait_for_assignment();
+                (void) setpriority(PRIO_PROCESS, 0, nice);
                 if (r < 0) {
                         m.cgroup_spare = cgroup_destroy(m.cgroup_spare);
                         return r == -ECONNRESET ? 0 : 1;

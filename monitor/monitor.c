@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -144,8 +145,11 @@ void monitor_publish_tty(Monitor *m, int master_fd) {
 static void monitor_finish(Monitor *m) {
         /* Everything is on disk and sent; leave the loop at the next iteration. Clients read the
          * final state from the event or from monitor.json. Nothing may be written into the state
-         * directory after this: isod may be removing it already. */
+         * directory after this: isod may be removing it already. What is left (tearing down the
+         * payload's namespaces and cgroups, exiting) waits for nobody: the client woken by this
+         * end, and isod, get the CPU first. */
         (void) sd_event_exit(m->event, 0);
+        (void) setpriority(PRIO_PROCESS, 0, 19);
 }
 
 /* The end: no new connections, then the final record, then the event. */

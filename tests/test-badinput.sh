@@ -107,6 +107,15 @@ is "keeper still running" "$(state_of keeper)" running
 is "keeper's data intact" "$(isoctl exec keeper -- cat /tmp/p)" precious
 isoctl rm -f keeper done >/dev/null
 
+# A bad pool size is refused at start, naming the option.
+for v in 9 -1 abc 4x ""; do
+        out=$("$top_builddir/isod" --state-dir="$T/state2" --monitor="$top_builddir/isod-monitor" \
+                --spare-monitors="$v" 2>&1)
+        rc=$?
+        check "--spare-monitors='$v' is refused" [ "$rc" -ne 0 ]
+        like "... naming the option" "$out" 'spare-monitors= must be a number from 0 to 8'
+done
+
 # A broken isod-monitor (here: one that exits at once) must not make isod spin restarting spares.
 stop_isod
 check "isod starts with a monitor that exits at once" start_isod --monitor=/bin/false

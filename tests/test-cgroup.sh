@@ -202,13 +202,14 @@ like "no io weight asked: runs regardless of the io controller" "$out" '^ran$'
 # the leaves must hold the workload's processes only (not the monitor, not the holder).
 if [ -z "$V2" ]; then
         # spare_leaf: the pids-hierarchy leaf of a ready spare (its holder inside).
-        spare_leaf() {
-                local d
+        spare_leaves() {
+                local d found=1
                 for d in $(find /sys/fs/cgroup/pids/ -maxdepth 6 -type d -path "*/$group/spare-*" 2>/dev/null); do
-                        [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ] && { echo "$d"; return 0; }  # (size 0 in stat)
+                        [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ] && { echo "$d"; found=0; }  # (size 0 in stat)
                 done
-                return 1
+                return $found
         }
+        spare_leaf() { local l; l=$(spare_leaves) || return 1; echo "${l%%$'\n'*}"; }
         monitor_of() { sed -n 's/.*"monitor_pid": *\([0-9]*\).*/\1/p' "$T/state/workloads/$1/monitor.json"; }
         # only_workload NAME: every task in every leaf of NAME is in the workload's PID namespace,
         # and the monitor is in none of them.
@@ -225,7 +226,11 @@ if [ -z "$V2" ]; then
         }
 
         wait_until 5 spare_leaf >/dev/null; check "a spare monitor waits with pre-made leaves holding its holder" [ $? = 0 ]
-        sl=$(spare_leaf); spid=${sl##*/spare-}
+        # isod keeps a pool of them (--spare-monitors, default 4), each with leaves of its own.
+        wait_until 5 sh -c "[ \$(find /sys/fs/cgroup/pids/ -maxdepth 6 -type d -path '*/$group/spare-*' | wc -l) -ge 4 ]"
+        is "four spare monitors wait, each with its leaves and holder" "$(spare_leaves | wc -l)" 4
+        spares=" $(spare_leaves | sed 's|.*/spare-||' | tr '\n' ' ')"
+        sgroup=$(dirname "$(spare_leaf)")
         # A fork loop in a subshell, then one more child and exec: at the limit (12) exactly if the
         # limit is right and nothing else sits in the leaf; 11 if the holder or the monitor took a
         # slot, 13 if the limit were off by one the other way.
@@ -233,10 +238,10 @@ if [ -z "$V2" ]; then
                 '(while :; do sleep 1000 & echo $! >>/tmp/forked; done) 2>/dev/null; sleep 1000 & exec sleep 1000' \
                 >/dev/null
         lp=$(leader_of sp); mon=$(monitor_of sp)
-        is "the spare monitor (PID $spid) took the workload" "$mon" "$spid"
+        like "one of the ready spare monitors ($spares) took the workload" "$spares" " $mon "
         like "the init was born in its cgroup: no migration (cgroup_attached 0)" \
                 "$(cat "$T/state/workloads/sp/monitor.json")" '"cgroup_attached": ?0[,}]'
-        check "the spare's leaves were renamed (spare-$spid is gone)" [ ! -e "$sl" ]
+        check "the spare's leaves were renamed (spare-$mon is gone)" [ ! -e "$sgroup/spare-$mon" ]
         pd=$(cg_dir "$lp" pids)
         wait_until 5 sh -c "[ \$(cat '$pd/pids.current') -ge 12 ]"
         sleep 0.3

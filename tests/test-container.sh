@@ -25,6 +25,8 @@ out=$(isoctl launch --name seer --hostname web1 -e FOO=bar -e HOSTPID=$ISOD_PID 
         echo "lo=$(cat /sys/class/net/lo/operstate 2>/dev/null)"
         echo "ifaces=$(ls /sys/class/net | tr "\n" " ")"
         echo "ipcns=$(readlink /proc/self/ns/ipc)"
+        echo "netns=$(readlink /proc/self/ns/net)"
+        echo "nice=$(cut -d" " -f19 /proc/self/stat)"
         echo x > /etc/written-by-workload && echo wrote')
 is "launch with options exits 0" "$?" 0
 like "hostname from --hostname" "$out" '^host=web1$'
@@ -38,10 +40,49 @@ like "/sys is read-only" "$out" '^sysro=ro,'
 like "only loopback in its network namespace" "$out" '^ifaces=lo $'
 like "loopback is up" "$out" '^lo=(up|unknown)$'
 unlike "own IPC namespace" "$out" "^ipcns=$(readlink /proc/self/ns/ipc)\$"
+unlike "own network namespace" "$out" "^netns=$(readlink /proc/self/ns/net)\$"
+# Spares prepare at nice 19 (docs/architecture.md); the workload runs at isod's priority.
+like "the workload runs at normal priority (nice 0)" "$out" '^nice=0$'
+seer_netns=$(echo "$out" | sed -n 's/^netns=//p')
 like "the workload can write to /" "$out" '^wrote$'
 check "the image is never modified" [ ! -e "$IMAGE_DIR/busybox/rootfs/etc/written-by-workload" ]
 out=$(isoctl list)
 unlike "a foreground launch is removed after it ends" "$out" 'seer'
+out=$(isoctl launch -- /bin/sh -c 'readlink /proc/self/ns/net; cat /sys/class/net/lo/operstate')
+unlike "the next workload has a network namespace of its own too" "$out" "^$seer_netns\$"
+like "... with its loopback up" "$out" '^(up|unknown)$'
+
+# --- the spare monitors: a pool of --spare-monitors=N (default 4) started ahead, at low priority
+spare_monitors() {   # PIDs of this instance's spare monitors (not their holder processes)
+        local p all
+        all=" $(pgrep -f -- "--spare --workloads-dir=$T/state/workloads" | tr '\n' ' ')"
+        for p in $all; do
+                case "$all" in *" $(awk '{print $4}' /proc/$p/stat 2>/dev/null) "*) ;; *) echo "$p" ;; esac
+        done
+}
+wait_until 5 sh -c "[ \$(pgrep -f -- '--spare --workloads-dir=$T/state/workloads' | wc -l) -ge 4 ]"
+sleep 0.5
+is "four spare monitors wait for launches" "$(spare_monitors | wc -l)" 4
+nices=$(for p in $(spare_monitors); do awk '{print $19}' /proc/$p/stat; done | sort -u | tr '\n' ' ')
+is "they wait at nice 19" "$nices" "19 "
+ppids=$(for p in $(spare_monitors); do awk '{print $4}' /proc/$p/stat; done | sort -u | tr '\n' ' ')
+unlike "none is isod's child" "$ppids" "(^| )$ISOD_PID "
+stop_isod
+check "isod starts with --spare-monitors=1" start_isod --spare-monitors=1
+wait_until 5 sh -c "[ \$(pgrep -f -- '--spare --workloads-dir=$T/state/workloads' | wc -l) -ge 1 ]"
+sleep 0.5
+is "one spare monitor with --spare-monitors=1" "$(spare_monitors | wc -l)" 1
+out=$(for i in 1 2 3; do isoctl launch -- /bin/sh -c 'echo ran'; done | tr '\n' ' ')
+is "launches faster than the pool refills still run" "$out" "ran ran ran "
+stop_isod
+check "isod starts with --spare-monitors=0" start_isod --spare-monitors=0
+sleep 0.5
+is "no spare monitor with --spare-monitors=0" "$(spare_monitors | wc -l)" 0
+out=$(isoctl launch -- /bin/sh -c 'echo "nice=$(cut -d" " -f19 /proc/self/stat)"; exit 4')
+is "without spares, launches work: exit status" "$?" 4
+like "... and priority" "$out" '^nice=0$'
+stop_isod
+check "isod restarts with the default pool" start_isod
 
 # --- stdio is handed over directly: stdin in, stdout and stderr apart
 out=$(echo "hello-stdin" | isoctl launch -- /bin/sh -c 'read l; echo "got:$l"; echo err >&2' 2>"$T/err")

@@ -61,7 +61,13 @@ wait "$ISOD_PID"
 rc=$?
 ISOD_PID=
 is "second isod exits cleanly" "$rc" 0
-errs=$(cat "$T"/vg-isod.*.log 2>/dev/null)
+# Valgrind 3.19 (bookworm) does not know pidfd_open (434): it answers ENOSYS, which sd-event's
+# child sources (reaping a spawned monitor's first process) handle by falling back to waitid.
+# That warning, and only that one, is not a report about isod.
+errs=$(cat "$T"/vg-isod.*.log 2>/dev/null | awk '
+        /WARNING: unhandled amd64-linux syscall: 434$/ { skip = 4; next }
+        skip > 0 && /^--[0-9]+-- / { skip--; next }
+        { skip = 0; print }')
 is "no valgrind reports from isod" "$errs" ""
 [ -z "$errs" ] || diag "$(printf '%s\n' "$errs" | head -60)"
 done_testing

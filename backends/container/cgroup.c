@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "container.h"
 #include "util.h"
 
 /* See cgroup.h and docs/cgroups.md. Written against Documentation/admin-guide/cgroup-v2.rst and
@@ -81,7 +83,19 @@ typedef struct CgroupHolder {
         void *arg;
         int pidfd;
         long result; /* PID or -errno */
+        /* The payload's network namespace, made ahead of time with its loopback up (creating one
+         * costs about half a millisecond of a launch): the holder is born in it. */
+        bool own_net;
+        bool net_lo_up;
+        int host_net_fd; /* ours, to go back to */
 } CgroupHolder;
+
+/* The holder's network namespace serves a payload that asks for a new one outside a user
+ * namespace of its own (one it creates must own its network namespace: then a fresh one comes
+ * with the clone). */
+static bool holder_net_used(const CgroupHolder *h, uint64_t flags) {
+        return h->own_net && (flags & CLONE_NEWNET) && !(flags & CLONE_NEWUSER);
+}
 
 #define HOLDER_STACK_SIZE \
         (UINT64_C(8) << 20) /* reserved, not committed: the payload's child runs on its copy */
@@ -1123,13 +1137,22 @@ static int holder_main(void *p) {
         char cmd;
         long pid;
 
+        uint64_t flags;
+
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (read(h->cmd[0], &cmd, 1) != 1)
                 return 0;
+        flags = h->flags;
+        if (holder_net_used(h, flags))
+                flags &= ~(uint64_t) CLONE_NEWNET;
+        else if (h->own_net && !(flags & CLONE_NEWNET) && setns(h->host_net_fd, CLONE_NEWNET) < 0) {
+                h->result = -errno;
+                return 0;
+        }
         /* CLONE_PARENT: our parent's child. exit_signal must be 0 with it; the child gets ours
          * (SIGCHLD), so the caller waits for it like for any child. */
         args = (struct clone_args){
-                .flags = h->flags | CLONE_PARENT | CLONE_PIDFD,
+                .flags = flags | CLONE_PARENT | CLONE_PIDFD,
                 .pidfd = (uint64_t) (uintptr_t) &h->pidfd,
         };
         pid = syscall(SYS_clone3, &args, sizeof args);
@@ -1155,6 +1178,7 @@ static CgroupHolder *holder_free(CgroupHolder *h) {
         for (int i = 0; i < 2; i++)
                 if (h->cmd[i] >= 0)
                         (void) close(h->cmd[i]);
+        h->host_net_fd = safe_close(h->host_net_fd);
         if (h->stack)
                 (void) munmap(h->stack, HOLDER_STACK_SIZE);
         free(h);
@@ -1170,6 +1194,11 @@ static int holder_new(CgroupHolder **ret) {
         if (!h)
                 return -ENOMEM;
         h->cmd[0] = h->cmd[1] = h->pidfd = -EBADF;
+        h->host_net_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (h->host_net_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
         if (pipe2(h->cmd, O_CLOEXEC) < 0) {
                 r = -errno;
                 goto fail;
@@ -1182,12 +1211,20 @@ static int holder_new(CgroupHolder **ret) {
                 goto fail;
         }
         (void) mprotect(h->stack, (size_t) sysconf(_SC_PAGESIZE), PROT_NONE); /* guard page */
+        /* Into a new network namespace for the clone, loopback up (if that fails, the payload's
+         * init tries again), and back. */
+        if (unshare(CLONE_NEWNET) >= 0) {
+                h->own_net = true;
+                h->net_lo_up = container_loopback_up() >= 0;
+        }
         (void) sigfillset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, &old);
         h->pid = clone(holder_main, (char *) h->stack + HOLDER_STACK_SIZE,
                        CLONE_VM | CLONE_FS | CLONE_FILES | SIGCHLD, h);
         r = h->pid < 0 ? -errno : 0;
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        if (h->own_net && setns(h->host_net_fd, CLONE_NEWNET) < 0 && r >= 0)
+                r = -errno; /* cannot happen (we are root in our namespaces); never stay there */
         if (r < 0) {
                 h->pid = 0;
                 goto fail;
@@ -1206,6 +1243,15 @@ static pid_t holder_clone(CgroupHolder *h, uint64_t flags, int (*fn)(void *), vo
         h->arg = arg;
         h->pidfd = -EBADF;
         h->result = -ESRCH;
+        /* A spare monitor prepares at low priority (monitor/main.c): the holder, born then, gets
+         * ours back, and the payload inherits it from the holder. */
+        errno = 0;
+        {
+                int nice = getpriority(PRIO_PROCESS, 0);
+
+                if (errno == 0)
+                        (void) setpriority(PRIO_PROCESS, (id_t) h->pid, nice);
+        }
         /* Our file table is the holder's: the read end stays open, the byte always goes in. */
         if (write(h->cmd[1], "c", 1) != 1)
                 return -ESRCH;
@@ -1361,6 +1407,10 @@ int cgroup_setup_with_spare(Cgroup **spare, const char *path, const CgroupLimits
         }
         r = cgroup_setup(path, limits, ret, reterr_message);
         return r < 0 ? r : 0;
+}
+
+bool cgroup_clone_net_ready(const Cgroup *cg, uint64_t flags) {
+        return cg && cg->holder && holder_net_used(cg->holder, flags) && cg->holder->net_lo_up;
 }
 
 pid_t cgroup_clone_fn(Cgroup *cg, uint64_t flags, int (*fn)(void *), void *arg, int *ret_pidfd) {

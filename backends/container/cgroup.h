@@ -104,6 +104,9 @@ pid_t cgroup_clone3(Cgroup *cg, uint64_t flags, int *ret_pidfd, bool *ret_placed
  * caller's child). The caller must then call cgroup_place_child() before letting the child run.
  * Returns the PID or -errno. */
 pid_t cgroup_clone_fn(Cgroup *cg, uint64_t flags, int (*fn)(void *), void *arg, int *ret_pidfd);
+/* Whether cgroup_clone_fn(cg, flags, …) will give the child the spare holder's network namespace,
+ * made ahead of time with its loopback already up (CLONE_NEWNET without CLONE_NEWUSER). */
+bool cgroup_clone_net_ready(const Cgroup *cg, uint64_t flags);
 
 /* After cgroup_clone_fn(), while the child waits: writes the limits that had to wait for the
  * spare's holder to leave (pids.max) and attaches the child in the hierarchies it was not born in.

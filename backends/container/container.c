@@ -255,9 +255,11 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         if (r < 0)
                 child_fail(err_fd, r, what);
 
-        r = container_loopback_up();
-        if (r < 0)
-                child_fail(err_fd, r, "bring up the loopback interface");
+        if (!c->net_ready) {
+                r = container_loopback_up();
+                if (r < 0)
+                        child_fail(err_fd, r, "bring up the loopback interface");
+        }
 
         hostname = spec->hostname ?: m->name;
         if (sethostname(hostname, strlen(hostname)) < 0)
@@ -295,6 +297,8 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
                 monitor_payload_exited(m, si->si_status, 0, "exited");
         else
                 monitor_payload_exited(m, 128 + si->si_status, si->si_status, "signal");
+        /* Reported: now the mount namespace may go, and its unmounting with it (see start). */
+        c->mnt_ns_fd = safe_close(c->mnt_ns_fd);
         return 0;
 }
 
@@ -351,6 +355,7 @@ static int container_start(Monitor *m) {
                 return -ENOMEM;
         c->monitor = m;
         c->pidfd = -EBADF;
+        c->mnt_ns_fd = -EBADF;
         c->userns_lock_fd = -EBADF;
         c->userns_sync[0] = c->userns_sync[1] = -EBADF;
         m->backend_data = c;
@@ -408,6 +413,8 @@ static int container_start(Monitor *m) {
         /* No CLONE_NEWCGROUP here: the child unshares it once it is in its cgroup, so that the
          * namespace is rooted at the workload's cgroup (which /proc/self/cgroup shows as "/"). */
         init_args = (InitArgs){ .m = m, .c = c, .fd = sp[1], .other_fd = sp[0] };
+        c->net_ready = cgroup_clone_net_ready(c->cgroup, (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) |
+                                                                 (c->userns ? CLONE_NEWUSER : 0));
         pid = cgroup_clone_fn(c->cgroup,
                               (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0),
                               container_init, &init_args, &pidfd);
@@ -418,6 +425,16 @@ static int container_start(Monitor *m) {
                 return r;
         }
         (void) close(sp[1]);
+        /* Held by us, the init's mount namespace outlives it: the exit of a container's last
+         * process then does not wait for its mounts to be torn down (an RCU grace period among
+         * them); that happens once the exit has been reported. The init is our child and not yet
+         * reaped, so its PID is its own. */
+        {
+                char p[64];
+
+                (void) snprintf(p, sizeof p, "/proc/%d/ns/mnt", (int) pid);
+                c->mnt_ns_fd = open(p, O_RDONLY | O_CLOEXEC);
+        }
         r = cgroup_place_child(c->cgroup, pid);
         if (r >= 0) {
                 /* How many hierarchies the init had to be moved into (0: born in its cgroup). */
@@ -687,6 +704,7 @@ static void container_destroy(Monitor *m) {
         sd_event_source_disable_unref(c->stop_timer);
         if (c->pidfd >= 0)
                 (void) close(c->pidfd);
+        c->mnt_ns_fd = safe_close(c->mnt_ns_fd);
         /* After the exit was reported (the monitor's loop has ended): kill leftovers, rmdir. */
         c->cgroup = cgroup_destroy(c->cgroup);
         c->seccomp = seccomp_program_free(c->seccomp);

@@ -15,12 +15,14 @@ typedef struct Container {
         Monitor *monitor;
         pid_t pid; /* container init, host PID */
         int pidfd;
+        int mnt_ns_fd; /* its mount namespace, held until the exit is reported (container.c) */
         sd_event_source *child_src;
         sd_event_source *stop_timer;
         char *lower;             /* the image's (read-only) root directory */
         Cgroup *cgroup;          /* the workload's cgroup (cgroup.c); NULL before start */
         SeccompProgram *seccomp; /* compiled filter (seccomp.c), NULL = unconfined; for exec too */
         bool userns;             /* in its own user namespace (userns.c) */
+        bool net_ready;          /* born in a network namespace made ahead, loopback up (cgroup.c) */
         uid_t userns_base;       /* host id of root inside */
         int userns_lock_fd;      /* holds the id range (flock); -EBADF if none */
         int userns_sync[2];      /* parent → child: maps written, idmapped trees (SCM_RIGHTS) */
