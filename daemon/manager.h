@@ -34,6 +34,8 @@ typedef struct ManagerConfig {
 typedef struct Spare {
         int conn;
         sd_event_source *src;
+        pid_t pid; /* as it said ({"event":"spare"}), 0 until then */
+        int pidfd; /* pins that PID's identity */
         uint64_t started_usec;
         bool ready; /* it said so: its cgroup leaves and holder are prepared */
 } Spare;

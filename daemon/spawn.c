@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "log.h"
@@ -117,6 +119,7 @@ static int new_connection(int ret[2]) {
 
 static void spare_close(Spare *s) {
         s->src = sd_event_source_disable_unref(s->src);
+        s->pidfd = safe_close(s->pidfd);
         if (s->conn >= 0)
                 (void) close(s->conn);
         s->conn = -EBADF;
@@ -128,6 +131,7 @@ static int spare_remove(Manager *m, size_t i, bool keep_conn) {
         int conn = s->conn;
 
         s->src = sd_event_source_disable_unref(s->src);
+        s->pidfd = safe_close(s->pidfd);
         if (!keep_conn && conn >= 0)
                 (void) close(conn);
         memmove(m->spares + i, m->spares + i + 1, (m->n_spares - i - 1) * sizeof(Spare));
@@ -157,15 +161,24 @@ static int on_spare_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                 ;
         if (i == m->n_spares)
                 return 0;
-        /* The only thing a spare says is {"event":"ready"}; anything else, or EOF, means it died. */
+        /* A spare says {"event":"spare","pid":N} when it starts and {"event":"ready"} once
+         * prepared; anything else, or EOF, means it died. */
         r = proto_recv(fd, &msg, fds, &n_fds);
         if (r == -EAGAIN || r == -EINTR)
                 return 0;
         if (r > 0) {
-                bool ready = streq_ptr(json_string_value(json_object_get(msg, "event")), "ready");
+                const char *event = json_string_value(json_object_get(msg, "event"));
+                bool ready = streq_ptr(event, "ready"), hello = streq_ptr(event, "spare");
+                json_int_t pid = json_integer_value(json_object_get(msg, "pid"));
 
                 json_decref(msg);
                 proto_close_fds(fds, n_fds);
+                if (hello && n_fds == 0 && pid > 1 && pid <= INT32_MAX && m->spares[i].pidfd < 0) {
+                        /* Pinned now, while it certainly is our spare (it just spoke). */
+                        m->spares[i].pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+                        m->spares[i].pid = (pid_t) pid;
+                        return 0;
+                }
                 if (ready && n_fds == 0) {
                         log_debug("Spare monitor ready after %" PRIu64 " us (%zu in the pool).",
                                   now_usec(CLOCK_MONOTONIC) - m->spares[i].started_usec, m->n_spares);
@@ -207,7 +220,7 @@ static int spare_start(Manager *m) {
                 return r;
         }
         s = &m->spares[m->n_spares];
-        *s = (Spare){ .conn = sp[0], .started_usec = now_usec(CLOCK_MONOTONIC) };
+        *s = (Spare){ .conn = sp[0], .pidfd = -EBADF, .started_usec = now_usec(CLOCK_MONOTONIC) };
         r = sd_event_add_io(m->event, &s->src, sp[0], EPOLLIN, on_spare_io, m);
         if (r < 0) {
                 spare_close(s);
@@ -268,6 +281,20 @@ void manager_spare_done(Manager *m) {
         m->n_spares = 0;
 }
 
+/* A spare taken before it is ready finishes its preparation at our priority, not at nice 19:
+ * the launch waits for it (priority inheritance, by hand). The pidfd tells whether the PID is
+ * still that spare's. */
+static void spare_hurry(const Spare *s) {
+        int nice;
+
+        if (s->pid <= 0 || s->pidfd < 0 || syscall(SYS_pidfd_send_signal, s->pidfd, 0, NULL, 0) < 0)
+                return;
+        errno = 0;
+        nice = getpriority(PRIO_PROCESS, 0);
+        if (errno == 0)
+                (void) setpriority(PRIO_PROCESS, (id_t) s->pid, nice);
+}
+
 /* The oldest ready spare, else the oldest one (still ahead of a fresh exec); -1 if none. */
 static ssize_t spare_pick(Manager *m) {
         for (size_t i = 0; i < m->n_spares; i++)
@@ -303,6 +330,8 @@ int monitor_spawn_for(Manager *m, const char *dir, const int stdio[3], int *ret_
 
                 log_debug("Taking spare monitor %zd (%s) of %zu.", i,
                           m->spares[i].ready ? "ready" : "not ready", m->n_spares);
+                if (!m->spares[i].ready)
+                        spare_hurry(&m->spares[i]);
                 conn = spare_remove(m, (size_t) i, true);
 
                 null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -212,6 +212,15 @@ int main(int argc, char *argv[]) {
                         nice = 0;
                 (void) setpriority(PRIO_PROCESS, 0, 19);
                 r = fd_set_nonblock(arg_conn_fd, true);
+                /* Who we are, so that isod can give a spare it takes before it is ready its
+                 * priority back at once (a starved preparation would hold the launch up). */
+                if (r >= 0) {
+                        json_t *hello = json_pack("{s:s,s:i}", "event", "spare", "pid", (int) getpid());
+
+                        if (hello)
+                                (void) proto_send(arg_conn_fd, hello, NULL, 0);
+                        json_decref(hello);
+                }
                 if (r >= 0 && arg_workloads_dir && arg_workloads_dir[0] == '/') {
                         int k = cgroup_spare_new(arg_workloads_dir, &m.cgroup_spare);
                         if (k < 0 && k != -EOPNOTSUPP)

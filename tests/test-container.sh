@@ -72,8 +72,8 @@ check "isod starts with --spare-monitors=1" start_isod --spare-monitors=1
 wait_until 5 sh -c "[ \$(pgrep -f -- '--spare --workloads-dir=$T/state/workloads' | wc -l) -ge 1 ]"
 sleep 0.5
 is "one spare monitor with --spare-monitors=1" "$(spare_monitors | wc -l)" 1
-out=$(for i in 1 2 3; do isoctl launch -- /bin/sh -c 'echo ran'; done | tr '\n' ' ')
-is "launches faster than the pool refills still run" "$out" "ran ran ran "
+out=$(for i in 1 2 3; do isoctl launch -- /bin/sh -c 'echo "ran$(cut -d" " -f19 /proc/self/stat)"'; done | tr '\n' ' ')
+is "launches faster than the pool refills (spares taken unready) run at nice 0" "$out" "ran0 ran0 ran0 "
 stop_isod
 check "isod starts with --spare-monitors=0" start_isod --spare-monitors=0
 sleep 0.5
