@@ -20,7 +20,9 @@
 # Usage (root):  bench/bench-vm.sh
 # Env:  ISOD_BUILD       build tree with isod, isod-monitor, isoctl and test-assets (default /tmp/b)
 #       BENCH_RESULTS    results dir (default <repo>/bench/results)
-#       BENCH_RUNS       hyperfine runs for (a) and (c) (default 10); BENCH_RUNS_B for (b) (default 3)
+#       BENCH_RUNS       hyperfine runs for (a) and (c) (default 10, rounded up to a multiple of
+#                        BENCH_ROUNDS: they run in that many interleaved rounds, default 4);
+#                        BENCH_RUNS_B for (b) (default 3)
 #       BENCH_DATE       date in the result file's name (default today)
 #       BENCH_SKIP_INSTALL=1  never apt-get install hyperfine
 # Output: BENCH_RESULTS/vm-<date>.md, raw hyperfine JSON in BENCH_RESULTS/vm-raw-<date>/, and a
@@ -33,6 +35,7 @@ ISOD_BUILD=${ISOD_BUILD:-/tmp/b}
 BENCH_RESULTS=${BENCH_RESULTS:-$SRCDIR/bench/results}
 RUNS=${BENCH_RUNS:-10}
 RUNS_B=${BENCH_RUNS_B:-3}
+ROUNDS=${BENCH_ROUNDS:-4}
 DATE=${BENCH_DATE:-$(date +%F)}
 OUT=$BENCH_RESULTS/vm-$DATE.md
 RAW=$BENCH_RESULTS/vm-raw-$DATE
@@ -121,14 +124,24 @@ hf() { # name runs command
         hyperfine -N --style none --warmup 1 --runs "$2" --export-json "$RAW/$1.json" -n "$1" "$3" >/dev/null 2>&1 ||
                 hyperfine --style none --warmup 1 --runs "$2" --export-json "$RAW/$1.json" -n "$1" "$3" >/dev/null
 }
-med() { jq -r '.results[0].median * 1000 | floor' "$RAW/$1.json"; }
-mn() { jq -r '.results[0].min * 1000 | floor' "$RAW/$1.json"; }
-mx() { jq -r '.results[0].max * 1000 | floor' "$RAW/$1.json"; }
+# Over all runs of a row (its rounds merged): median, min, max in ms.
+q() { jq -r "[.results[0].times[]] | sort | $2 * 1000 | floor" "$RAW/$1.json"; }
+med() { q "$1" 'if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end'; }
+mn() { q "$1" '.[0]'; }
+mx() { q "$1" '.[-1]'; }
+merge() { jq -s '{results: [{times: (map(.results[0].times) | add)}]}' "$RAW/$1".r*.json >"$RAW/$1.json"; }
 command -v jq >/dev/null || die "jq missing"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-hf a-isod "$RUNS" "$A_CMD"
-hf c1-floor-microvm "$RUNS" "$C1_CMD"
-hf c2-floor-lean "$RUNS" "$C2_CMD"
+# (a), (c1) and (c2) in interleaved rounds: on a shared host the load drifts over minutes, and
+# rows run one after the other would each get a different share of it.
+PER=$(((RUNS + ROUNDS - 1) / ROUNDS))
+for r in $(seq 1 "$ROUNDS"); do
+        hf a-isod.r$r "$PER" "$A_CMD"
+        hf c1-floor-microvm.r$r "$PER" "$C1_CMD"
+        hf c2-floor-lean.r$r "$PER" "$C2_CMD"
+done
+for x in a-isod c1-floor-microvm c2-floor-lean; do merge "$x"; done
+RUNS=$((PER * ROUNDS))
 hf b-plain "$RUNS_B" "$B_CMD"
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 A=$(med a-isod) B=$(med b-plain) C1=$(med c1-floor-microvm) C2=$(med c2-floor-lean)
