@@ -34,7 +34,8 @@ for ns in mnt net pid ipc uts; do
         check "own $ns namespace" [ "$(readlink /proc/$q/ns/$ns)" != "$(readlink /proc/self/ns/$ns)" ]
 done
 is "its root holds only what QEMU needs" "$(ls -A /proc/$q/root | tr '\n' ' ')" "bin dev etc lib lib64 proc usr vm "
-is "vm/: kernel, initramfs, rootfs image" "$(ls /proc/$q/root/vm | tr '\n' ' ')" "initramfs.cpio rootfs.erofs vmlinux "
+# The busybox image is small: it comes inside the initramfs, no rootfs.erofs (docs/vm.md, Images).
+is "vm/: kernel, initramfs (with the rootfs)" "$(ls /proc/$q/root/vm | tr '\n' ' ')" "initramfs.cpio vmlinux "
 if [ "$accel" = kvm ]; then
         is "dev/: null random urandom zero + kvm" "$(ls /proc/$q/root/dev | tr '\n' ' ')" "kvm null random urandom zero "
 else
@@ -43,7 +44,8 @@ fi
 is "etc/: only ld.so.cache" "$(ls /proc/$q/root/etc | tr '\n' ' ')" "ld.so.cache "
 like "the jail's root is read-only" "$(awk '$5 == "/" { print $6 }' /proc/$q/mountinfo)" '^ro'
 like "usr is read-only" "$(awk '$5 == "/usr" { print $6 }' /proc/$q/mountinfo)" '^ro'
-like "the images are read-only" "$(awk '$5 == "/vm/rootfs.erofs" { print $6 }' /proc/$q/mountinfo)" '^ro'
+like "the initramfs (with the rootfs) is read-only" "$(awk '$5 == "/vm/initramfs.cpio" { print $6 }' /proc/$q/mountinfo)" '^ro'
+like "the kernel is read-only" "$(awk '$5 == "/vm/vmlinux" { print $6 }' /proc/$q/mountinfo)" '^ro'
 is "no writable mount at all" "$(awk '$6 !~ /^ro/ && $5 != "/proc" { print $5 }' /proc/$q/mountinfo | tr '\n' ' ')" ""
 is "no open files of the host: only sockets, pipes, /dev/null and its own" \
         "$(ls -l /proc/$q/fd | awk 'NR > 1 { print $NF }' | grep -v -E '^(socket:|pipe:|anon_inode:|/dev/null$|/null$|/vm/)' | tr '\n' ' ')" ""

@@ -52,7 +52,34 @@ like "the workload can write to /" "$out" '^wrote$'
 is "stderr stays stderr" "$(cat "$T/err1")" to-stderr
 check "the host directory is unchanged" [ ! -e "$T/data/new" ]
 check "the image directory is unchanged" [ ! -e "$IMAGE_DIR/busybox/rootfs/written-by-vm" ]
-images_sum=$(cat "$T"/cache/vm-images/*.erofs | sha256sum)
+images_sum=$(cat "$T"/cache/vm-images/*.erofs "$T"/cache/vm-images/*.initrd | sha256sum)
+
+# ---------------------------------------------------------------- how the rootfs travels
+# A small tree (the busybox image, 2 MB) comes inside the initramfs: no disk, no erofs, no overlay
+# in the guest; a larger one (> 16 MiB of file data) as a read-only erofs disk under a tmpfs
+# overlay. Either way the workload writes to / and the image stays as it was.
+out=$(isoctl launch $VM --name small --keep -- /bin/sh -c '
+        awk "\$2 == \"/\" {print \"root=\" \$3}" /proc/mounts; cut -d" " -f1 /proc/modules | sort | tr "\n" " "; echo
+        echo x >/etc/written && echo wrote')
+like "small image: the root is the initramfs' tmpfs (rootfs)" "$out" '^root=rootfs$'
+unlike "small image: no virtio_blk, erofs or overlay module loaded" "$out" '(virtio_blk|erofs|overlay)'
+like "small image: / is writable" "$out" '^wrote$'
+like "small image: the monitor says rootfs initramfs" "$(cat "$T/state/workloads/small/monitor.json")" '"rootfs": ?"initramfs"'
+check "small image: a combined initramfs is cached" ls "$T"/cache/vm-images/*.initrd
+isoctl rm small >/dev/null
+mkdir -p "$T/bigroot"
+cp -a "$IMAGE_DIR/busybox/rootfs/." "$T/bigroot/"
+head -c $((17 << 20)) /dev/zero >"$T/bigroot/ballast"
+out=$(isoctl launch $VM --name big --keep --rootfs "$T/bigroot" -- /bin/sh -c '
+        awk "\$2 == \"/\" {print \"root=\" \$3}" /proc/mounts; echo "ballast=$(wc -c </ballast)"
+        echo x >/etc/written && echo wrote')
+like "large image (17 MiB): the root is an overlay over the erofs disk" "$out" '^root=overlay$'
+like "large image: its files are there" "$out" "^ballast=$((17 << 20))\$"
+like "large image: / is writable" "$out" '^wrote$'
+like "large image: the monitor says rootfs erofs" "$(cat "$T/state/workloads/big/monitor.json")" '"rootfs": ?"erofs"'
+check "neither image directory was written" [ ! -e "$T/bigroot/etc/written" ] && [ ! -e "$IMAGE_DIR/busybox/rootfs/etc/written" ]
+isoctl rm big >/dev/null
+images_sum=$(cat "$T"/cache/vm-images/*.erofs "$T"/cache/vm-images/*.initrd | sha256sum)
 
 # ---------------------------------------------------------------- stdio: 100 MB each way, exit codes
 # In: a host file through stdin, echoed back by cat (both directions, hashed). Out: data the guest
@@ -204,7 +231,8 @@ is "with the reason" "$(reason_of victim)" qemu-died
 check "isod is fine after QEMU died" isod_alive
 isoctl rm victim >/dev/null
 
-is "the cached erofs images were never written" "$(cat "$T"/cache/vm-images/*.erofs | sha256sum)" "$images_sum"
+is "the cached images (erofs and initramfs) were never written" \
+        "$(cat "$T"/cache/vm-images/*.erofs "$T"/cache/vm-images/*.initrd | sha256sum)" "$images_sum"
 is "no workloads left" "$(isoctl list | tail -n +2 | wc -l)" 0
 diag "test-vm.sh took $(($(date +%s) - t_start)) s"
 done_testing

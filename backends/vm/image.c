@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "util.h"
@@ -226,4 +227,219 @@ int image_get(sd_event *e, const char *cache_dir, const char *dir, int progress_
         *ret_build = b;
         *ret_path = TAKE_PTR(final);
         return 0;
+}
+
+/* ---------------------------------------------------------------- small trees in the initramfs */
+
+/* A newc archive writer over a file descriptor: header, name, data, each padded to 4 bytes. */
+typedef struct Cpio {
+        int fd;
+        uint64_t off;
+        uint32_t ino;
+} Cpio;
+
+static int cpio_write(Cpio *c, const void *p, size_t n) {
+        const uint8_t *s = p;
+
+        while (n > 0) {
+                ssize_t k = write(c->fd, s, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                s += k;
+                n -= (size_t) k;
+                c->off += (uint64_t) k;
+        }
+        return 0;
+}
+
+static int cpio_pad(Cpio *c) {
+        static const uint8_t zero[4];
+
+        return c->off % 4 ? cpio_write(c, zero, 4 - c->off % 4) : 0;
+}
+
+static int cpio_header(Cpio *c, const char *name, const struct stat *st, uint32_t size) {
+        char h[111];
+        size_t nl = strlen(name) + 1;
+        int r;
+
+        (void) snprintf(h, sizeof h, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ++c->ino,
+                        (unsigned) st->st_mode, (unsigned) st->st_uid, (unsigned) st->st_gid,
+                        S_ISDIR(st->st_mode) ? 2U : 1U, (unsigned) st->st_mtim.tv_sec, size, 0U, 0U,
+                        (unsigned) major(st->st_rdev), (unsigned) minor(st->st_rdev), (unsigned) nl, 0U);
+        r = cpio_write(c, h, 110);
+        if (r >= 0)
+                r = cpio_write(c, name, nl);
+        return r < 0 ? r : cpio_pad(c);
+}
+
+static int cpio_copy_fd(Cpio *c, int in, uint64_t size) {
+        uint8_t buf[64 * 1024];
+
+        while (size > 0) {
+                ssize_t k = read(in, buf, MIN(sizeof buf, size));
+                int r;
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return k < 0 ? -errno : -EIO; /* shrank under us */
+                r = cpio_write(c, buf, (size_t) k);
+                if (r < 0)
+                        return r;
+                size -= (uint64_t) k;
+        }
+        return 0;
+}
+
+/* PATH (relative to the archive, "image/…") for the entry NAME in the directory DFD. */
+static int cpio_entry(Cpio *c, int dfd, const char *name, const char *path, unsigned depth);
+
+static int cpio_dir(Cpio *c, int fd, const char *path, unsigned depth) {
+        _cleanup_free_ struct dirent **list = NULL;
+        int n, r = 0;
+
+        if (depth > IMAGE_MAX_DEPTH)
+                return -ELOOP;
+        n = scandirat(fd, ".", &list, NULL, alphasort);
+        if (n < 0)
+                return -errno;
+        for (int i = 0; i < n; i++) {
+                struct dirent *de = list[i];
+
+                if (r >= 0 && !streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+                        _cleanup_free_ char *p = NULL;
+
+                        if (asprintf(&p, "%s/%s", path, de->d_name) < 0)
+                                r = -ENOMEM;
+                        else
+                                r = cpio_entry(c, fd, de->d_name, p, depth + 1);
+                }
+                free(de);
+        }
+        return r;
+}
+
+static int cpio_entry(Cpio *c, int dfd, const char *name, const char *path, unsigned depth) {
+        struct stat st;
+        int r;
+
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (S_ISREG(st.st_mode)) {
+                _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+
+                if (fd < 0)
+                        return -errno;
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if (!S_ISREG(st.st_mode) || (uint64_t) st.st_size > UINT32_MAX)
+                        return -EBADF;
+                r = cpio_header(c, path, &st, (uint32_t) st.st_size);
+                if (r >= 0)
+                        r = cpio_copy_fd(c, fd, (uint64_t) st.st_size);
+                return r < 0 ? r : cpio_pad(c);
+        }
+        if (S_ISLNK(st.st_mode)) {
+                char target[4096];
+                ssize_t k = readlinkat(dfd, name, target, sizeof target);
+
+                if (k < 0)
+                        return -errno;
+                if ((size_t) k >= sizeof target)
+                        return -ENAMETOOLONG;
+                r = cpio_header(c, path, &st, (uint32_t) k);
+                if (r >= 0)
+                        r = cpio_write(c, target, (size_t) k);
+                return r < 0 ? r : cpio_pad(c);
+        }
+        if (S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                if (fd < 0)
+                        return -errno;
+                r = cpio_header(c, path, &st, 0);
+                return r < 0 ? r : cpio_dir(c, fd, path, depth);
+        }
+        /* Device nodes, FIFOs, sockets: metadata only, as mkfs.erofs keeps them. */
+        return cpio_header(c, path, &st, 0);
+}
+
+int image_inline_get(const char *cache_dir, const char *dir, const char *base_initrd, char **ret_path) {
+        _cleanup_free_ char *key = NULL, *idir = NULL, *final = NULL, *tmp = NULL;
+        _cleanup_close_ int base = -EBADF, out = -EBADF, root = -EBADF;
+        uint64_t bytes = 0, entries = 0;
+        struct stat bst;
+        Cpio c;
+        int r;
+
+        r = image_tree_key(dir, &key, &bytes, &entries);
+        if (r < 0)
+                return r;
+        if (bytes > IMAGE_INLINE_MAX_BYTES || entries > IMAGE_INLINE_MAX_ENTRIES)
+                return 0;
+        base = open(base_initrd, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (base < 0)
+                return -errno;
+        if (fstat(base, &bst) < 0)
+                return -errno;
+        if (!S_ISREG(bst.st_mode) || bst.st_size % 4 != 0)
+                return -EBADMSG; /* a newc archive is padded to 4 bytes */
+        if (asprintf(&idir, "%s/vm-images", cache_dir) < 0)
+                return -ENOMEM;
+        r = mkdir_p(idir, 0700);
+        if (r < 0)
+                return r;
+        /* Both parts in the name: the tree's content key and the base initramfs' identity. */
+        if (asprintf(&final, "%s/%s-%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".initrd", idir, key,
+                     (uint64_t) bst.st_ino, (uint64_t) bst.st_size, (uint64_t) bst.st_mtim.tv_sec) < 0)
+                return -ENOMEM;
+        if (access(final, F_OK) == 0) {
+                (void) utimensat(AT_FDCWD, final, NULL, 0);
+                *ret_path = TAKE_PTR(final);
+                return 1;
+        }
+        if (asprintf(&tmp, "%s/.%s.%i.initrd.tmp", idir, key, (int) getpid()) < 0)
+                return -ENOMEM;
+        out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (out < 0)
+                return -errno;
+        /* Readable by the VM's unprivileged uid, which gets it bind-mounted in its jail (as it gets
+         * the erofs images; the cache directory itself stays 0700). */
+        if (fchmod(out, 0644) < 0) {
+                r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        c = (Cpio){ .fd = out };
+        r = cpio_copy_fd(&c, base, (uint64_t) bst.st_size);
+        if (r >= 0) {
+                root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                r = root < 0 ? -errno : 0;
+        }
+        if (r >= 0) {
+                struct stat st;
+
+                r = fstat(root, &st) < 0 ? -errno : cpio_header(&c, "image", &st, 0);
+        }
+        if (r >= 0)
+                r = cpio_dir(&c, root, "image", 0);
+        if (r >= 0) {
+                static const struct stat none = { .st_mode = 0 };
+
+                r = cpio_header(&c, "TRAILER!!!", &none, 0);
+        }
+        if (r >= 0 && fsync(out) < 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, final) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+        *ret_path = TAKE_PTR(final);
+        return 1;
 }

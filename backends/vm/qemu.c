@@ -128,8 +128,8 @@ int qemu_build_argv(const QemuConfig *c, const char *qemu_path, char ***ret) {
 
         kernel = qemu_escape(c->kernel);
         initrd = qemu_escape(c->initrd);
-        rootfs = qemu_escape(c->rootfs);
-        if (!kernel || !initrd || !rootfs)
+        rootfs = c->rootfs ? qemu_escape(c->rootfs) : NULL;
+        if (!kernel || !initrd || (c->rootfs && !rootfs))
                 return -ENOMEM;
 
 #define ADD(...)                                   \
@@ -185,10 +185,13 @@ int qemu_build_argv(const QemuConfig *c, const char *qemu_path, char ***ret) {
         ADD("-mon");
         ADD("chardev=qmp,mode=control");
 
-        ADD("-drive");
-        ADD("id=rootfs,if=none,format=raw,readonly=on,file=%s", rootfs);
-        ADD("-device");
-        ADD("virtio-blk-device,drive=rootfs,serial=" AGENT_DISK_ROOTFS);
+        /* Without one, the rootfs came inside the initramfs (image.c, image_inline_get()). */
+        if (rootfs) {
+                ADD("-drive");
+                ADD("id=rootfs,if=none,format=raw,readonly=on,file=%s", rootfs);
+                ADD("-device");
+                ADD("virtio-blk-device,drive=rootfs,serial=" AGENT_DISK_ROOTFS);
+        }
         for (size_t i = 0; c->mount_images && c->mount_images[i]; i++) {
                 _cleanup_free_ char *p = qemu_escape(c->mount_images[i]);
                 if (!p)

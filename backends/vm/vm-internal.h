@@ -72,7 +72,7 @@ typedef struct QemuConfig {
         uint64_t memory_mib;
         const char *kernel; /* paths as QEMU sees them (inside the jail) */
         const char *initrd;
-        const char *rootfs;
+        const char *rootfs;              /* NULL: the rootfs is inside the initramfs */
         const char *const *mount_images; /* extra read-only images, NULL-terminated */
         const char *extra_append;        /* appended to the kernel command line, may be NULL */
 } QemuConfig;
@@ -125,6 +125,14 @@ int image_tree_key(const char *dir, char **ret_key, uint64_t *ret_bytes, uint64_
 int image_get(sd_event *e, const char *cache_dir, const char *dir, int progress_fd, image_done_t done,
               void *userdata, char **ret_path, ImageBuild **ret_build);
 ImageBuild *image_build_free(ImageBuild *b);
+/* A small tree (≤ IMAGE_INLINE_MAX_BYTES of file data, ≤ IMAGE_INLINE_MAX_ENTRIES entries) goes to
+ * the guest inside its initramfs instead of as an erofs disk: base_initrd + a newc archive of the
+ * tree under image/, cached in CACHE/vm-images by the tree's key and the base's identity. The
+ * agent then needs no block device, erofs or overlay module. Returns 1 and the path, 0 if the tree
+ * is too large for that, or -errno. */
+#define IMAGE_INLINE_MAX_BYTES (UINT64_C(16) << 20)
+#define IMAGE_INLINE_MAX_ENTRIES UINT64_C(16384)
+int image_inline_get(const char *cache_dir, const char *dir, const char *base_initrd, char **ret_path);
 
 /* ---------------------------------------------------------------- agent-host.c */
 /* Host end of the control port: an output queue and the frame reader. */

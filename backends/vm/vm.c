@@ -62,7 +62,8 @@ typedef struct Vm {
         Monitor *m;
         VmAccel accel;
         char *rootfs_dir;
-        char *image;         /* cached erofs of the rootfs */
+        char *image;         /* cached erofs of the rootfs, or NULL with inline_initrd */
+        char *inline_initrd; /* initramfs + the rootfs tree (small images, image_inline_get()) */
         char **mount_images; /* one per spec mount */
         size_t n_builds;     /* image builds in flight */
         ImageBuild **builds;
@@ -724,8 +725,9 @@ static int vm_launch(Vm *vm, char **reterr) {
                 return -errno;
 
         binds[n_binds++] = (JailBind){ kernel, "/vm/vmlinux" };
-        binds[n_binds++] = (JailBind){ initrd, "/vm/initramfs.cpio" };
-        binds[n_binds++] = (JailBind){ vm->image, "/vm/rootfs.erofs" };
+        binds[n_binds++] = (JailBind){ vm->inline_initrd ?: initrd, "/vm/initramfs.cpio" };
+        if (vm->image)
+                binds[n_binds++] = (JailBind){ vm->image, "/vm/rootfs.erofs" };
         for (size_t i = 0; i < s->n_mounts; i++) {
                 char t[64];
                 (void) snprintf(t, sizeof t, "/vm/mnt%zu.erofs", i);
@@ -741,7 +743,7 @@ static int vm_launch(Vm *vm, char **reterr) {
                 .memory_mib = ((s->memory ?: VM_DEFAULT_MEMORY) + (UINT64_C(1) << 20) - 1) >> 20,
                 .kernel = "/vm/vmlinux",
                 .initrd = "/vm/initramfs.cpio",
-                .rootfs = "/vm/rootfs.erofs",
+                .rootfs = vm->image ? "/vm/rootfs.erofs" : NULL,
                 .mount_images = (const char *const *) jail_mounts,
         };
         r = qemu_build_argv(&qc, m->paths.qemu ?: ISOD_QEMU_PATH, &argv);
@@ -927,9 +929,24 @@ static int vm_start(Monitor *m) {
         vm->builds = calloc(s->n_mounts + 1, sizeof(ImageBuild *));
         if (!vm->mount_images || !vm->builds)
                 return -ENOMEM;
+        /* A small rootfs rides in the initramfs: no disk, and the guest loads no block, erofs or
+         * overlay module for it (docs/vm.md). Larger ones become a cached erofs image. */
+        {
+                _cleanup_free_ char *base = NULL;
+
+                if (asprintf(&base, "%s/initramfs.cpio", m->paths.vm_dir) < 0)
+                        return -ENOMEM;
+                r = image_inline_get(m->paths.cache_dir, vm->rootfs_dir, base, &vm->inline_initrd);
+                if (r < 0 && r != -ENOENT)
+                        log_debug_errno(r, "Cannot put the rootfs in the initramfs, using a disk: %m");
+                monitor_set_fact(m, "rootfs", json_string(vm->inline_initrd ? "initramfs" : "erofs"));
+        }
         for (size_t i = 0; i <= s->n_mounts; i++) {
                 const char *dir = i == 0 ? vm->rootfs_dir : s->mounts[i - 1].source;
                 char **slot = i == 0 ? &vm->image : &vm->mount_images[i - 1];
+
+                if (i == 0 && vm->inline_initrd)
+                        continue;
 
                 r = image_get(m->event, m->paths.cache_dir, dir, m->stdio[2], on_image_built, vm, slot,
                               &vm->builds[i]);
@@ -1183,6 +1200,7 @@ static void vm_destroy(Monitor *m) {
         free(vm->jail_dir);
         free(vm->rootfs_dir);
         free(vm->image);
+        free(vm->inline_initrd);
         for (size_t i = 0; vm->mount_images && i < m->spec->n_mounts; i++)
                 free(vm->mount_images[i]);
         free(vm->mount_images);

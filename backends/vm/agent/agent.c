@@ -446,7 +446,9 @@ int main(int argc, char *argv[]) {
         kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
         if (r < 0)
                 agent_log("early mounts failed: %s", strerror(-r));
-        r = load_modules("/modules");
+        r = load_modules("/modules", rootfs_inline() && access("/modules/order.core", F_OK) == 0
+                                             ? "order.core"
+                                             : "order");
         if (r > 0)
                 agent_log("%d modules failed to load", r);
         t_modules = uptime_usec();

@@ -11,6 +11,8 @@
 #include "../agent-proto.h"
 
 #define AGENT_NEWROOT "/newroot"
+/* A rootfs small enough to come inside the initramfs (isod's image_inline_get()). */
+#define AGENT_INLINE_ROOT "/image"
 #define AGENT_MAX_EXECS 64
 #define AGENT_MAX_MOUNTS 64
 
@@ -45,7 +47,11 @@ void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* guest-setup.c */
 int setup_early(void);
-int load_modules(const char *dir);
+/* Loads DIR/ORDER's modules in order ("order": all; "order.core": without the block device,
+ * erofs and overlay, for a rootfs that came in the initramfs). Returns how many failed. */
+int load_modules(const char *dir, const char *order);
+/* The rootfs came inside the initramfs, at AGENT_INLINE_ROOT. */
+bool rootfs_inline(void);
 int find_port(const char *name, char **ret_path, int timeout_ms);
 int find_disk(const char *serial, char **ret_path);
 int setup_root(const AgentConfig *c);

@@ -55,12 +55,12 @@ int setup_early(void) {
         return 0;
 }
 
-int load_modules(const char *dir) {
+int load_modules(const char *dir, const char *order) {
         char path[512], line[256];
         FILE *f;
         int fd, failed = 0;
 
-        (void) snprintf(path, sizeof path, "%s/order", dir);
+        (void) snprintf(path, sizeof path, "%s/%s", dir, order);
         f = fopen(path, "re");
         if (!f)
                 return -errno;
@@ -178,10 +178,38 @@ static int mount_in_root(const char *src, const char *target, const char *type, 
         return 0;
 }
 
+bool rootfs_inline(void) {
+        return access(AGENT_INLINE_ROOT, F_OK) == 0;
+}
+
 int setup_root(const AgentConfig *c) {
         _Static_assert(sizeof(AGENT_NEWROOT) > 1, "");
         char *disk = NULL;
         int r;
+
+        if (rootfs_inline()) {
+                /* The tree came in the initramfs (isod's image_inline_get()): it already is a
+                 * private, writable copy in the guest's memory; the host's file is never written.
+                 * Extra images still come as disks: their modules load now. */
+                if (c->n_mounts > 0) {
+                        int k = load_modules("/modules", "order");
+                        if (k > 0)
+                                agent_log("%d modules failed to load", k);
+                }
+                (void) mkdir_p(AGENT_NEWROOT, 0755);
+                if (mount(AGENT_INLINE_ROOT, AGENT_NEWROOT, NULL, MS_BIND | MS_REC, NULL) < 0) {
+                        r = -errno;
+                        agent_log("cannot bind %s: %m", AGENT_INLINE_ROOT);
+                        return r;
+                }
+                if (c->readonly_rootfs &&
+                    mount(NULL, AGENT_NEWROOT, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+                        r = -errno;
+                        agent_log("cannot make the root read-only: %m");
+                        return r;
+                }
+                goto mounts;
+        }
 
         r = find_disk(AGENT_DISK_ROOTFS, &disk);
         if (r < 0) {
@@ -213,6 +241,7 @@ int setup_root(const AgentConfig *c) {
                 }
         }
 
+mounts:
         for (size_t i = 0; i < c->n_mounts; i++) {
                 r = find_disk(c->mounts[i].disk, &disk);
                 if (r < 0) {
