@@ -143,8 +143,9 @@ start_isod() {
 
 stop_isod() {
         [ -n "$ISOD_PID" ] || return 0
-        kill "${1:--TERM}" "$ISOD_PID" 2>/dev/null
-        wait "$ISOD_PID" 2>/dev/null
+        # `|| true`: scripts that source this file under `set -e` (bench/) must not stop here.
+        kill "${1:--TERM}" "$ISOD_PID" 2>/dev/null || true
+        wait "$ISOD_PID" 2>/dev/null || true
         ISOD_PID=
 }
 
@@ -206,11 +207,11 @@ require_vm_assets() {
 cleanup() {
         stop_isod -KILL
         # Monitors (and with them the workloads) of this test only.
-        pkill -KILL -f "isod-monitor --dir=$T/" 2>/dev/null
-        [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
+        pkill -KILL -f "isod-monitor --dir=$T/" 2>/dev/null || true
+        if [ -n "$BUS_PID" ]; then kill "$BUS_PID" 2>/dev/null || true; fi
         BUS_PID=
         sleep 0.1
-        cgroup_sweep
+        cgroup_sweep || true
         if [ -n "${KEEP_TEST_DIR:-}" ]; then
                 echo "# kept $T" >&2
         else
