@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -222,7 +223,7 @@ int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret,
         return 0;
 }
 
-static int loop_write(int fd, const void *data, size_t size) {
+int loop_write(int fd, const void *data, size_t size) {
         const char *p = data;
 
         while (size > 0) {
@@ -479,6 +480,17 @@ int pidfd_open_compat(pid_t pid, unsigned flags) {
 
 int pidfd_send_signal_compat(int pidfd, int sig) {
         return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+int nice_self(int *ret) {
+        int n;
+
+        errno = 0; /* -1 is a valid nice value: errno tells */
+        n = getpriority(PRIO_PROCESS, 0);
+        if (errno != 0)
+                return -errno;
+        *ret = n;
+        return 0;
 }
 
 int pid_get_starttime(pid_t pid, uint64_t *ret) {

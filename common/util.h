@@ -29,6 +29,8 @@ int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret,
  * meant for state on tmpfs). */
 int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode);
 int write_string_file(const char *path, const char *s);
+/* write() until all of data is out (EINTR retried); 0 or -errno. */
+int loop_write(int fd, const void *data, size_t size);
 int read_one_line_file(const char *path, char **ret);
 
 int mkdir_p(const char *path, mode_t mode);
@@ -52,6 +54,8 @@ char **strv_copy(char **l);
 /* pidfd helpers (syscall wrappers, glibc 2.36 has pidfd_open but not clone3). */
 int pidfd_open_compat(pid_t pid, unsigned flags);
 int pidfd_send_signal_compat(int pidfd, int sig);
+/* This process's nice value; 0 or -errno. */
+int nice_self(int *ret);
 
 /* Process start time in clock ticks since boot (field 22 of /proc/PID/stat), to tell a PID
  * from a recycled one. */

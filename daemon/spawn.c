@@ -4,7 +4,6 @@
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "log.h"
@@ -110,11 +109,23 @@ finish:
         return r;
 }
 
-static int new_connection(int ret[2]) {
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ret) < 0)
+/* A monitor (a spare if !dir) on a new connection; *ret_conn is isod's end. */
+static int spawn_connected(Manager *m, const char *dir, const int stdio[3], int *ret_conn) {
+        int sp[2], r;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                 return -errno;
         /* Only isod's end is non-blocking; the monitor sets its own. */
-        return fd_set_nonblock(ret[0], true);
+        r = fd_set_nonblock(sp[0], true);
+        if (r >= 0)
+                r = spawn_process(m, dir, stdio, sp[1]);
+        (void) close(sp[1]);
+        if (r < 0) {
+                (void) close(sp[0]);
+                return r;
+        }
+        *ret_conn = sp[0];
+        return 0;
 }
 
 static void spare_close(Spare *s) {
@@ -175,7 +186,7 @@ static int on_spare_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                 proto_close_fds(fds, n_fds);
                 if (hello && n_fds == 0 && pid > 1 && pid <= INT32_MAX && m->spares[i].pidfd < 0) {
                         /* Pinned now, while it certainly is our spare (it just spoke). */
-                        m->spares[i].pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+                        m->spares[i].pidfd = pidfd_open_compat((pid_t) pid, 0);
                         m->spares[i].pid = (pid_t) pid;
                         return 0;
                 }
@@ -208,20 +219,14 @@ static int on_spare_io(sd_event_source *s, int fd, uint32_t revents, void *userd
 
 static int spare_start(Manager *m) {
         Spare *s;
-        int sp[2], r;
+        int conn, r;
 
-        r = new_connection(sp);
+        r = spawn_connected(m, NULL, NULL, &conn);
         if (r < 0)
                 return r;
-        r = spawn_process(m, NULL, NULL, sp[1]);
-        (void) close(sp[1]);
-        if (r < 0) {
-                (void) close(sp[0]);
-                return r;
-        }
         s = &m->spares[m->n_spares];
-        *s = (Spare){ .conn = sp[0], .pidfd = -EBADF, .started_usec = now_usec(CLOCK_MONOTONIC) };
-        r = sd_event_add_io(m->event, &s->src, sp[0], EPOLLIN, on_spare_io, m);
+        *s = (Spare){ .conn = conn, .pidfd = -EBADF, .started_usec = now_usec(CLOCK_MONOTONIC) };
+        r = sd_event_add_io(m->event, &s->src, conn, EPOLLIN, on_spare_io, m);
         if (r < 0) {
                 spare_close(s);
                 return r;
@@ -287,11 +292,8 @@ void manager_spare_done(Manager *m) {
 static void spare_hurry(const Spare *s) {
         int nice;
 
-        if (s->pid <= 0 || s->pidfd < 0 || syscall(SYS_pidfd_send_signal, s->pidfd, 0, NULL, 0) < 0)
-                return;
-        errno = 0;
-        nice = getpriority(PRIO_PROCESS, 0);
-        if (errno == 0)
+        if (s->pid > 0 && s->pidfd >= 0 && pidfd_send_signal_compat(s->pidfd, 0) >= 0 &&
+            nice_self(&nice) >= 0)
                 (void) setpriority(PRIO_PROCESS, (id_t) s->pid, nice);
 }
 
@@ -320,7 +322,7 @@ static void spare_refill_after_take(Manager *m) {
 
 int monitor_spawn_for(Manager *m, const char *dir, const int stdio[3], int *ret_conn) {
         ssize_t i;
-        int sp[2], r;
+        int r;
 
         while ((i = spare_pick(m)) >= 0) {
                 _cleanup_close_ int null_fd = -EBADF;
@@ -349,16 +351,9 @@ int monitor_spawn_for(Manager *m, const char *dir, const int stdio[3], int *ret_
                 (void) close(conn);
         }
 
-        r = new_connection(sp);
+        r = spawn_connected(m, dir, stdio, ret_conn);
         if (r < 0)
                 return r;
-        r = spawn_process(m, dir, stdio, sp[1]);
-        (void) close(sp[1]);
-        if (r < 0) {
-                (void) close(sp[0]);
-                return r;
-        }
         manager_spare_refill(m);
-        *ret_conn = sp[0];
         return 0;
 }

@@ -206,9 +206,7 @@ int main(int argc, char *argv[]) {
 
                 /* Preparing ahead is background work: a launch in flight has the CPU first. The
                  * priority comes back with the assignment (and the holder's, in cgroup.c). */
-                errno = 0;
-                nice = getpriority(PRIO_PROCESS, 0);
-                if (errno != 0)
+                if (nice_self(&nice) < 0)
                         nice = 0;
                 (void) setpriority(PRIO_PROCESS, 0, 19);
                 r = fd_set_nonblock(arg_conn_fd, true);

@@ -1245,11 +1245,10 @@ static pid_t holder_clone(CgroupHolder *h, uint64_t flags, int (*fn)(void *), vo
         h->result = -ESRCH;
         /* A spare monitor prepares at low priority (monitor/main.c): the holder, born then, gets
          * ours back, and the payload inherits it from the holder. */
-        errno = 0;
         {
-                int nice = getpriority(PRIO_PROCESS, 0);
+                int nice;
 
-                if (errno == 0)
+                if (nice_self(&nice) >= 0)
                         (void) setpriority(PRIO_PROCESS, (id_t) h->pid, nice);
         }
         /* Our file table is the holder's: the read end stays open, the byte always goes in. */

@@ -88,10 +88,9 @@ static int hash_dir(TreeHash *h, int dfd, const char *rel, unsigned depth) {
         return r;
 }
 
-int image_tree_key(const char *dir, char **ret_key, uint64_t *ret_bytes, uint64_t *ret_entries) {
+int image_tree_key(const char *dir, ImageKey *ret) {
         TreeHash h = { .a = UINT64_C(0xcbf29ce484222325), .b = UINT64_C(0x84222325cbf29ce4) };
         struct stat st;
-        char *key;
         int r;
 
         if (stat(dir, &st) < 0)
@@ -104,14 +103,31 @@ int image_tree_key(const char *dir, char **ret_key, uint64_t *ret_bytes, uint64_
         r = hash_dir(&h, AT_FDCWD, dir, 0);
         if (r < 0)
                 return r;
-        if (asprintf(&key, "%016" PRIx64 "%016" PRIx64, h.a, h.b) < 0)
-                return -ENOMEM;
-        *ret_key = key;
-        if (ret_bytes)
-                *ret_bytes = h.bytes;
-        if (ret_entries)
-                *ret_entries = h.entries;
+        (void) snprintf(ret->key, sizeof ret->key, "%016" PRIx64 "%016" PRIx64, h.a, h.b);
+        ret->bytes = h.bytes;
+        ret->entries = h.entries;
         return 0;
+}
+
+/* CACHE/vm-images (created) and NAME in it. 1 if NAME is there (its mtime bumped: a cache cleaner
+ * can drop the least recently used), 0 if not, or -errno. */
+static int cache_lookup(const char *cache_dir, const char *name, char **ret_idir, char **ret_path) {
+        _cleanup_free_ char *idir = NULL, *path = NULL;
+        int r;
+
+        if (asprintf(&idir, "%s/vm-images", cache_dir) < 0)
+                return -ENOMEM;
+        r = mkdir_p(idir, 0700);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/%s", idir, name) < 0)
+                return -ENOMEM;
+        r = access(path, F_OK) == 0;
+        if (r)
+                (void) utimensat(AT_FDCWD, path, NULL, 0);
+        *ret_idir = TAKE_PTR(idir);
+        *ret_path = TAKE_PTR(path);
+        return r;
 }
 
 struct ImageBuild {
@@ -155,37 +171,35 @@ static int on_mkfs_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         return 0;
 }
 
-int image_get(sd_event *e, const char *cache_dir, const char *dir, int progress_fd, image_done_t done,
-              void *userdata, char **ret_path, ImageBuild **ret_build) {
-        _cleanup_free_ char *key = NULL, *idir = NULL, *final = NULL, *tmp = NULL;
+int image_get(sd_event *e, const char *cache_dir, const char *dir, const ImageKey *key, int progress_fd,
+              image_done_t done, void *userdata, char **ret_path, ImageBuild **ret_build) {
+        _cleanup_free_ char *idir = NULL, *final = NULL, *tmp = NULL;
+        char name[sizeof key->key + 16];
+        ImageKey own;
         ImageBuild *b;
-        uint64_t bytes = 0, entries = 0;
         pid_t pid;
         int r;
 
-        r = image_tree_key(dir, &key, &bytes, &entries);
-        if (r < 0)
-                return r;
-        if (asprintf(&idir, "%s/vm-images", cache_dir) < 0)
-                return -ENOMEM;
-        r = mkdir_p(idir, 0700);
-        if (r < 0)
-                return r;
-        if (asprintf(&final, "%s/%s.erofs", idir, key) < 0)
-                return -ENOMEM;
-        if (access(final, F_OK) == 0) {
-                /* Bump the mtime: a cache cleaner can drop the least recently used. */
-                (void) utimensat(AT_FDCWD, final, NULL, 0);
-                *ret_path = TAKE_PTR(final);
-                return 1;
+        if (!key) {
+                r = image_tree_key(dir, &own);
+                if (r < 0)
+                        return r;
+                key = &own;
         }
-        if (asprintf(&tmp, "%s/.%s.%i.tmp", idir, key, (int) getpid()) < 0)
+        (void) snprintf(name, sizeof name, "%s.erofs", key->key);
+        r = cache_lookup(cache_dir, name, &idir, &final);
+        if (r != 0) {
+                if (r > 0)
+                        *ret_path = TAKE_PTR(final);
+                return r;
+        }
+        if (asprintf(&tmp, "%s/.%s.%i.tmp", idir, key->key, (int) getpid()) < 0)
                 return -ENOMEM;
 
-        if (progress_fd >= 0 && bytes >= IMAGE_PROGRESS_BYTES)
+        if (progress_fd >= 0 && key->bytes >= IMAGE_PROGRESS_BYTES)
                 (void) dprintf(progress_fd,
                                "isod: building VM image from %s (%" PRIu64 " files, %" PRIu64 " MiB)…\n",
-                               dir, entries, bytes >> 20);
+                               dir, key->entries, key->bytes >> 20);
 
         pid = fork();
         if (pid < 0)
@@ -239,20 +253,11 @@ typedef struct Cpio {
 } Cpio;
 
 static int cpio_write(Cpio *c, const void *p, size_t n) {
-        const uint8_t *s = p;
+        int r = loop_write(c->fd, p, n);
 
-        while (n > 0) {
-                ssize_t k = write(c->fd, s, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                s += k;
-                n -= (size_t) k;
-                c->off += (uint64_t) k;
-        }
-        return 0;
+        if (r >= 0)
+                c->off += n;
+        return r;
 }
 
 static int cpio_pad(Cpio *c) {
@@ -368,18 +373,16 @@ static int cpio_entry(Cpio *c, int dfd, const char *name, const char *path, unsi
         return cpio_header(c, path, &st, 0);
 }
 
-int image_inline_get(const char *cache_dir, const char *dir, const char *base_initrd, char **ret_path) {
-        _cleanup_free_ char *key = NULL, *idir = NULL, *final = NULL, *tmp = NULL;
+int image_inline_get(const char *cache_dir, const char *dir, const ImageKey *key, const char *base_initrd,
+                     char **ret_path) {
+        _cleanup_free_ char *idir = NULL, *final = NULL, *tmp = NULL;
         _cleanup_close_ int base = -EBADF, out = -EBADF, root = -EBADF;
-        uint64_t bytes = 0, entries = 0;
+        char name[sizeof key->key + 3 * 17 + 8];
         struct stat bst;
         Cpio c;
         int r;
 
-        r = image_tree_key(dir, &key, &bytes, &entries);
-        if (r < 0)
-                return r;
-        if (bytes > IMAGE_INLINE_MAX_BYTES || entries > IMAGE_INLINE_MAX_ENTRIES)
+        if (key->bytes > IMAGE_INLINE_MAX_BYTES || key->entries > IMAGE_INLINE_MAX_ENTRIES)
                 return 0;
         base = open(base_initrd, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (base < 0)
@@ -388,21 +391,16 @@ int image_inline_get(const char *cache_dir, const char *dir, const char *base_in
                 return -errno;
         if (!S_ISREG(bst.st_mode) || bst.st_size % 4 != 0)
                 return -EBADMSG; /* a newc archive is padded to 4 bytes */
-        if (asprintf(&idir, "%s/vm-images", cache_dir) < 0)
-                return -ENOMEM;
-        r = mkdir_p(idir, 0700);
-        if (r < 0)
-                return r;
         /* Both parts in the name: the tree's content key and the base initramfs' identity. */
-        if (asprintf(&final, "%s/%s-%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".initrd", idir, key,
-                     (uint64_t) bst.st_ino, (uint64_t) bst.st_size, (uint64_t) bst.st_mtim.tv_sec) < 0)
-                return -ENOMEM;
-        if (access(final, F_OK) == 0) {
-                (void) utimensat(AT_FDCWD, final, NULL, 0);
-                *ret_path = TAKE_PTR(final);
-                return 1;
+        (void) snprintf(name, sizeof name, "%s-%" PRIx64 "-%" PRIx64 "-%" PRIx64 ".initrd", key->key,
+                        (uint64_t) bst.st_ino, (uint64_t) bst.st_size, (uint64_t) bst.st_mtim.tv_sec);
+        r = cache_lookup(cache_dir, name, &idir, &final);
+        if (r != 0) {
+                if (r > 0)
+                        *ret_path = TAKE_PTR(final);
+                return r;
         }
-        if (asprintf(&tmp, "%s/.%s.%i.initrd.tmp", idir, key, (int) getpid()) < 0)
+        if (asprintf(&tmp, "%s/.%s.%i.initrd.tmp", idir, key->key, (int) getpid()) < 0)
                 return -ENOMEM;
         out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (out < 0)

@@ -118,12 +118,18 @@ uid_t jail_uid_for(pid_t monitor_pid);
 typedef struct ImageBuild ImageBuild;
 typedef void (*image_done_t)(int r, const char *path, void *userdata);
 
-/* Computes the cache key of a tree (paths, types, modes, owners, sizes, mtimes, link targets). */
-int image_tree_key(const char *dir, char **ret_key, uint64_t *ret_bytes, uint64_t *ret_entries);
+/* The cache key of a tree (paths, types, modes, owners, sizes, mtimes, link targets), with its
+ * file bytes and entries. */
+typedef struct ImageKey {
+        char key[33];
+        uint64_t bytes, entries;
+} ImageKey;
+int image_tree_key(const char *dir, ImageKey *ret);
 /* Returns 1 with the cached image path, or 0 with the path it will have after starting an
- * asynchronous mkfs.erofs that calls done(). progress_fd (may be -1) gets a line for large trees. */
-int image_get(sd_event *e, const char *cache_dir, const char *dir, int progress_fd, image_done_t done,
-              void *userdata, char **ret_path, ImageBuild **ret_build);
+ * asynchronous mkfs.erofs that calls done(). key: dir's, if the caller has it (NULL: computed
+ * here). progress_fd (may be -1) gets a line for large trees. */
+int image_get(sd_event *e, const char *cache_dir, const char *dir, const ImageKey *key, int progress_fd,
+              image_done_t done, void *userdata, char **ret_path, ImageBuild **ret_build);
 ImageBuild *image_build_free(ImageBuild *b);
 /* A small tree (≤ IMAGE_INLINE_MAX_BYTES of file data, ≤ IMAGE_INLINE_MAX_ENTRIES entries) goes to
  * the guest inside its initramfs instead of as an erofs disk: base_initrd + a newc archive of the
@@ -132,7 +138,8 @@ ImageBuild *image_build_free(ImageBuild *b);
  * is too large for that, or -errno. */
 #define IMAGE_INLINE_MAX_BYTES (UINT64_C(16) << 20)
 #define IMAGE_INLINE_MAX_ENTRIES UINT64_C(16384)
-int image_inline_get(const char *cache_dir, const char *dir, const char *base_initrd, char **ret_path);
+int image_inline_get(const char *cache_dir, const char *dir, const ImageKey *key, const char *base_initrd,
+                     char **ret_path);
 
 /* ---------------------------------------------------------------- agent-host.c */
 /* Host end of the control port: an output queue and the frame reader. */

@@ -896,6 +896,8 @@ static void on_image_built(int r, const char *path, void *userdata) {
 static int vm_start(Monitor *m) {
         const WorkloadSpec *s = m->spec;
         _cleanup_free_ char *reason = NULL;
+        ImageKey rootfs_key;
+        bool have_key = false;
         Vm *vm;
         int r;
 
@@ -931,16 +933,20 @@ static int vm_start(Monitor *m) {
                 return -ENOMEM;
         /* A small rootfs rides in the initramfs: no disk, and the guest loads no block, erofs or
          * overlay module for it (docs/vm.md). Larger ones become a cached erofs image. */
-        {
+        /* The rootfs tree is walked once, for both. A missing one is reported by image_get(). */
+        r = image_tree_key(vm->rootfs_dir, &rootfs_key);
+        if (r >= 0) {
                 _cleanup_free_ char *base = NULL;
 
                 if (asprintf(&base, "%s/initramfs.cpio", m->paths.vm_dir) < 0)
                         return -ENOMEM;
-                r = image_inline_get(m->paths.cache_dir, vm->rootfs_dir, base, &vm->inline_initrd);
-                if (r < 0 && r != -ENOENT)
+                r = image_inline_get(m->paths.cache_dir, vm->rootfs_dir, &rootfs_key, base,
+                                     &vm->inline_initrd);
+                if (r < 0)
                         log_debug_errno(r, "Cannot put the rootfs in the initramfs, using a disk: %m");
-                monitor_set_fact(m, "rootfs", json_string(vm->inline_initrd ? "initramfs" : "erofs"));
+                have_key = true;
         }
+        monitor_set_fact(m, "rootfs", json_string(vm->inline_initrd ? "initramfs" : "erofs"));
         for (size_t i = 0; i <= s->n_mounts; i++) {
                 const char *dir = i == 0 ? vm->rootfs_dir : s->mounts[i - 1].source;
                 char **slot = i == 0 ? &vm->image : &vm->mount_images[i - 1];
@@ -948,8 +954,8 @@ static int vm_start(Monitor *m) {
                 if (i == 0 && vm->inline_initrd)
                         continue;
 
-                r = image_get(m->event, m->paths.cache_dir, dir, m->stdio[2], on_image_built, vm, slot,
-                              &vm->builds[i]);
+                r = image_get(m->event, m->paths.cache_dir, dir, i == 0 && have_key ? &rootfs_key : NULL,
+                              m->stdio[2], on_image_built, vm, slot, &vm->builds[i]);
                 if (r < 0)
                         return r;
                 if (r == 0)
