@@ -66,7 +66,24 @@ unlike "small image: no virtio_blk, erofs or overlay module loaded" "$out" '(vir
 like "small image: / is writable" "$out" '^wrote$'
 like "small image: the monitor says rootfs initramfs" "$(cat "$T/state/workloads/small/monitor.json")" '"rootfs": ?"initramfs"'
 check "small image: a combined initramfs is cached" ls "$T"/cache/vm-images/*.initrd
+# Under TCG the guest CPU is qemu64 plus RDRAND (docs/vm.md, "Launch"); under KVM the host's.
+accel=$(sed -n 's/.*"accel": *"\([a-z]*\)".*/\1/p' "$T/state/workloads/small/monitor.json")
+like "the monitor says which accelerator ($accel)" "$accel" '^(tcg|kvm)$'
+if [ "$accel" = tcg ]; then
+        out=$(isoctl launch $VM -- /bin/sh -c 'grep -m1 "^model name" /proc/cpuinfo; grep -m1 "^flags" /proc/cpuinfo')
+        like "TCG: the guest CPU is the x86-64 baseline (qemu64)" "$out" 'model name.*QEMU Virtual CPU'
+        like "TCG: ... with RDRAND" "$out" '^flags.* rdrand( |$)'
+        unlike "TCG: ... without AVX" "$out" '^flags.* avx( |$)'
+fi
 isoctl rm small >/dev/null
+# isod-vm-setup drops the modules' ORC unwind tables (docs/vm.md, "Set-up").
+if command -v objcopy >/dev/null; then
+        mods=$(mktemp -d "$T/mods.XXXXXX")
+        (cd "$mods" && cpio -id --quiet "modules/*.ko" <"$VM_DIR/initramfs.cpio")
+        orc=$(for k in "$mods"/modules/*.ko; do readelf -S -W "$k" | grep -c '\.orc_unwind'; done | sort -u | tr '\n' ' ')
+        is "the initramfs' modules carry no ORC tables" "$orc" "0 "
+        is "... and all ten are there" "$(ls "$mods"/modules/*.ko | wc -l)" 10
+fi
 mkdir -p "$T/bigroot"
 cp -a "$IMAGE_DIR/busybox/rootfs/." "$T/bigroot/"
 head -c $((17 << 20)) /dev/zero >"$T/bigroot/ballast"
