@@ -80,14 +80,19 @@ int main(void) {
         size_t n = 0;
         int r;
 
-        /* A valid stream: ready, started, stdout, exit, stats, error. */
-        n += frame(buf + n, AGENT_MSG_READY, "version=1\0kernel=6.1\0", 21);
+        /* A valid stream: ready, started, stdout (an exec's and the workload's), stdin-ack, exit,
+         * stats, error. */
+        n += frame(buf + n, AGENT_MSG_READY, "version=2\0kernel=6.1\0", 21);
         agent_put_u32(p, 0);
         agent_put_u32(p + 4, 77);
         n += frame(buf + n, AGENT_MSG_STARTED, p, 8);
         agent_put_u32(p, 1);
         memcpy(p + 4, "hello", 5);
         n += frame(buf + n, AGENT_MSG_STDOUT, p, 9);
+        agent_put_u32(p, 0);
+        n += frame(buf + n, AGENT_MSG_STDOUT, p, 9);
+        agent_put_u32(p + 4, AGENT_STDIN_WINDOW);
+        n += frame(buf + n, AGENT_MSG_STDIN_ACK, p, 8);
         agent_put_u32(p, 0);
         agent_put_u32(p + 4, 3);
         agent_put_u32(p + 8, 0);
@@ -97,11 +102,11 @@ int main(void) {
         memcpy(p + 4, "oops", 4);
         n += frame(buf + n, AGENT_MSG_ERROR, p, 8);
 
-        ok(feed_stream(buf, n, 0, &msgs) == 0 && msgs == 6, "valid stream in one piece: 6 messages");
+        ok(feed_stream(buf, n, 0, &msgs) == 0 && msgs == 8, "valid stream in one piece: 8 messages");
         bool all = true;
         for (size_t c = 1; c <= 13; c++)
-                all = all && feed_stream(buf, n, c, &msgs) == 0 && msgs == 6;
-        ok(all, "valid stream split into chunks of 1..13 bytes: same 6 messages");
+                all = all && feed_stream(buf, n, c, &msgs) == 0 && msgs == 8;
+        ok(all, "valid stream split into chunks of 1..13 bytes: same 8 messages");
 
         /* Truncated: not an error, just incomplete (the connection's EOF decides). */
         ok(feed_stream(buf, n - 3, 0, &msgs) == 0 && msgs == 5,
@@ -139,8 +144,12 @@ int main(void) {
         memset(p, 0, sizeof p);
         n = frame(buf, AGENT_MSG_STARTED, p, 8); /* pid 0 */
         ASSERT_ERROR(feed_stream(buf, n, 0, NULL), EBADMSG);
-        n = frame(buf, AGENT_MSG_STDOUT, p, 4); /* id 0 is not an exec */
+        n = frame(buf, AGENT_MSG_STDIN_ACK, p, 4); /* id without a count */
         ASSERT_ERROR(feed_stream(buf, n, 0, NULL), EBADMSG);
+        agent_put_u32(p + 4, AGENT_STDIN_WINDOW + 1); /* more than the host can have in flight */
+        n = frame(buf, AGENT_MSG_STDIN_ACK, p, 8);
+        ASSERT_ERROR(feed_stream(buf, n, 0, NULL), EBADMSG);
+        memset(p, 0, sizeof p);
         n = frame(buf, AGENT_MSG_ERROR, p, 4 + AGENT_ERROR_MAX + 1);
         ASSERT_ERROR(feed_stream(buf, n, 0, NULL), EBADMSG);
 

@@ -66,6 +66,15 @@ unlike "small image: no virtio_blk, erofs or overlay module loaded" "$out" '(vir
 like "small image: / is writable" "$out" '^wrote$'
 like "small image: the monitor says rootfs initramfs" "$(cat "$T/state/workloads/small/monitor.json")" '"rootfs": ?"initramfs"'
 check "small image: a combined initramfs is cached" ls "$T"/cache/vm-images/*.initrd
+# Two virtio-serial ports only (docs/agent-protocol.md): the console and the control port, which
+# carries stdio as frames. virtio-rng is not needed to start (RDRAND seeded the RNG): the agent
+# loads it 200 ms into the workload, so it is there for one that runs a while.
+out=$(isoctl launch $VM -- /bin/sh -c 'cat /sys/class/virtio-ports/*/name | sort | tr "\n" " "; echo
+        i=0; until grep -q "^virtio_rng " /proc/modules || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+        grep -o "^virtio_rng " /proc/modules; cat /sys/class/misc/hw_random/rng_current')
+like "the guest has two virtio-serial ports: isod.console, isod.ctl" "$out" '^isod\.console isod\.ctl $'
+like "virtio-rng is loaded once the workload runs" "$out" '^virtio_rng $'
+like "... and is the guest's hardware RNG" "$out" '^virtio_rng'
 # Under TCG the guest CPU is qemu64 plus RDRAND (docs/vm.md, "Launch"); under KVM the host's.
 accel=$(sed -n 's/.*"accel": *"\([a-z]*\)".*/\1/p' "$T/state/workloads/small/monitor.json")
 like "the monitor says which accelerator ($accel)" "$accel" '^(tcg|kvm)$'
@@ -194,6 +203,24 @@ exec 7<&-
 wait $slowp
 is "the stalled exec's output arrives complete" "$got" "$want"
 is "and its exit status" "$(cat "$T/slow.rc")" 0
+
+# Stdin is flow-controlled per session (a window the agent acknowledges): a process that does not
+# read its stdin stalls only itself. Before, the agent blocked in the write and served nobody.
+(head -c 4000000 /dev/zero | isoctl exec lr -- /bin/sh -c 'sleep 8; echo done' >"$T/unread.out"; echo $? >"$T/unread.rc") &
+unreadp=$!
+sleep 2
+is "another exec answers while one does not read 4 MB of stdin" "$(timeout 5 "$ISOCTL" exec lr -- /bin/sh -c 'echo alive')" alive
+is "... and another exec's 300 kB of output flows meanwhile" "$(timeout 5 "$ISOCTL" exec lr -- /bin/sh -c 'head -c 300000 /dev/zero | wc -c')" 300000
+wait $unreadp
+is "the exec that never read its stdin ends normally" "$(cat "$T/unread.out") $(cat "$T/unread.rc")" "done 0"
+# The workload itself: stdin from a regular file (read as the window allows), not read at all.
+head -c 3000000 /dev/zero >"$T/zeros"
+is "a workload that ignores 3 MB of stdin from a file exits" \
+        "$(timeout 60 "$ISOCTL" launch $VM -- /bin/sh -c 'sleep 1; echo ignored' <"$T/zeros"; echo "rc=$?")" "ignored
+rc=0"
+is "a workload reads a file as stdin to the end" \
+        "$(timeout 60 "$ISOCTL" launch $VM -- /bin/sh -c 'wc -c' <"$T/zeros" | tr -d ' ')" 3000000
+rm -f "$T/zeros"
 
 check "kill -s HUP" isoctl kill lr -s HUP
 wait_until 10 isoctl exec lr -- /bin/sh -c 'grep -q hup /tmp/sig 2>/dev/null'

@@ -28,7 +28,7 @@ void agent_frame_header_put(uint8_t *buf, uint16_t type, uint32_t size) {
 
 bool agent_msg_type_valid(uint16_t type, bool from_guest) {
         if (from_guest)
-                return type >= AGENT_MSG_READY && type <= AGENT_MSG_OUTPUT_SENT;
+                return type >= AGENT_MSG_READY && type <= AGENT_MSG_STDIN_ACK;
         return type >= AGENT_MSG_CONFIG && type <= AGENT_MSG_STATS_REQUEST;
 }
 
@@ -60,8 +60,8 @@ const char *agent_msg_type_to_string(uint16_t type) {
                 return "stats";
         case AGENT_MSG_ERROR:
                 return "error";
-        case AGENT_MSG_OUTPUT_SENT:
-                return "output-sent";
+        case AGENT_MSG_STDIN_ACK:
+                return "stdin-ack";
         default:
                 return NULL;
         }
@@ -74,11 +74,11 @@ static bool size_ok(uint16_t type, uint32_t size) {
         case AGENT_MSG_SIGNAL:
         case AGENT_MSG_STARTED:
                 return size == 8;
+        case AGENT_MSG_STDIN_ACK:
+                return size == 8;
         case AGENT_MSG_EXIT:
         case AGENT_MSG_WINSIZE:
                 return size == 12;
-        case AGENT_MSG_OUTPUT_SENT:
-                return size == 16;
         case AGENT_MSG_STATS_REQUEST:
                 return size == 0;
         case AGENT_MSG_EXEC:
@@ -233,18 +233,16 @@ int agent_msg_decode_from_guest(const AgentFrame *f, AgentMsg *ret) {
                 if (m.exit.code > 255 || m.exit.signal > 64)
                         return -EBADMSG;
                 break;
-        case AGENT_MSG_OUTPUT_SENT:
-                m.output_sent.stdout_bytes = agent_get_u32(f->payload) |
-                                             (uint64_t) agent_get_u32(f->payload + 4) << 32;
-                m.output_sent.stderr_bytes = agent_get_u32(f->payload + 8) |
-                                             (uint64_t) agent_get_u32(f->payload + 12) << 32;
+        case AGENT_MSG_STDIN_ACK:
+                m.id = agent_get_u32(f->payload);
+                m.ack.bytes = agent_get_u32(f->payload + 4);
+                if (m.ack.bytes > AGENT_STDIN_WINDOW)
+                        return -EBADMSG;
                 break;
         case AGENT_MSG_STDOUT:
         case AGENT_MSG_STDERR:
         case AGENT_MSG_ERROR:
                 m.id = agent_get_u32(f->payload);
-                if (m.id == 0 && f->type != AGENT_MSG_ERROR)
-                        return -EBADMSG;
                 m.data.data = f->payload + 4;
                 m.data.size = f->size - 4;
                 break;

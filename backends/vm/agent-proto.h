@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGENT_PROTO_VERSION 1U
+#define AGENT_PROTO_VERSION 2U
 #define AGENT_FRAME_HEADER_SIZE 8U
 #define AGENT_FRAME_MAX_PAYLOAD (64U * 1024U)
 #define AGENT_KV_MAX_ENTRIES 1024U
@@ -25,9 +25,6 @@
 
 /* Virtio-serial port names (QEMU "virtserialport,name=…"; /sys/class/virtio-ports/ * /name). */
 #define AGENT_PORT_CONTROL "isod.ctl"
-#define AGENT_PORT_STDIN "isod.stdin"
-#define AGENT_PORT_STDOUT "isod.stdout"
-#define AGENT_PORT_STDERR "isod.stderr"
 #define AGENT_PORT_CONSOLE "isod.console"
 /* virtio-blk serial of the rootfs image, and prefix of extra read-only mounts ("isod.mnt0"…). */
 #define AGENT_DISK_ROOTFS "isod.rootfs"
@@ -38,7 +35,7 @@ typedef enum AgentMsgType {
         AGENT_MSG_CONFIG = 0x01,        /* kv: arg, env, cwd, user, group, hostname, terminal, ... */
         AGENT_MSG_SIGNAL = 0x02,        /* u32 id (0 = workload), u32 signo */
         AGENT_MSG_EXEC = 0x03,          /* u32 id (>0), kv as CONFIG (arg, env, cwd, user, terminal) */
-        AGENT_MSG_STDIN = 0x04,         /* u32 id (>0), data; empty data = EOF */
+        AGENT_MSG_STDIN = 0x04,         /* u32 id (0 = workload), data; empty data = EOF */
         AGENT_MSG_WINSIZE = 0x05,       /* u32 id, u32 rows, u32 cols */
         AGENT_MSG_STATS_REQUEST = 0x06, /* empty */
 
@@ -46,18 +43,19 @@ typedef enum AgentMsgType {
         AGENT_MSG_READY = 0x81,   /* kv: version, kernel */
         AGENT_MSG_STARTED = 0x82, /* u32 id, u32 guest pid */
         AGENT_MSG_EXIT = 0x83,    /* u32 id, u32 exit code (0..255), u32 signal (0 = none) */
-        AGENT_MSG_STDOUT = 0x84,  /* u32 id (>0), data; empty data = EOF */
-        AGENT_MSG_STDERR = 0x85,  /* u32 id (>0), data; empty data = EOF */
+        AGENT_MSG_STDOUT = 0x84,  /* u32 id (0 = workload), data; empty data = EOF */
+        AGENT_MSG_STDERR = 0x85,  /* u32 id (0 = workload), data; empty data = EOF */
         AGENT_MSG_STATS = 0x86,   /* kv: mem_total, mem_available, cpu_usec, pids, uptime_usec */
         AGENT_MSG_ERROR = 0x87,   /* u32 id, UTF-8 text (not NUL-terminated), at most 4 KiB */
-        /* u32 lo, u32 hi of the bytes the workload's stdout port took, then of its stderr port, all
-         * writers gone: sent before EXIT id 0. The guest's writes to a port return once the data is
-         * queued, not once QEMU took it; the agent then waits (no power-off) and the host ends QEMU
-         * once its relays read that many bytes, so nothing queued is lost. */
-        AGENT_MSG_OUTPUT_SENT = 0x88,
+        /* u32 id, u32 bytes: that much of the session's STDIN was written to its process (or
+         * discarded because the process closed its stdin). The host keeps at most
+         * AGENT_STDIN_WINDOW bytes unacknowledged per session, so the agent's buffer is bounded
+         * and never has to block on a process that does not read. */
+        AGENT_MSG_STDIN_ACK = 0x88,
 } AgentMsgType;
 
 #define AGENT_ERROR_MAX 4096U
+#define AGENT_STDIN_WINDOW (256U * 1024U)
 
 typedef struct AgentFrameHeader {
         uint32_t size;
@@ -135,9 +133,8 @@ typedef struct AgentMsg {
                         size_t size;
                 } kv; /* READY/STATS */
                 struct {
-                        uint64_t stdout_bytes;
-                        uint64_t stderr_bytes;
-                } output_sent;
+                        uint32_t bytes;
+                } ack;
         };
 } AgentMsg;
 

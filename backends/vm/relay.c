@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Byte pumps between the client's stdio and QEMU's chardev sockets, never blocking the loop. */
+/* Byte pumps (QEMU's console and log to files) and output queues (stdio frames to clients), never
+ * blocking the loop. */
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -21,9 +22,6 @@ struct Relay {
         size_t start, end;
         bool eof, out_broken, done;
         uint64_t total, max_total; /* max_total: bytes written at most (console log), 0 = unlimited */
-        uint64_t total_in;         /* bytes read */
-        uint64_t mark;             /* relay_notify_at(): call mark_cb once total_in >= mark */
-        relay_done_t mark_cb;
         relay_done_t done_cb;
         void *userdata;
 };
@@ -57,7 +55,6 @@ static void relay_do_read(Relay *r) {
                 return;
         }
         r->end += (size_t) n;
-        r->total_in += (uint64_t) n;
 }
 
 static void relay_do_write(Relay *r) {
@@ -95,12 +92,6 @@ static void relay_update(Relay *r) {
 
         if (r->done)
                 return;
-        if (r->mark_cb && r->total_in >= r->mark) {
-                relay_done_t cb = r->mark_cb;
-
-                r->mark_cb = NULL;
-                cb(r, r->userdata);
-        }
         if (r->eof && r->start == r->end) {
                 relay_finish(r);
                 return;
@@ -169,33 +160,6 @@ Relay *relay_free(Relay *r) {
         free(r->buf);
         free(r);
         return NULL;
-}
-
-bool relay_is_done(const Relay *r) {
-        return !r || r->done;
-}
-
-uint64_t relay_input_total(const Relay *r) {
-        return r ? r->total_in : 0;
-}
-
-size_t relay_pending(const Relay *r) {
-        return r && !r->done ? r->end - r->start : 0;
-}
-
-void relay_notify_at(Relay *r, uint64_t n, relay_done_t cb) {
-        if (!r || r->done)
-                return;
-        r->mark = n;
-        r->mark_cb = cb;
-        relay_update(r);
-}
-
-void relay_shutdown_input(Relay *r) {
-        if (!r || r->done)
-                return;
-        r->eof = true;
-        relay_update(r);
 }
 
 /* The client's fds share their open file description with the client (a user's terminal): never

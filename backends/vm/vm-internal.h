@@ -22,14 +22,6 @@ typedef void (*relay_done_t)(Relay *r, void *userdata);
 int relay_new(sd_event *e, int in_fd, int out_fd, uint64_t max_total, relay_done_t done, void *userdata,
               Relay **ret);
 Relay *relay_free(Relay *r);
-bool relay_is_done(const Relay *r);
-/* Stops reading; what is buffered is still written. */
-void relay_shutdown_input(Relay *r);
-/* Bytes read so far, and read but not yet written. */
-uint64_t relay_input_total(const Relay *r);
-size_t relay_pending(const Relay *r);
-/* Calls cb (with the relay's userdata) once, as soon as n bytes in total have been read. */
-void relay_notify_at(Relay *r, uint64_t n, relay_done_t cb);
 DEFINE_CLEANUP_FUNC(Relay *, relay_free);
 
 /* A non-blocking writer with a buffer (exec output to a client); the caller bounds the total by
@@ -59,9 +51,6 @@ const char *vm_accel_to_string(VmAccel a);
 enum {
         VM_FD_QMP,
         VM_FD_CTL,
-        VM_FD_STDIN,
-        VM_FD_STDOUT,
-        VM_FD_STDERR,
         VM_FD_CONSOLE,
         _VM_FD_MAX,
 };

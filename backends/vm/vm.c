@@ -44,14 +44,17 @@
 #define VM_VMM_OVERHEAD_TCG (UINT64_C(160) << 20)
 #define VM_VMM_PIDS 64U /* QEMU's threads: vCPUs, I/O, RCU, call_rcu, workers */
 
+/* A process whose stdio travels as frames on the control port: the workload (id 0, Vm.io, fds
+ * from the monitor's stdio) or an exec session (id > 0, fds from its ExecRequest). */
 typedef struct VmExec {
         uint32_t id;
         sd_event_source *retry_src; /* backpressure: re-enable in_src later */
         ExecRequest *x;             /* owned by the monitor until monitor_exec_finished() */
         int in_fd;                  /* our reopened copy of the client's stdin, or -1 */
         sd_event_source *in_src;
-        OutQueue *out[2]; /* stdout, stderr to the client, non-blocking */
-        bool exited;      /* EXIT came; finished once out[] drained */
+        uint64_t in_flight; /* STDIN sent, not yet acknowledged: at most AGENT_STDIN_WINDOW */
+        OutQueue *out[2];   /* stdout, stderr to the client, non-blocking */
+        bool exited;        /* EXIT came; finished once out[] drained */
         int status;
         struct winsize ws; /* terminal: last size sent */
         char *error;
@@ -79,16 +82,13 @@ typedef struct Vm {
 
         Qmp *qmp;
         AgentConn *agent;
-        Relay *relay_in, *relay_out, *relay_err, *relay_console, *relay_qemu_log;
-        int stdio_socks[4]; /* our ends of the stdin/stdout/stderr/console sockets */
+        Relay *relay_console, *relay_qemu_log;
+        VmExec io;        /* the workload's stdio (id 0), from vm_launch() on */
+        int console_sock; /* our end of the console port's socket */
         int console_fd, qemu_log_fd, qemu_err_pipe;
 
         bool agent_ready, workload_started, workload_exited, reported, stopping;
         uint32_t exit_code, exit_signal;
-        /* OUTPUT_SENT: what the guest's stdout/stderr ports took; after EXIT, QEMU is ended once
-         * the relays have read that much (drain_seen: progress seen by the drain timer). */
-        bool output_sent, output_drained;
-        uint64_t output_expect[2], drain_seen;
         char *agent_error;    /* ERROR for id 0 */
         char *protocol_error; /* the agent broke the protocol */
         json_t *guest_stats;
@@ -216,13 +216,14 @@ static void vm_publish_timing(Vm *vm) {
                 monitor_set_fact(vm->m, "timing", o);
 }
 
-/* Reports the end once QEMU is gone and every byte of stdout/stderr reached the client. */
+/* Reports the end once QEMU is gone and every byte of stdout/stderr reached the client (or the
+ * client is gone: its queue then discards). */
 static void vm_maybe_report(Vm *vm) {
         Monitor *m = vm->m;
         char buf[256];
 
-        if (vm->reported || !vm->qemu_exited || !relay_is_done(vm->relay_out) ||
-            !relay_is_done(vm->relay_err))
+        if (vm->reported || !vm->qemu_exited || outq_pending(vm->io.out[0]) > 0 ||
+            outq_pending(vm->io.out[1]) > 0)
                 return;
         vm->reported = true;
         vm_stop_timer(vm);
@@ -255,20 +256,6 @@ static void vm_maybe_report(Vm *vm) {
                 monitor_payload_exited(m, 255, 0, "qemu-died");
 }
 
-static void on_relay_done(Relay *r, void *userdata) {
-        vm_maybe_report(userdata);
-}
-
-static void on_stdin_done(Relay *r, void *userdata) {
-        Vm *vm = userdata;
-
-        /* Half-close: QEMU still reads what is buffered (only once the guest opened the port),
-         * then sees EOF and tells the guest the port's host side is gone: the workload reads
-         * EOF after the last byte. A full close() would be a HUP, and QEMU drops unread data. */
-        if (vm->stdio_socks[0] >= 0)
-                (void) shutdown(vm->stdio_socks[0], SHUT_WR);
-}
-
 static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Vm *vm = userdata;
 
@@ -281,13 +268,13 @@ static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
          * frames are still in the sockets. */
         qmp_drain(vm->qmp);
         if (vm->agent) {
-                /* QEMU is gone, so what is left in the socket is finite: read all of it, exec
-                 * backpressure or not (the workload's EXIT may be behind exec output). */
+                /* QEMU is gone, so what is left in the socket is finite (a socket buffer): read
+                 * all of it, backpressure or not (the workload's EXIT may be behind output). */
                 agent_conn_set_paused(vm->agent, false);
                 for (unsigned i = 0; i < 1024 && agent_conn_pump(vm->agent, 0) > 0; i++)
                         ;
         }
-        relay_shutdown_input(vm->relay_in);
+        vm->io.in_src = sd_event_source_disable_unref(vm->io.in_src);
         vm_maybe_report(vm);
         return 0;
 }
@@ -321,43 +308,6 @@ static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
                 vm_kill_qemu(vm);
         (void) vm_arm_timer(vm, 5 * USEC_PER_SEC, on_hard_stop);
         return 0;
-}
-
-/* ---------------------------------------------------------------- the end of the output */
-
-static bool vm_output_read(Vm *vm) {
-        return (relay_is_done(vm->relay_out) || relay_input_total(vm->relay_out) >= vm->output_expect[0]) &&
-               (relay_is_done(vm->relay_err) || relay_input_total(vm->relay_err) >= vm->output_expect[1]);
-}
-
-/* Everything the workload wrote is out of the guest: QEMU may go. The agent waits for this (it
- * does not power off by itself when it sent OUTPUT_SENT). */
-static void vm_maybe_end_after_exit(Vm *vm) {
-        if (!vm->workload_exited || !vm->output_sent || vm->output_drained || vm->qemu_exited ||
-            !vm_output_read(vm))
-                return;
-        vm->output_drained = true;
-        if (qmp_execute(vm->qmp, "quit") < 0)
-                vm_kill_qemu(vm);
-        (void) vm_arm_timer(vm, 5 * USEC_PER_SEC, on_hard_stop);
-}
-
-static void on_output_mark(Relay *r, void *userdata) {
-        vm_maybe_end_after_exit(userdata);
-}
-
-/* While waiting for the output: give up only when nothing moves (the guest delivers nothing and
- * the client has nothing left to take); a client that reads slowly is waited for. */
-static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Vm *vm = userdata;
-        uint64_t seen = relay_input_total(vm->relay_out) + relay_input_total(vm->relay_err);
-
-        if (seen != vm->drain_seen || relay_pending(vm->relay_out) > 0 || relay_pending(vm->relay_err) > 0) {
-                vm->drain_seen = seen;
-                return vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_drain_timer);
-        }
-        log_debug("The guest's stdio did not deliver what its ports took; powering off.");
-        return on_grace_over(s, usec, userdata);
 }
 
 static int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -476,13 +426,15 @@ static void vm_setup_tty(Vm *vm) {
 
 /* ---------------------------------------------------------------- agent messages */
 
-/* Exec output backpressure: stop reading the control port while clients lag behind. The guest
- * then waits (its exec pumps block on the port); QMP, stop and kill keep working. */
+/* Output backpressure: stop reading the control port while clients (the workload's or an exec's)
+ * lag behind. The guest then waits (its pumps block on the port); QMP, stop and kill keep
+ * working. */
 static void vm_exec_backpressure(Vm *vm) {
         size_t pending = 0;
 
         if (!vm->agent)
                 return;
+        pending = outq_pending(vm->io.out[0]) + outq_pending(vm->io.out[1]);
         for (size_t i = 0; i < VM_MAX_EXECS; i++)
                 if (vm->execs[i].id != 0)
                         pending += outq_pending(vm->execs[i].out[0]) + outq_pending(vm->execs[i].out[1]);
@@ -507,7 +459,10 @@ static void on_exec_out_drained(OutQueue *q, void *userdata) {
         Vm *vm = e->vm;
 
         vm_exec_backpressure(vm);
-        exec_maybe_finish(vm, e);
+        if (e == &vm->io)
+                vm_maybe_report(vm);
+        else
+                exec_maybe_finish(vm, e);
 }
 
 static VmExec *exec_find(Vm *vm, uint32_t id) {
@@ -515,6 +470,50 @@ static VmExec *exec_find(Vm *vm, uint32_t id) {
                 if (vm->execs[i].id == id && id != 0)
                         return &vm->execs[i];
         return NULL;
+}
+
+/* The workload's stdio (id 0) or an exec's. */
+static VmExec *session_find(Vm *vm, uint32_t id) {
+        if (id == 0)
+                return vm->io.vm ? &vm->io : NULL;
+        return exec_find(vm, id);
+}
+
+static int on_exec_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static int on_exec_stdin_file(sd_event_source *s, void *userdata) {
+        return on_exec_stdin(s, -EBADF, EPOLLIN, userdata);
+}
+
+/* Reads the client's stdin (reopened non-blocking) into STDIN frames of session E. A regular
+ * file (epoll refuses it) is always readable: a defer source reads it as fast as the window
+ * allows. Without stdin the session gets EOF at once. */
+static void session_stdin_start(Vm *vm, VmExec *e, int client_fd) {
+        uint8_t idb[4];
+        int r = -EBADF;
+
+        agent_put_u32(idb, e->id);
+        if (client_fd >= 0) {
+                char p[64];
+                (void) snprintf(p, sizeof p, "/proc/self/fd/%i", client_fd);
+                e->in_fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                if (e->in_fd < 0)
+                        e->in_fd = fcntl(client_fd, F_DUPFD_CLOEXEC, 3);
+                if (e->in_fd >= 0)
+                        r = sd_event_add_io(vm->m->event, &e->in_src, e->in_fd, EPOLLIN, on_exec_stdin, e);
+                if (r == -EPERM) {
+                        r = sd_event_add_defer(vm->m->event, &e->in_src, on_exec_stdin_file, e);
+                        if (r >= 0) /* defer sources start as one-shot */
+                                r = sd_event_source_set_enabled(e->in_src, SD_EVENT_ON);
+                }
+                if (r >= 0)
+                        return;
+                e->in_src = sd_event_source_disable_unref(e->in_src);
+                if (e->in_fd >= 0)
+                        (void) close(e->in_fd);
+                e->in_fd = -EBADF;
+        }
+        (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, NULL, 0);
 }
 
 static void send_config(Vm *vm) {
@@ -532,8 +531,11 @@ static void send_config(Vm *vm) {
         r = agent_encode_config(vm->m->spec, (const char *const *) disks, vm->tty ? &vm->ws : NULL, &kv, &n);
         if (r >= 0)
                 r = agent_conn_send(vm->agent, AGENT_MSG_CONFIG, kv, n, NULL, 0);
-        if (r >= 0)
+        if (r >= 0) {
+                /* After the CONFIG: the agent reads nothing else before it. */
+                session_stdin_start(vm, &vm->io, vm->m->stdio[0]);
                 return;
+        }
 fail:
         vm->agent_error = strdup("cannot send the configuration to the guest agent");
         (void) on_grace_over(NULL, 0, vm);
@@ -553,17 +555,30 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                         break;
                 vm->agent_ready = true;
                 vm->t_ready = vm_since(vm);
+                uint64_t version = 0;
                 agent_kv_iter_init(&it, msg->kv.kv, msg->kv.size);
                 while (agent_kv_next(&it, &k, &kl, &v) > 0) {
                         uint64_t u;
                         if (safe_atou64(v, &u) < 0 || u > (UINT64_C(1) << 40))
                                 continue;
-                        if (agent_kv_key_is(k, kl, "t_agent"))
+                        if (agent_kv_key_is(k, kl, "version"))
+                                version = u;
+                        else if (agent_kv_key_is(k, kl, "t_agent"))
                                 vm->g_agent = u;
                         else if (agent_kv_key_is(k, kl, "t_modules"))
                                 vm->g_modules = u;
                         else if (agent_kv_key_is(k, kl, "t_ports"))
                                 vm->g_ports = u;
+                }
+                if (version != AGENT_PROTO_VERSION) {
+                        /* An initramfs from another isod: its agent would not understand us. */
+                        if (asprintf(&vm->agent_error,
+                                     "the guest agent speaks protocol version %" PRIu64
+                                     ", this isod %u: run isod-vm-setup again",
+                                     version, AGENT_PROTO_VERSION) < 0)
+                                vm->agent_error = NULL;
+                        (void) on_grace_over(NULL, 0, vm);
+                        break;
                 }
                 send_config(vm);
                 break;
@@ -590,37 +605,34 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                         vm->t_exit = vm_since(vm);
                         vm->exit_code = msg->exit.code;
                         vm->exit_signal = msg->exit.signal;
-                        if (vm->output_sent) {
-                                /* The agent waits until we read what its stdio ports took. */
-                                vm->drain_seen = relay_input_total(vm->relay_out) +
-                                                 relay_input_total(vm->relay_err);
-                                (void) vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_drain_timer);
-                                relay_notify_at(vm->relay_out, vm->output_expect[0], on_output_mark);
-                                relay_notify_at(vm->relay_err, vm->output_expect[1], on_output_mark);
-                                vm_maybe_end_after_exit(vm);
-                        } else
-                                /* The agent powers off now; make sure QEMU goes. */
-                                (void) vm_arm_timer(vm, VM_POWEROFF_GRACE_USEC, on_grace_over);
+                        /* Frames come in order: the workload's whole output is here already
+                         * (queued for the client), and the agent waits for us to end QEMU. */
+                        vm->io.in_src = sd_event_source_disable_unref(vm->io.in_src);
+                        if (qmp_execute(vm->qmp, "quit") < 0)
+                                vm_kill_qemu(vm);
+                        (void) vm_arm_timer(vm, 5 * USEC_PER_SEC, on_hard_stop);
                 } else if ((e = exec_find(vm, msg->id))) {
                         e->exited = true;
                         e->status = msg->exit.signal ? 128 + (int) msg->exit.signal : (int) msg->exit.code;
                         exec_maybe_finish(vm, e);
                 }
                 break;
-        case AGENT_MSG_OUTPUT_SENT:
-                if (vm->workload_exited)
-                        break;
-                vm->output_sent = true;
-                vm->output_expect[0] = msg->output_sent.stdout_bytes;
-                vm->output_expect[1] = msg->output_sent.stderr_bytes;
+        case AGENT_MSG_STDIN_ACK:
+                e = session_find(vm, msg->id);
+                if (e) {
+                        e->in_flight -= MIN((uint64_t) msg->ack.bytes, e->in_flight);
+                        if (e->in_src && !e->retry_src && e->in_flight < AGENT_STDIN_WINDOW)
+                                (void) sd_event_source_set_enabled(e->in_src, SD_EVENT_ON);
+                }
                 break;
         case AGENT_MSG_STDOUT:
         case AGENT_MSG_STDERR:
-                e = exec_find(vm, msg->id);
-                if (e && e->x) {
+                e = session_find(vm, msg->id);
+                if (e && (e->x || e == &vm->io)) {
                         OutQueue *q = e->out[msg->type == AGENT_MSG_STDOUT ? 0 : 1];
                         if (q && outq_push(q, msg->data.data, msg->data.size) < 0)
-                                log_debug("Exec %" PRIu32 ": output dropped, the client does not read it.",
+                                log_debug("Session %" PRIu32
+                                          ": output dropped, the client does not read it.",
                                           e->id);
                         vm_exec_backpressure(vm);
                 }
@@ -830,16 +842,12 @@ static int vm_launch(Vm *vm, char **reterr) {
                 goto fail;
         fds[VM_FD_CTL][0] = -EBADF;
 
-        /* stdin: the client → QEMU; closing our end is the guest's EOF. */
-        r = relay_new(m->event, m->stdio[0], fds[VM_FD_STDIN][0], 0, on_stdin_done, vm, &vm->relay_in);
-        if (r < 0)
-                goto fail;
-        r = relay_new(m->event, fds[VM_FD_STDOUT][0], m->stdio[1], 0, on_relay_done, vm, &vm->relay_out);
-        if (r < 0)
-                goto fail;
-        r = relay_new(m->event, fds[VM_FD_STDERR][0], m->stdio[2], 0, on_relay_done, vm, &vm->relay_err);
-        if (r < 0)
-                goto fail;
+        /* The workload's stdio travels on the control port (id 0): its output is queued for the
+         * client here, its stdin is read once the CONFIG went out (send_config()). */
+        vm->io = (VmExec){ .id = 0, .in_fd = -EBADF, .vm = vm };
+        for (size_t i = 0; i < 2; i++)
+                if (outq_new(m->event, m->stdio[1 + i], on_exec_out_drained, &vm->io, &vm->io.out[i]) < 0)
+                        vm->io.out[i] = NULL; /* output to nowhere rather than blocking */
         if (asprintf(&console, "%s/console.log", m->dir) < 0) {
                 r = -ENOMEM;
                 goto fail;
@@ -849,13 +857,8 @@ static int vm_launch(Vm *vm, char **reterr) {
                       &vm->relay_console);
         if (r < 0)
                 goto fail;
-        /* The relays keep these sockets; they close with the Vm. */
-        vm->stdio_socks[0] = TAKE_FD(fds[VM_FD_STDIN][0]);
-        vm->stdio_socks[1] = TAKE_FD(fds[VM_FD_STDOUT][0]);
-        vm->stdio_socks[2] = TAKE_FD(fds[VM_FD_STDERR][0]);
-        vm->stdio_socks[3] = TAKE_FD(fds[VM_FD_CONSOLE][0]);
-        if (m->stdio[0] < 0)
-                (void) shutdown(vm->stdio_socks[0], SHUT_WR);
+        /* The relay keeps this socket; it closes with the Vm. */
+        vm->console_sock = TAKE_FD(fds[VM_FD_CONSOLE][0]);
 
         (void) vm_arm_timer(vm, VM_BOOT_TIMEOUT_USEC, on_boot_timeout);
         return 0;
@@ -907,9 +910,8 @@ static int vm_start(Monitor *m) {
         m->backend_data = vm;
         vm->m = m;
         vm->t0 = now_usec(CLOCK_MONOTONIC);
-        vm->console_fd = vm->qemu_log_fd = vm->qemu_err_pipe = -EBADF;
-        for (size_t i = 0; i < 4; i++)
-                vm->stdio_socks[i] = -EBADF;
+        vm->console_fd = vm->qemu_log_fd = vm->qemu_err_pipe = vm->console_sock = -EBADF;
+        vm->io.in_fd = -EBADF;
         for (size_t i = 0; i < VM_MAX_EXECS; i++)
                 vm->execs[i].in_fd = -EBADF;
 
@@ -1012,9 +1014,15 @@ static int on_exec_stdin(sd_event_source *s, int fd, uint32_t revents, void *use
         static uint8_t buf[AGENT_DATA_MAX];
         uint8_t idb[4];
         ssize_t n;
-        Vm *vm = e->x ? e->x->backend_data : NULL;
-        if (!vm)
+        Vm *vm = e->vm;
+
+        if (!vm || !vm->agent)
                 return 0;
+        if (e->in_flight >= AGENT_STDIN_WINDOW) {
+                /* The agent has a window's worth unwritten: wait for its STDIN_ACK. */
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                return 0;
+        }
         if (!agent_conn_can_send(vm->agent)) {
                 /* Backpressure: the guest is slower than the client; look again in 10ms. */
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
@@ -1024,7 +1032,7 @@ static int on_exec_stdin(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0;
         }
         agent_put_u32(idb, e->id);
-        n = read(e->in_fd, buf, sizeof buf);
+        n = read(e->in_fd, buf, MIN(sizeof buf, AGENT_STDIN_WINDOW - e->in_flight));
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
         if (n <= 0) {
@@ -1032,7 +1040,8 @@ static int on_exec_stdin(sd_event_source *s, int fd, uint32_t revents, void *use
                 e->in_src = sd_event_source_disable_unref(e->in_src);
                 return 0;
         }
-        (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, buf, (size_t) n);
+        if (agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, buf, (size_t) n) >= 0)
+                e->in_flight += (uint64_t) n;
         return 0;
 }
 
@@ -1073,19 +1082,7 @@ static int vm_exec(Monitor *m, ExecRequest *x) {
                 if (outq_new(m->event, x->fds[1 + i], on_exec_out_drained, e, &e->out[i]) < 0)
                         e->out[i] = NULL; /* output to nowhere rather than blocking */
         vm_arm_winsize_poll(vm);
-        if (x->fds[0] >= 0) {
-                char p[64];
-                (void) snprintf(p, sizeof p, "/proc/self/fd/%i", x->fds[0]);
-                e->in_fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-                if (e->in_fd < 0)
-                        e->in_fd = fcntl(x->fds[0], F_DUPFD_CLOEXEC, 3);
-                if (e->in_fd >= 0 &&
-                    sd_event_add_io(m->event, &e->in_src, e->in_fd, EPOLLIN, on_exec_stdin, e) < 0) {
-                        /* A regular file or the like: send EOF at once rather than block. */
-                        (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, NULL, 0);
-                }
-        } else
-                (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, NULL, 0);
+        session_stdin_start(vm, e, x->fds[0]);
         return 0;
 }
 
@@ -1187,18 +1184,15 @@ static void vm_destroy(Monitor *m) {
         free(vm->builds);
         qmp_free(vm->qmp);
         agent_conn_free(vm->agent);
-        relay_free(vm->relay_in);
-        relay_free(vm->relay_out);
-        relay_free(vm->relay_err);
+        exec_finish(vm, &vm->io, 0, 0, NULL); /* no ExecRequest: frees the queues and stdin */
         relay_free(vm->relay_console);
         relay_free(vm->relay_qemu_log);
         if (vm->qemu_log_fd >= 0)
                 (void) close(vm->qemu_log_fd);
         if (vm->qemu_err_pipe >= 0)
                 (void) close(vm->qemu_err_pipe);
-        for (size_t i = 0; i < 4; i++)
-                if (vm->stdio_socks[i] >= 0)
-                        (void) close(vm->stdio_socks[i]);
+        if (vm->console_sock >= 0)
+                (void) close(vm->console_sock);
         if (vm->console_fd >= 0)
                 (void) close(vm->console_fd);
         if (vm->jail_dir)

@@ -2,11 +2,11 @@
 /* isod-agent: PID 1 in the guest (docs/vm.md, docs/agent-protocol.md).
  *
  * Boot: mount devtmpfs/proc/sys, load the modules listed in /modules/order with finit_module(),
- * find the virtio-serial ports by name, say READY on the control port, receive the CONFIG, mount
- * the rootfs image (erofs, read-only) under a tmpfs overlay at /newroot, run the workload in it
- * with the stdio ports as its stdin/stdout/stderr (no copy in the guest), then serve the control
- * port (signals, exec, stats, window size), reap every orphan, and when the workload exits report
- * its status and power off with reboot(2). */
+ * find the control port (virtio-serial, by name), say READY on it, receive the CONFIG, mount the
+ * rootfs image (erofs, read-only) under a tmpfs overlay at /newroot, run the workload in it, then
+ * serve the control port: the workload's and every exec session's stdio as frames, signals, stats,
+ * window size. It reaps every orphan, and when the workload exits it reports its status and waits
+ * for the host to end the machine. */
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
@@ -28,14 +29,21 @@
 #include <unistd.h>
 
 #include "agent.h"
-
+/* A process whose stdio the agent carries over the control port: the workload (id 0) or an exec
+ * session (id > 0). */
 typedef struct Exec {
+        bool used;
         uint32_t id;
         pid_t pid;
         int in_fd;  /* pipe to the process's stdin (or the pty master) */
         int out_fd; /* its stdout (or the pty master) */
         int err_fd;
         int master;
+        /* STDIN not written yet: the host sends at most AGENT_STDIN_WINDOW bytes ahead of our
+         * STDIN_ACKs, so this is bounded and a process that does not read blocks nobody. */
+        uint8_t *in_buf;
+        size_t in_len, in_cap;
+        bool in_eof; /* EOF came: close (a terminal: ^D) once in_buf is written */
         bool reaped;
         int code, sig;
 } Exec;
@@ -43,6 +51,7 @@ typedef struct Exec {
 static int kmsg_fd = -1;
 static int ctl_fd = -1;
 static AgentReader reader;
+static Exec workload_x;
 static Exec execs[AGENT_MAX_EXECS];
 
 void agent_log(const char *fmt, ...) {
@@ -76,33 +85,6 @@ static _Noreturn void power_off(void) {
         (void) reboot(RB_POWER_OFF);
         for (;;)
                 pause();
-}
-
-/* Bytes a virtio-serial port took from its writers so far (virtio_console's debugfs counter;
- * the port's device name is its debugfs file name). */
-static int port_bytes_sent(const char *dev_path, uint64_t *ret) {
-        const char *name = strrchr(dev_path, '/');
-        char p[256], buf[1024], *v;
-        ssize_t n;
-        int fd;
-
-        if (mount("debugfs", "/sys/kernel/debug", "debugfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0 &&
-            errno != EBUSY)
-                return -errno;
-        (void) snprintf(p, sizeof p, "/sys/kernel/debug/virtio-ports/%s", name ? name + 1 : dev_path);
-        fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, sizeof buf - 1);
-        (void) close(fd);
-        if (n <= 0)
-                return n < 0 ? -errno : -EIO;
-        buf[n] = 0;
-        v = strstr(buf, "bytes_sent:");
-        if (!v)
-                return -EIO;
-        *ret = strtoull(v + strlen("bytes_sent:"), NULL, 10);
-        return 0;
 }
 
 /* After the workload: no process may write to its stdio any more. Kills everything and reaps it
@@ -211,8 +193,10 @@ static int recv_frame(AgentFrame *ret) {
 }
 
 static Exec *exec_find(uint32_t id) {
+        if (id == 0)
+                return workload_x.used ? &workload_x : NULL;
         for (size_t i = 0; i < AGENT_MAX_EXECS; i++)
-                if (execs[i].id == id && id != 0)
+                if (execs[i].used && execs[i].id == id)
                         return &execs[i];
         return NULL;
 }
@@ -223,10 +207,51 @@ static void close_fd(int *fd) {
         *fd = -1;
 }
 
+static void send_ack(uint32_t id, size_t n) {
+        if (n > 0)
+                (void) send_ids(AGENT_MSG_STDIN_ACK, id, (uint32_t) n, 0, 2);
+}
+
+/* Starts P with its stdio on pipes (or a pty) the agent carries as frames of session ID. */
+static pid_t session_start(Exec *x, uint32_t id, const ProcessConfig *p) {
+        int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, master = -1;
+        pid_t pid;
+
+        if (!p->terminal &&
+            (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)) {
+                pid = -errno;
+                goto fail;
+        }
+        pid = spawn_process(p, in[0], out[1], err[1], &master, err[1]);
+        if (pid < 0)
+                goto fail;
+        close_fd(&in[0]);
+        close_fd(&out[1]);
+        close_fd(&err[1]);
+        *x = (Exec){ .used = true,
+                     .id = id,
+                     .pid = pid,
+                     .in_fd = in[1],
+                     .out_fd = out[0],
+                     .err_fd = err[0],
+                     .master = master };
+        if (master >= 0)
+                x->in_fd = x->out_fd = master;
+        /* Non-blocking everywhere: the agent serves every session from one poll() loop. */
+        (void) fcntl(x->in_fd, F_SETFL, O_NONBLOCK);
+        if (x->out_fd != x->in_fd)
+                (void) fcntl(x->out_fd, F_SETFL, O_NONBLOCK);
+        if (x->err_fd >= 0)
+                (void) fcntl(x->err_fd, F_SETFL, O_NONBLOCK);
+        return pid;
+fail:
+        close_fd(&in[0]), close_fd(&in[1]), close_fd(&out[0]), close_fd(&out[1]), close_fd(&err[0]),
+                close_fd(&err[1]);
+        return pid;
+}
+
 static void exec_start(const AgentFrame *f, uint32_t id) {
         AgentConfig c = {};
-        ProcessConfig *p = &c.proc;
-        int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, master = -1;
         Exec *x = NULL;
         pid_t pid;
         int r;
@@ -237,77 +262,118 @@ static void exec_start(const AgentFrame *f, uint32_t id) {
                 return;
         }
         for (size_t i = 0; i < AGENT_MAX_EXECS; i++)
-                if (execs[i].id == 0) {
+                if (!execs[i].used) {
                         x = &execs[i];
                         break;
                 }
         r = x ? config_parse(f->payload + 4, f->size - 4, &c, true) : -EBUSY;
-        if (r < 0 || !p->args) {
+        if (r < 0 || !c.proc.args) {
                 (void) send_error(id, x ? "invalid exec request" : "too many exec sessions");
                 (void) send_ids(AGENT_MSG_EXIT, id, 126, 0, 3);
                 agent_config_done(&c);
                 return;
         }
-        if (!p->terminal &&
-            (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)) {
-                (void) send_error(id, "pipe: %s", strerror(errno));
-                goto fail;
-        }
-        pid = spawn_process(p, in[0], out[1], err[1], &master, err[1]);
+        pid = session_start(x, id, &c.proc);
         if (pid < 0) {
                 (void) send_error(id, "cannot start process: %s", strerror((int) -pid));
-                goto fail;
-        }
-        close_fd(&in[0]);
-        close_fd(&out[1]);
-        close_fd(&err[1]);
-        *x = (Exec){
-                .id = id, .pid = pid, .in_fd = in[1], .out_fd = out[0], .err_fd = err[0], .master = master
-        };
-        if (master >= 0) {
-                x->in_fd = master;
-                x->out_fd = master;
-        }
-        (void) fcntl(x->in_fd, F_SETFL, O_NONBLOCK);
-        (void) send_ids(AGENT_MSG_STARTED, id, (uint32_t) pid, 0, 2);
+                (void) send_ids(AGENT_MSG_EXIT, id, 126, 0, 3);
+        } else
+                (void) send_ids(AGENT_MSG_STARTED, id, (uint32_t) pid, 0, 2);
         agent_config_done(&c);
-        return;
-fail:
-        close_fd(&in[0]), close_fd(&in[1]), close_fd(&out[0]), close_fd(&out[1]), close_fd(&err[0]),
-                close_fd(&err[1]);
-        (void) send_ids(AGENT_MSG_EXIT, id, 126, 0, 3);
-        agent_config_done(&c);
+}
+
+/* Writes what it can of the buffered STDIN without blocking, and acknowledges it. Data for a
+ * process that closed its stdin is dropped (and acknowledged): it would never be read. */
+static void stdin_flush(Exec *x) {
+        size_t done = 0;
+
+        while (x->in_fd >= 0 && done < x->in_len) {
+                ssize_t k = write(x->in_fd, x->in_buf + done, x->in_len - done);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN)
+                        break;
+                if (k <= 0) { /* EPIPE: the reader is gone */
+                        if (x->master < 0)
+                                close_fd(&x->in_fd);
+                        done = x->in_len;
+                        break;
+                }
+                done += (size_t) k;
+        }
+        if (x->in_fd < 0)
+                done = x->in_len;
+        if (done > 0) {
+                memmove(x->in_buf, x->in_buf + done, x->in_len - done);
+                x->in_len -= done;
+                send_ack(x->id, done);
+        }
+        if (x->in_eof && x->in_len == 0) {
+                x->in_eof = false;
+                if (x->master >= 0) {
+                        uint8_t eot = 4; /* ^D: EOF for a terminal's reader in canonical mode */
+                        (void) !write(x->master, &eot, 1);
+                } else
+                        close_fd(&x->in_fd);
+        }
 }
 
 static void exec_stdin(Exec *x, const uint8_t *data, size_t n) {
-        if (x->in_fd < 0)
-                return;
         if (n == 0) {
-                if (x->master >= 0) {
-                        uint8_t eot = 4; /* ^D: EOF for a terminal's reader in canonical mode */
-                        (void) write_all(x->master, &eot, 1);
-                } else
-                        close_fd(&x->in_fd);
+                x->in_eof = true;
+                stdin_flush(x);
                 return;
         }
-        /* Bounded: the host sends at most one frame per write; a process that does not read its
-         * stdin blocks only itself after the pipe fills (we wait, the host applies backpressure). */
-        if (write_all(x->in_fd, data, n) < 0 && x->master < 0)
-                close_fd(&x->in_fd);
+        if (x->in_fd < 0 || x->in_len + n > AGENT_STDIN_WINDOW) {
+                /* Closed, or a host beyond its window: drop rather than grow. */
+                send_ack(x->id, n);
+                return;
+        }
+        if (x->in_len + n > x->in_cap) {
+                size_t cap = x->in_cap ? x->in_cap : AGENT_DATA_MAX;
+                uint8_t *b;
+                while (cap < x->in_len + n)
+                        cap *= 2;
+                b = realloc(x->in_buf, cap);
+                if (!b) {
+                        send_ack(x->id, n);
+                        return;
+                }
+                x->in_buf = b;
+                x->in_cap = cap;
+        }
+        memcpy(x->in_buf + x->in_len, data, n);
+        x->in_len += n;
+        stdin_flush(x);
 }
 
-static void exec_maybe_finish(Exec *x) {
-        if (!x->reaped || x->out_fd >= 0 || x->err_fd >= 0)
-                return;
-        (void) send_ids(AGENT_MSG_EXIT, x->id, (uint32_t) x->code, (uint32_t) x->sig, 3);
-        close_fd(&x->in_fd);
-        if (x->master >= 0 && x->in_fd != x->master)
+static void session_free(Exec *x) {
+        if (x->master >= 0) {
+                if (x->in_fd == x->master)
+                        x->in_fd = -1;
+                if (x->out_fd == x->master)
+                        x->out_fd = -1;
                 close_fd(&x->master);
+        }
+        close_fd(&x->in_fd);
+        close_fd(&x->out_fd);
+        close_fd(&x->err_fd);
+        free(x->in_buf);
         *x = (Exec){ .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1 };
 }
 
-/* Forwards what is readable on *fd as STDOUT/STDERR frames; EOF closes it. */
-static void exec_pump(Exec *x, int *fd, uint16_t type) {
+/* An exec session ends once its process was reaped and its output read to EOF. The workload's
+ * end is workload_exited()'s. */
+static void exec_maybe_finish(Exec *x) {
+        if (x == &workload_x || !x->reaped || x->out_fd >= 0 || x->err_fd >= 0)
+                return;
+        (void) send_ids(AGENT_MSG_EXIT, x->id, (uint32_t) x->code, (uint32_t) x->sig, 3);
+        session_free(x);
+}
+
+/* Forwards what is readable on *fd as STDOUT/STDERR frames; EOF closes it. Returns false when
+ * nothing was read. */
+static bool exec_pump(Exec *x, int *fd, uint16_t type) {
         static uint8_t buf[AGENT_DATA_MAX];
         uint8_t idb[4];
         ssize_t n;
@@ -315,7 +381,7 @@ static void exec_pump(Exec *x, int *fd, uint16_t type) {
         agent_put_u32(idb, x->id);
         n = read(*fd, buf, sizeof buf);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                return;
+                return false;
         if (n <= 0) { /* EOF, or EIO on a pty master once the process is gone */
                 (void) send_frame(type, idb, 4, NULL, 0);
                 if (*fd == x->master) {
@@ -326,19 +392,20 @@ static void exec_pump(Exec *x, int *fd, uint16_t type) {
                 } else
                         close_fd(fd);
                 exec_maybe_finish(x);
-                return;
+                return false;
         }
         (void) send_frame(type, idb, 4, buf, (size_t) n);
+        return true;
 }
 
-static void handle_frame(const AgentFrame *f, pid_t workload, int workload_master, AgentConfig *c) {
+static void handle_frame(const AgentFrame *f) {
         uint32_t id = f->size >= 4 ? agent_get_u32(f->payload) : 0;
         Exec *x;
 
         switch (f->type) {
         case AGENT_MSG_SIGNAL: {
                 uint32_t sig = agent_get_u32(f->payload + 4);
-                pid_t pid = id == 0 ? workload : (x = exec_find(id)) ? x->pid : 0;
+                pid_t pid = (x = exec_find(id)) ? x->pid : 0;
                 if (pid > 0 && sig > 0 && sig < 65 && kill(pid, (int) sig) < 0)
                         agent_log("kill(%d, %u): %m", (int) pid, sig);
                 break;
@@ -353,11 +420,13 @@ static void handle_frame(const AgentFrame *f, pid_t workload, int workload_maste
                 x = exec_find(id);
                 if (x)
                         exec_stdin(x, f->payload + 4, f->size - 4);
+                else
+                        send_ack(id, f->size - 4);
                 break;
         case AGENT_MSG_WINSIZE: {
                 struct winsize ws = { .ws_row = (unsigned short) agent_get_u32(f->payload + 4),
                                       .ws_col = (unsigned short) agent_get_u32(f->payload + 8) };
-                int m = id == 0 ? workload_master : (x = exec_find(id)) ? x->master : -1;
+                int m = (x = exec_find(id)) ? x->master : -1;
                 if (m >= 0)
                         (void) ioctl(m, TIOCSWINSZ, &ws);
                 break;
@@ -375,70 +444,93 @@ static void handle_frame(const AgentFrame *f, pid_t workload, int workload_maste
         default:
                 break;
         }
-        (void) c;
 }
 
-/* Terminal workloads: the agent copies between the stdio ports and the pty master. Returns
- * false when nothing was read. */
-static bool relay(int from, int to, bool *eof) {
-        static uint8_t buf[65536];
-        ssize_t n = read(from, buf, sizeof buf);
+/* Handles every frame that is buffered or readable now, without blocking. */
+static void serve_control(void) {
+        AgentFrame f;
 
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                return false;
-        if (n <= 0) {
-                *eof = true;
-                return false;
+        for (;;) {
+                int r = recv_frame(&f);
+                if (r == -EAGAIN)
+                        return;
+                if (r < 0) {
+                        /* The host is gone or talks nonsense: nobody is left to report to. */
+                        agent_log("control port: %s, powering off", strerror(-r));
+                        power_off();
+                }
+                handle_frame(&f);
         }
-        (void) write_all(to, buf, (size_t) n);
-        return true;
 }
 
-/* The workload has exited: report, then go. A write to a virtio-serial port returns once the data
- * is queued in the virtqueue, not once QEMU took it (QEMU stops taking while the host's socket is
- * full), and a power-off drops what is queued: the tail of the output. So when the ports' byte
- * counters are readable, the agent tells the host how many bytes the ports took (OUTPUT_SENT),
- * then EXIT, and waits: the host ends QEMU once it has read all of them. */
-static _Noreturn void workload_exited(int code, int sig, const char *path_out, const char *path_err) {
-        uint64_t out = 0, err = 0;
-        uint8_t b[16];
-        int r;
+/* The workload has exited: nothing may write to its stdio any more, so everything else is killed,
+ * its output is read to EOF and sent, then EXIT. The frames on the control port are in order, so
+ * the host has all of the output once it reads EXIT; it ends QEMU then. The agent does not power
+ * off by itself: a power-off drops what is still queued in the port (a port write returns once
+ * the data is in the virtqueue, not once QEMU took it). */
+static _Noreturn void workload_exited(int code, int sig) {
+        Exec *x = &workload_x;
+        unsigned idle = 0;
 
         kill_and_reap_all();
-        r = port_bytes_sent(path_out, &out);
-        if (r >= 0)
-                r = port_bytes_sent(path_err, &err);
-        if (r < 0) {
-                agent_log("cannot read the stdio ports' byte counts (%s): output may be cut short",
-                          strerror(-r));
-                (void) send_ids(AGENT_MSG_EXIT, 0, (uint32_t) code, (uint32_t) sig, 3);
-                power_off();
+        while ((x->out_fd >= 0 || x->err_fd >= 0) && idle < 20) {
+                struct pollfd p[2] = { { .fd = x->out_fd, .events = POLLIN },
+                                       { .fd = x->err_fd, .events = POLLIN } };
+                bool moved = false;
+
+                /* Bounded: every writer is dead, so EOF comes at once unless a process survived
+                 * SIGKILL (stuck in the kernel); 20 quiet 100 ms rounds end the wait. */
+                if (poll(p, 2, 100) <= 0) {
+                        idle++;
+                        continue;
+                }
+                if (p[0].revents && p[0].fd == x->out_fd)
+                        moved |= exec_pump(x, &x->out_fd, AGENT_MSG_STDOUT);
+                if (p[1].revents && p[1].fd == x->err_fd)
+                        moved |= exec_pump(x, &x->err_fd, AGENT_MSG_STDERR);
+                if (moved)
+                        idle = 0;
         }
-        agent_put_u32(b, (uint32_t) out);
-        agent_put_u32(b + 4, (uint32_t) (out >> 32));
-        agent_put_u32(b + 8, (uint32_t) err);
-        agent_put_u32(b + 12, (uint32_t) (err >> 32));
-        (void) send_frame(AGENT_MSG_OUTPUT_SENT, b, sizeof b, NULL, 0);
+        if (x->out_fd >= 0 || x->err_fd >= 0)
+                agent_log("the workload's output did not end after it exited");
         (void) send_ids(AGENT_MSG_EXIT, 0, (uint32_t) code, (uint32_t) sig, 3);
         for (;;)
                 pause();
 }
 
+/* Modules nothing needs to start the workload (virtio-rng: random.trust_cpu already seeded the
+ * RNG from RDRAND) load once it has run for AGENT_LATE_MODULES_MSEC (a short workload is over
+ * before and never waits for them), in a child at nice 19 so they take the guest's CPU only when
+ * the workload leaves it idle. The child is reaped like any orphan. */
+static void load_late_modules(void) {
+        pid_t pid;
+
+        if (access("/modules/order.late", F_OK) < 0)
+                return;
+        pid = fork();
+        if (pid < 0)
+                agent_log("cannot fork to load the late modules: %m");
+        if (pid != 0)
+                return;
+        (void) setpriority(PRIO_PROCESS, 0, 19);
+        _exit(load_modules("/modules", "order.late") > 0 ? 1 : 0);
+}
+
 int main(int argc, char *argv[]) {
-        char *path_ctl = NULL, *path_in = NULL, *path_out = NULL, *path_err = NULL;
+        char *path_ctl = NULL;
         AgentConfig config = {};
-        int in_fd, out_fd, err_fd, sfd, master = -1, r;
-        bool stdin_eof = false, master_eof = false;
+        int sfd, r;
         struct utsname u;
         sigset_t mask;
         AgentFrame f;
         pid_t workload;
-        unsigned long long t_agent = uptime_usec(), t_modules, t_ports;
+        unsigned long long t_agent = uptime_usec(), t_modules, t_ports, late_at;
         char kv[512];
         int kvn;
 
         (void) argc;
         (void) argv;
+        workload_x = (Exec){ .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1 };
         for (size_t i = 0; i < AGENT_MAX_EXECS; i++)
                 execs[i] = (Exec){ .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1 };
 
@@ -483,102 +575,89 @@ int main(int argc, char *argv[]) {
                 power_off();
         }
 
-        if (find_port(AGENT_PORT_STDIN, &path_in, 2000) < 0 ||
-            find_port(AGENT_PORT_STDOUT, &path_out, 2000) < 0 ||
-            find_port(AGENT_PORT_STDERR, &path_err, 2000) < 0) {
-                (void) send_error(0, "stdio ports not found");
-                power_off();
-        }
-        in_fd = open(path_in, O_RDONLY | O_CLOEXEC);
-        out_fd = open(path_out, O_WRONLY | O_CLOEXEC);
-        err_fd = open(path_err, O_WRONLY | O_CLOEXEC);
-        if (in_fd < 0 || out_fd < 0 || err_fd < 0) {
-                (void) send_error(0, "cannot open stdio ports: %s", strerror(errno));
-                power_off();
-        }
-
         r = setup_root(&config);
         if (r < 0) {
                 (void) send_error(0, "cannot set up the root file system: %s", strerror(-r));
                 power_off();
         }
-
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-        workload = spawn_process(&config.proc, in_fd, out_fd, err_fd, &master, -1);
+        workload = session_start(&workload_x, 0, &config.proc);
         if (workload < 0) {
                 (void) send_error(0, "cannot start the workload: %s", strerror((int) -workload));
                 power_off();
         }
         (void) send_ids(AGENT_MSG_STARTED, 0, (uint32_t) workload, 0, 2);
-        if (master < 0) {
-                /* The workload owns its stdio now; EOF on stdin is its business. */
-                close_fd(&in_fd);
-                stdin_eof = true;
-                master_eof = true;
-        } else
-                (void) fcntl(master, F_SETFL, O_NONBLOCK);
         (void) fcntl(ctl_fd, F_SETFL, O_NONBLOCK);
+        late_at = uptime_usec() + AGENT_LATE_MODULES_MSEC * 1000ULL;
+        /* What came behind the CONFIG (the workload's first STDIN) may already sit in
+         * recv_frame()'s buffer, where poll() does not see it. */
+        serve_control();
 
         for (;;) {
-                struct pollfd pfd[3 + 2 * AGENT_MAX_EXECS];
-                Exec *who[3 + 2 * AGENT_MAX_EXECS];
+                struct pollfd pfd[2 + 3 * (AGENT_MAX_EXECS + 1)];
+                Exec *who[2 + 3 * (AGENT_MAX_EXECS + 1)];
                 size_t n = 0;
 
                 pfd[n++] = (struct pollfd){ .fd = ctl_fd, .events = POLLIN };
                 pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-                pfd[n++] = (struct pollfd){ .fd = !stdin_eof ? in_fd : -1, .events = POLLIN };
-                pfd[n++] = (struct pollfd){ .fd = !master_eof ? master : -1, .events = POLLIN };
-                for (size_t i = 0; i < AGENT_MAX_EXECS; i++) {
-                        if (execs[i].id == 0)
+                for (size_t i = 0; i <= AGENT_MAX_EXECS; i++) {
+                        Exec *x = i == AGENT_MAX_EXECS ? &workload_x : &execs[i];
+                        bool want_in = x->in_fd >= 0 && x->in_len > 0;
+
+                        if (!x->used)
                                 continue;
-                        if (execs[i].out_fd >= 0) {
-                                who[n] = &execs[i];
-                                pfd[n++] = (struct pollfd){ .fd = execs[i].out_fd, .events = POLLIN };
+                        if (x->out_fd >= 0) {
+                                who[n] = x;
+                                pfd[n++] = (struct pollfd){
+                                        .fd = x->out_fd,
+                                        .events = POLLIN | (want_in && x->in_fd == x->out_fd ? POLLOUT : 0)
+                                };
                         }
-                        if (execs[i].err_fd >= 0) {
-                                who[n] = &execs[i];
-                                pfd[n++] = (struct pollfd){ .fd = execs[i].err_fd, .events = POLLIN };
+                        if (x->err_fd >= 0) {
+                                who[n] = x;
+                                pfd[n++] = (struct pollfd){ .fd = x->err_fd, .events = POLLIN };
+                        }
+                        if (want_in && x->in_fd != x->out_fd) {
+                                who[n] = x;
+                                pfd[n++] = (struct pollfd){ .fd = x->in_fd, .events = POLLOUT };
                         }
                 }
-                if (poll(pfd, n, -1) < 0) {
+                int timeout = -1;
+                if (late_at > 0) {
+                        unsigned long long now = uptime_usec();
+                        if (now >= late_at) {
+                                late_at = 0;
+                                load_late_modules();
+                        } else
+                                timeout = (int) ((late_at - now + 999) / 1000);
+                }
+                if (poll(pfd, n, timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
                         agent_log("poll: %m");
                         power_off();
                 }
 
-                if (pfd[0].revents) {
-                        for (;;) {
-                                r = recv_frame(&f);
-                                if (r == -EAGAIN)
-                                        break;
-                                if (r < 0) {
-                                        /* The host is gone or talks nonsense: nobody is left
-                                         * to report to. */
-                                        agent_log("control port: %s, powering off", strerror(-r));
-                                        power_off();
-                                }
-                                handle_frame(&f, workload, master, &config);
-                        }
-                }
-                if (pfd[2].revents)
-                        (void) relay(in_fd, master, &stdin_eof);
-                if (pfd[3].revents)
-                        (void) relay(master, out_fd, &master_eof);
-                for (size_t i = 4; i < n; i++) {
-                        if (!pfd[i].revents)
-                                continue;
+                if (pfd[0].revents)
+                        serve_control();
+                for (size_t i = 2; i < n; i++) {
                         Exec *x = who[i];
-                        if (x->id == 0)
+                        short ev = pfd[i].revents;
+
+                        /* A session handled earlier in this round may have closed (and a new one
+                         * reused) the fd: act only on the fd the session still has. */
+                        if (!ev || !x->used)
                                 continue;
-                        if (pfd[i].fd == x->out_fd)
-                                exec_pump(x, &x->out_fd, AGENT_MSG_STDOUT);
-                        else if (pfd[i].fd == x->err_fd)
-                                exec_pump(x, &x->err_fd, AGENT_MSG_STDERR);
+                        if (pfd[i].fd == x->in_fd && (ev & (POLLOUT | POLLERR | POLLHUP)) && x->in_len > 0)
+                                stdin_flush(x);
+                        if (pfd[i].fd == x->out_fd && (ev & (POLLIN | POLLHUP | POLLERR)))
+                                (void) exec_pump(x, &x->out_fd, AGENT_MSG_STDOUT);
+                        else if (pfd[i].fd == x->err_fd && (ev & (POLLIN | POLLHUP | POLLERR)))
+                                (void) exec_pump(x, &x->err_fd, AGENT_MSG_STDERR);
                 }
 
                 if (pfd[1].revents) {
@@ -592,16 +671,10 @@ int main(int argc, char *argv[]) {
                                         break;
                                 int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
                                 int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-                                if (p == workload) {
-                                        if (master >= 0) {
-                                                /* Drain the terminal's last output. */
-                                                while (!master_eof && relay(master, out_fd, &master_eof))
-                                                        ;
-                                        }
-                                        workload_exited(code, sig, path_out, path_err);
-                                }
+                                if (p == workload)
+                                        workload_exited(code, sig);
                                 for (size_t i = 0; i < AGENT_MAX_EXECS; i++)
-                                        if (execs[i].id != 0 && execs[i].pid == p) {
+                                        if (execs[i].used && execs[i].pid == p) {
                                                 execs[i].reaped = true;
                                                 execs[i].code = code;
                                                 execs[i].sig = sig;

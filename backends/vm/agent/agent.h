@@ -15,6 +15,7 @@
 #define AGENT_INLINE_ROOT "/image"
 #define AGENT_MAX_EXECS 64
 #define AGENT_MAX_MOUNTS 64
+#define AGENT_LATE_MODULES_MSEC 200
 
 typedef struct ProcessConfig {
         char **args;
