@@ -118,6 +118,10 @@ for c in "$B_CMD" "$C1_CMD" "$C2_CMD" "$A_CMD"; do
         timeout 300 sh -c "$c" >/dev/null 2>&1 || die "does not run: $c"
 done
 
+# The traced launches use the busybox image, small enough to ride in the initramfs: the agent loads
+# modules/order.core only.
+NCORE=$(cpio -i --quiet --to-stdout modules/order.core <"$VMD/initramfs.cpio" | wc -l)
+
 # ---------------------------------------------------------------- timings
 hf() { # name runs command
         log "hyperfine: $1 ($2 runs)"
@@ -215,9 +219,9 @@ kib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
         echo "| monitor: image cache hit, cgroup, jail, spawn QEMU | $spawn | spawn_usec |"
         echo "| QEMU start until the guest clock runs | $qemu_start | ready − spawn − guest uptime at READY |"
         echo "| guest kernel boot until the agent runs | $gagent | guest uptime at agent start |"
-        echo "| agent: module loading ($(wc -l <"$VMD/modules.list") finit_module) | $((gmods - gagent)) | guest uptimes |"
-        echo "| agent: waiting for the virtio ports | $((gports - gmods)) | guest uptimes |"
-        echo "| agent: CONFIG, erofs + overlay mount, spawn | $agent_cfg | started − ready |"
+        echo "| agent: module loading (the $NCORE of order.core: the rootfs rides in the initramfs) | $((gmods - gagent)) | guest uptimes |"
+        echo "| agent: waiting for the control port | $((gports - gmods)) | guest uptimes |"
+        echo "| agent: CONFIG, root bind mount, spawn | $agent_cfg | started − ready |"
         echo "| workload (/bin/true) and EXIT | $workload | exit − started |"
         echo "| power-off: reboot(2) until QEMU exits | $poweroff | QEMU exit − exit |"
         echo "| **total (wall)** | **$wall** | |"

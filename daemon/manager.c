@@ -67,6 +67,7 @@ int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
         m->config = *config;
         *config = (ManagerConfig){};
         m->workloads_fd = -EBADF;
+        m->zygote_conn = -EBADF;
         /* ISOD_NO_SPARE_MONITOR=1: every launch execs its monitor (for comparisons in bench/). */
         if (secure_getenv("ISOD_NO_SPARE_MONITOR"))
                 m->config.spares = 0;

@@ -62,6 +62,10 @@ typedef struct Manager {
         sd_event_source *spare_defer;
         sd_event_source *spare_timer; /* refill delay, or backoff after spares that died at once */
         unsigned spare_failures;
+        /* An isod-monitor --zygote that forks spares (no exec per spare); -EBADF when none runs:
+         * spares are then exec'd one by one. */
+        int zygote_conn;
+        sd_event_source *zygote_src;
 } Manager;
 
 /* Who is calling, from the bus credentials (never from the message). */

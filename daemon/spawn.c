@@ -25,7 +25,7 @@ static int on_detach_exit(sd_event_source *s, const siginfo_t *si, void *userdat
 /* posix_spawn() (vfork-style: isod's memory is not copied) of `isod-monitor --detach …`, which
  * forks once more and lets this first process exit, so that the monitor is never isod's child and
  * outlives it. The first process is reaped from the event loop. */
-static int spawn_process(Manager *m, const char *dir, const int stdio[3], int conn) {
+static int spawn_process(Manager *m, const char *dir, bool zygote, const int stdio[3], int conn) {
         _cleanup_close_ int null_fd = -EBADF;
         char dir_arg[4200], wl_arg[4200];
         const char *argv[8];
@@ -49,7 +49,7 @@ static int spawn_process(Manager *m, const char *dir, const int stdio[3], int co
                 argv[n++] = dir_arg;
                 argv[n++] = "--stdio=3,4,5";
         } else {
-                argv[n++] = "--spare";
+                argv[n++] = zygote ? "--zygote" : "--spare";
                 argv[n++] = wl_arg;
         }
         argv[n++] = "--conn-fd=6";
@@ -109,8 +109,8 @@ finish:
         return r;
 }
 
-/* A monitor (a spare if !dir) on a new connection; *ret_conn is isod's end. */
-static int spawn_connected(Manager *m, const char *dir, const int stdio[3], int *ret_conn) {
+/* A monitor (a spare if !dir, the zygote if zygote) on a new connection; *ret_conn is isod's end. */
+static int spawn_connected(Manager *m, const char *dir, bool zygote, const int stdio[3], int *ret_conn) {
         int sp[2], r;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -118,7 +118,7 @@ static int spawn_connected(Manager *m, const char *dir, const int stdio[3], int 
         /* Only isod's end is non-blocking; the monitor sets its own. */
         r = fd_set_nonblock(sp[0], true);
         if (r >= 0)
-                r = spawn_process(m, dir, stdio, sp[1]);
+                r = spawn_process(m, dir, zygote, stdio, sp[1]);
         (void) close(sp[1]);
         if (r < 0) {
                 (void) close(sp[0]);
@@ -217,11 +217,66 @@ static int on_spare_io(sd_event_source *s, int fd, uint32_t revents, void *userd
         return 0;
 }
 
+static void zygote_close(Manager *m) {
+        m->zygote_src = sd_event_source_disable_unref(m->zygote_src);
+        m->zygote_conn = safe_close(m->zygote_conn);
+}
+
+static int on_zygote_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+
+        /* It never speaks: readable means it is gone. The next spare starts a new one. */
+        log_debug("The spare monitors' zygote went away.");
+        zygote_close(m);
+        return 0;
+}
+
+/* A spare forked by the zygote (started first if none runs): its conn in *ret_conn. */
+static int zygote_fork_spare(Manager *m, int *ret_conn) {
+        _cleanup_close_ int mine = -EBADF, theirs = -EBADF;
+        json_t *msg;
+        int sp[2], r;
+
+        if (m->zygote_conn < 0) {
+                r = spawn_connected(m, NULL, true, NULL, &m->zygote_conn);
+                if (r < 0)
+                        return r;
+                r = sd_event_add_io(m->event, &m->zygote_src, m->zygote_conn, EPOLLIN, on_zygote_io, m);
+                if (r < 0) {
+                        zygote_close(m);
+                        return r;
+                }
+        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                return -errno;
+        mine = sp[0];
+        theirs = sp[1];
+        r = fd_set_nonblock(mine, true);
+        if (r < 0)
+                return r;
+        msg = json_pack("{s:s}", "op", "spare");
+        if (!msg)
+                return -ENOMEM;
+        r = proto_send(m->zygote_conn, msg, &theirs, 1);
+        json_decref(msg);
+        if (r < 0) {
+                zygote_close(m);
+                return r;
+        }
+        *ret_conn = TAKE_FD(mine);
+        return 0;
+}
+
 static int spare_start(Manager *m) {
         Spare *s;
-        int conn, r;
+        int conn = -EBADF, r;
 
-        r = spawn_connected(m, NULL, NULL, &conn);
+        /* From the zygote (a fork, no exec); should it fail, the old way. */
+        r = zygote_fork_spare(m, &conn);
+        if (r < 0) {
+                log_debug_errno(r, "No spare from the zygote, starting one directly: %m");
+                r = spawn_connected(m, NULL, false, NULL, &conn);
+        }
         if (r < 0)
                 return r;
         s = &m->spares[m->n_spares];
@@ -279,6 +334,7 @@ void manager_spare_refill(Manager *m) {
 }
 
 void manager_spare_done(Manager *m) {
+        zygote_close(m);
         m->spare_defer = sd_event_source_disable_unref(m->spare_defer);
         m->spare_timer = sd_event_source_disable_unref(m->spare_timer);
         for (size_t i = 0; i < m->n_spares; i++)
@@ -351,7 +407,7 @@ int monitor_spawn_for(Manager *m, const char *dir, const int stdio[3], int *ret_
                 (void) close(conn);
         }
 
-        r = spawn_connected(m, dir, stdio, ret_conn);
+        r = spawn_connected(m, dir, false, stdio, ret_conn);
         if (r < 0)
                 return r;
         manager_spare_refill(m);

@@ -25,6 +25,7 @@ static char *arg_dir_assigned;
 static int arg_stdio[3] = { -EBADF, -EBADF, -EBADF };
 static int arg_conn_fd = -EBADF;
 static bool arg_spare;
+static bool arg_zygote;
 static bool arg_detach;
 static const char *arg_workloads_dir;
 
@@ -37,6 +38,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "spare", no_argument, NULL, 'S' },
                 { "workloads-dir", required_argument, NULL, 'W' },
                 { "detach", no_argument, NULL, 'X' },
+                { "zygote", no_argument, NULL, 'Z' },
                 {},
         };
         int c;
@@ -63,15 +65,21 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'X':
                         arg_detach = true;
                         break;
+                case 'Z':
+                        arg_zygote = true;
+                        break;
                 case 'W':
                         arg_workloads_dir = optarg;
                         break;
                 default:
                         return -EINVAL;
                 }
-        if (arg_spare ? arg_conn_fd < 0 : !arg_dir || arg_dir[0] != '/')
-                return log_error_errno(-EINVAL,
-                                       "--dir=ABSOLUTE-PATH (or --spare with --conn-fd=) is required.");
+        if (arg_spare || arg_zygote ? arg_conn_fd < 0 : !arg_dir || arg_dir[0] != '/')
+                return log_error_errno(
+                        -EINVAL,
+                        "--dir=ABSOLUTE-PATH (or --spare or --zygote with --conn-fd=) is required.");
+        if (arg_spare && arg_zygote)
+                return log_error_errno(-EINVAL, "--spare and --zygote exclude each other.");
         return 0;
 }
 
@@ -116,6 +124,85 @@ static int wait_for_assignment(void) {
         for (int i = 0; i < 3; i++)
                 arg_stdio[i] = fds[i];
         return 0;
+}
+
+static char **saved_argv;
+static int saved_argc;
+
+/* A spare forked by the zygote shows as one in ps and /proc/PID/cmdline: "--zygote" becomes
+ * "--spare" in place (the arguments are one contiguous block; the rest moves up one byte and the
+ * block ends in one more NUL). */
+static void rename_zygote_to_spare(void) {
+        for (int i = 1; i < saved_argc; i++) {
+                char *a = saved_argv[i], *end;
+
+                if (!streq(a, "--zygote"))
+                        continue;
+                end = saved_argv[saved_argc - 1] + strlen(saved_argv[saved_argc - 1]) + 1;
+                memcpy(a, "--spare", strlen("--spare") + 1);
+                memmove(a + strlen("--spare") + 1, a + strlen("--zygote") + 1,
+                        (size_t) (end - (a + strlen("--zygote") + 1)));
+                end[-1] = 0;
+                for (int j = i + 1; j < saved_argc; j++)
+                        saved_argv[j]--;
+                return;
+        }
+}
+
+/* --zygote: a monitor that only forks spares. isod sends {"op":"spare"} with one fd, the new
+ * spare's end of its connection; the child goes on as `--spare --conn-fd=FD` would, without an
+ * exec and the dynamic loader (about 1 ms of CPU per launch on the refill, docs/decisions.md).
+ * Returns in the child (0); the zygote itself exits when isod closes the connection. */
+static int zygote_serve(void) {
+        struct pollfd p = { .fd = arg_conn_fd, .events = POLLIN };
+
+        /* At isod's priority, not 19: a fork is short, and a starved zygote would leave launches
+         * without spares when the CPUs are busy (they are, under load). Each child goes to 19
+         * itself while it prepares, like a spare exec'd directly. */
+        /* Its children are reaped by the kernel; each one resets this at once. */
+        (void) signal(SIGCHLD, SIG_IGN);
+        for (;;) {
+                int fds[PROTO_MAX_FDS];
+                size_t n_fds = 0;
+                json_t *msg = NULL;
+                bool ok;
+                pid_t pid;
+                int r;
+
+                if (poll(&p, 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                r = proto_recv(arg_conn_fd, &msg, fds, &n_fds);
+                if (r == -EAGAIN || r == -EINTR)
+                        continue;
+                if (r <= 0)
+                        return r < 0 ? r : -ECONNRESET; /* isod went away: nothing to do */
+                ok = streq_ptr(json_string_value(json_object_get(msg, "op")), "spare") && n_fds == 1;
+                json_decref(msg);
+                if (!ok) {
+                        proto_close_fds(fds, n_fds);
+                        return -EBADMSG;
+                }
+                pid = fork();
+                if (pid == 0) {
+                        (void) signal(SIGCHLD, SIG_DFL);
+                        (void) close(arg_conn_fd);
+                        arg_conn_fd = fds[0];
+                        arg_zygote = false;
+                        arg_spare = true;
+                        /* Option values point into the arguments, which move: copy first. */
+                        if (arg_workloads_dir && !(arg_workloads_dir = strdup(arg_workloads_dir)))
+                                return -ENOMEM;
+                        rename_zygote_to_spare();
+                        return 0;
+                }
+                if (pid < 0)
+                        log_warning_errno(-errno, "Failed to fork a spare monitor: %m");
+                /* Closed either way: without a child, isod sees the spare's end close. */
+                (void) close(fds[0]);
+        }
 }
 
 static char *json_strdup(json_t *o, const char *key, const char *def) {
@@ -188,6 +275,8 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_setup("isod-monitor", LOG_TARGET_AUTO);
+        saved_argv = argv;
+        saved_argc = argc;
         r = parse_argv(argc, argv);
         if (r < 0)
                 return 2;
@@ -201,6 +290,11 @@ int main(int argc, char *argv[]) {
                         _exit(0);
         }
         (void) signal(SIGPIPE, SIG_IGN);
+        if (arg_zygote) {
+                r = zygote_serve();
+                if (r < 0)
+                        return r == -ECONNRESET ? 0 : 1;
+        }
         if (arg_spare) {
                 int nice;
 

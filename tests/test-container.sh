@@ -67,7 +67,24 @@ nices=$(for p in $(spare_monitors); do awk '{print $19}' /proc/$p/stat; done | s
 is "they wait at nice 19" "$nices" "19 "
 ppids=$(for p in $(spare_monitors); do awk '{print $4}' /proc/$p/stat; done | sort -u | tr '\n' ' ')
 unlike "none is isod's child" "$ppids" "(^| )$ISOD_PID "
+# They are forked by one zygote (isod-monitor --zygote), not exec'd one by one.
+zyg=$(echo $ppids)
+is "the spares have one parent" "$(echo "$zyg" | wc -w)" 1
+like "... the zygote, which forks them" "$(tr '\0' ' ' </proc/"${zyg:-0}"/cmdline 2>/dev/null)" \
+        "isod-monitor .*--zygote --workloads-dir=$T/state/workloads"
+zombie_or_gone() { s=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null); [ -z "$s" ] || [ "$s" = Z ]; }
+kill -KILL "$zyg"
+out=$(for i in 1 2 3 4 5 6; do isoctl launch -- /bin/sh -c 'echo ok'; done | tr '\n' ' ')
+is "launches go on when the zygote was killed" "$out" "ok ok ok ok ok ok "
+wait_until 5 sh -c "[ \$(pgrep -f -- '--zygote --workloads-dir=$T/state/workloads' | wc -l) -eq 1 ]"
+zyg2=$(pgrep -f -- "--zygote --workloads-dir=$T/state/workloads")
+check "a new zygote took its place" [ -n "$zyg2" ] && [ "$zyg2" != "$zyg" ]
+wait_until 5 sh -c "[ \$(pgrep -f -- '--spare --workloads-dir=$T/state/workloads' | wc -l) -ge 4 ]"
+sleep 0.5
+is "and the pool is full again" "$(spare_monitors | wc -l)" 4
 stop_isod
+wait_until 5 zombie_or_gone "$zyg2"
+check "the zygote ends with isod" zombie_or_gone "$zyg2"
 check "isod starts with --spare-monitors=1" start_isod --spare-monitors=1
 wait_until 5 sh -c "[ \$(pgrep -f -- '--spare --workloads-dir=$T/state/workloads' | wc -l) -ge 1 ]"
 sleep 0.5
@@ -78,6 +95,7 @@ stop_isod
 check "isod starts with --spare-monitors=0" start_isod --spare-monitors=0
 sleep 0.5
 is "no spare monitor with --spare-monitors=0" "$(spare_monitors | wc -l)" 0
+is "... and no zygote" "$(pgrep -f -- "--zygote --workloads-dir=$T/state/workloads" | wc -l)" 0
 out=$(isoctl launch -- /bin/sh -c 'echo "nice=$(cut -d" " -f19 /proc/self/stat)"; exit 4')
 is "without spares, launches work: exit status" "$?" 4
 like "... and priority" "$out" '^nice=0$'
