@@ -241,7 +241,9 @@ if [ -z "$V2" ]; then
         like "one of the ready spare monitors ($spares) took the workload" "$spares" " $mon "
         like "the init was born in its cgroup: no migration (cgroup_attached 0)" \
                 "$(cat "$T/state/workloads/sp/monitor.json")" '"cgroup_attached": ?0[,}]'
+        like "the cgroup fact names the workload's leaf" "$(cat "$T/state/workloads/sp/monitor.json")" '"cgroup": ?"[^"]*/ctr-sp"'
         check "the spare's leaves were renamed (spare-$mon is gone)" [ ! -e "$sgroup/spare-$mon" ]
+        like "the init's cgroups have the workload's name" "$(cat /proc/"$lp"/cgroup)" '/ctr-sp$' 
         pd=$(cg_dir "$lp" pids)
         wait_until 5 sh -c "[ \$(cat '$pd/pids.current') -ge 12 ]"
         sleep 0.3
@@ -284,8 +286,12 @@ if [ -z "$V2" ]; then
         wait_until 5 spare_leaf >/dev/null
         stale=$(dirname "$(spare_leaf)")/ctr-stale
         mkdir "$stale"
-        out=$(isoctl launch --name stale -- /bin/sh -c 'echo ran' 2>&1)
-        like "spare path: a stale leaf of the same name is replaced" "$out" '^ran$'
+        out=$(isoctl launch -d --name stale -- /bin/sh -c 'sleep 3' 2>&1)
+        slp=$(leader_of stale)
+        wait_until 5 sh -c "grep -q '/ctr-stale\$' /proc/$slp/cgroup"
+        like "spare path: a stale leaf of the same name is replaced" "$(cat /proc/"$slp"/cgroup)" '/ctr-stale$'
+        isoctl wait stale >/dev/null
+        wait_until 5 sh -c "[ ! -e '$stale' ]"
         check "... and removed with the workload" [ ! -e "$stale" ]
 
         # Launches while others end: GROUP is never removed under a launch (it was, for a
