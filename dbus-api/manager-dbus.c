@@ -8,20 +8,33 @@
 #include "util.h"
 #include "workload.h"
 
-/* The caller's groups as the bus daemon recorded them when the connection was made (dbus-daemon's
- * UnixGroupIDs: SO_PEERCRED's gid plus SO_PEERGROUPS). Unlike the /proc/PID/status values that
- * SD_BUS_CREDS_AUGMENT reads later, these cannot be changed by the caller after the fact (by exec'ing
- * a setgid program, or by exiting so that its PID is reused). Returns the number of groups, 0 when
- * the bus does not report them. */
-static int bus_get_connection_groups(sd_bus_message *msg, gid_t **ret) {
+/* What the bus daemon recorded about the caller when its connection was made, in one
+ * GetConnectionCredentials call: UnixUserID (SO_PEERCRED's uid), UnixGroupIDs (its gid plus
+ * SO_PEERGROUPS) and ProcessID. Unlike the /proc/PID/status values that SD_BUS_CREDS_AUGMENT reads
+ * later, these cannot be changed by the caller after the fact (by exec'ing a setgid program, or by
+ * exiting so that its PID is reused). One round trip: sd_bus_query_sender_creds() would make the
+ * same call again for the UID. */
+typedef struct BusCreds {
+        bool have_uid;
+        uid_t uid;
+        pid_t pid;     /* 0 if not reported */
+        gid_t *groups; /* NULL if not reported */
+        size_t n_groups;
+} BusCreds;
+
+static void bus_creds_done(BusCreds *c) {
+        free(c->groups);
+        *c = (BusCreds){};
+}
+
+static int bus_get_connection_creds(sd_bus_message *msg, BusCreds *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ gid_t *groups = NULL;
+        _cleanup_(bus_creds_done) BusCreds c = {};
         const char *sender = sd_bus_message_get_sender(msg);
-        size_t n = 0;
         int r;
 
         if (!sender)
-                return 0;
+                return -EPERM;
         r = sd_bus_call_method(sd_bus_message_get_bus(msg), "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                "org.freedesktop.DBus", "GetConnectionCredentials", NULL, &reply, "s",
                                sender);
@@ -32,6 +45,7 @@ static int bus_get_connection_groups(sd_bus_message *msg, gid_t **ret) {
                 return r;
         while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
                 const char *key;
+                uint32_t u;
 
                 r = sd_bus_message_read(reply, "s", &key);
                 if (r < 0)
@@ -48,14 +62,21 @@ static int bus_get_connection_groups(sd_bus_message *msg, gid_t **ret) {
                                 return r;
                         if (sz / sizeof(uint32_t) > 1024)
                                 return -E2BIG;
-                        free(groups);
-                        n = sz / sizeof(uint32_t);
-                        groups = calloc(n ?: 1, sizeof(gid_t));
-                        if (!groups)
+                        free(c.groups);
+                        c.n_groups = sz / sizeof(uint32_t);
+                        c.groups = calloc(c.n_groups ?: 1, sizeof(gid_t));
+                        if (!c.groups)
                                 return -ENOMEM;
-                        for (size_t i = 0; i < n; i++)
-                                groups[i] = (gid_t) ((const uint32_t *) a)[i];
+                        for (size_t i = 0; i < c.n_groups; i++)
+                                c.groups[i] = (gid_t) ((const uint32_t *) a)[i];
                         r = sd_bus_message_exit_container(reply);
+                } else if (streq(key, "UnixUserID") || streq(key, "ProcessID")) {
+                        r = sd_bus_message_read(reply, "v", "u", &u);
+                        if (r >= 0 && streq(key, "UnixUserID")) {
+                                c.uid = (uid_t) u;
+                                c.have_uid = u != UINT32_MAX;
+                        } else if (r >= 0)
+                                c.pid = u > 0 && u <= INT32_MAX ? (pid_t) u : 0;
                 } else
                         r = sd_bus_message_skip(reply, "v");
                 if (r < 0)
@@ -66,8 +87,9 @@ static int bus_get_connection_groups(sd_bus_message *msg, gid_t **ret) {
         }
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(groups);
-        return (int) n;
+        *ret = c;
+        c = (BusCreds){};
+        return 0;
 }
 
 /* Resolves a user (is_group false) or group name. 0 and NULL when there is no such entry. Errors
@@ -210,49 +232,45 @@ int bus_get_caller(sd_bus_message *msg, Caller *ret) {
 static int bus_get_caller_uncached(sd_bus_message *msg, bool want_unit, Caller *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         _cleanup_(caller_done) Caller c = {};
-        _cleanup_free_ gid_t *bus_groups = NULL;
+        _cleanup_(bus_creds_done) BusCreds bc = {};
         const char *unit = NULL;
-        gid_t egid;
-        int r, n;
+        gid_t egid = (gid_t) -1;
+        int r;
 
-        /* The EUID comes from the bus daemon (SO_PEERCRED at connect time). The unit is read from
-         * /proc/PID/cgroup (augmented); it is only as good as that, see docs/policy.md. */
-        r = sd_bus_query_sender_creds(msg,
-                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
-                                              (want_unit ? SD_BUS_CREDS_UNIT | SD_BUS_CREDS_AUGMENT : 0),
-                                      &creds);
+        /* The UID and the groups come from the bus daemon (SO_PEERCRED at connect time); never
+         * authorize on one read from /proc. */
+        r = bus_get_connection_creds(msg, &bc);
         if (r < 0)
                 return r;
-        if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID)
-                return -EPERM; /* never authorize on a UID read from /proc */
-        r = sd_bus_creds_get_euid(creds, &c.uid);
-        if (r < 0)
-                return r;
+        if (!bc.have_uid)
+                return -EPERM;
+        c.uid = bc.uid;
 
-        /* Groups only from the bus daemon's record. The primary GID from /proc is used only if the
-         * connection had it too; otherwise (e.g. the caller exec'd a setgid program since) it is
-         * ignored. No record: no groups, so group rules never match (fail closed). */
-        c.gid = (gid_t) -1;
-        n = bus_get_connection_groups(msg, &bus_groups);
-        if (n < 0)
-                log_warning_errno(n, "Failed to get the groups of '%s' from the bus, ignoring: %m",
-                                  strna(sd_bus_message_get_sender(msg)));
-        if (n > 0) {
-                c.groups = calloc((size_t) n, sizeof(gid_t));
-                if (!c.groups)
-                        return -ENOMEM;
+        /* The primary GID and the unit are read from /proc/PID (sd-bus does it): only as good as
+         * that. The GID from /proc is used only if the connection had it too; otherwise (e.g. the
+         * caller exec'd a setgid program since) it is ignored. No group record: no groups, so
+         * group rules never match (fail closed). The unit: see docs/policy.md. */
+        if (bc.pid > 0 &&
+            sd_bus_creds_new_from_pid(&creds, bc.pid,
+                                      SD_BUS_CREDS_EGID | (want_unit ? SD_BUS_CREDS_UNIT : 0)) >= 0) {
                 if (sd_bus_creds_get_egid(creds, &egid) < 0)
                         egid = (gid_t) -1;
-                for (int i = 0; i < n; i++)
-                        if (bus_groups[i] == egid && c.gid == (gid_t) -1)
+                if (want_unit && sd_bus_creds_get_unit(creds, &unit) >= 0 && unit) {
+                        c.unit = strdup(unit);
+                        if (!c.unit)
+                                return -ENOMEM;
+                }
+        }
+        c.gid = (gid_t) -1;
+        if (bc.n_groups > 0) {
+                c.groups = calloc(bc.n_groups, sizeof(gid_t));
+                if (!c.groups)
+                        return -ENOMEM;
+                for (size_t i = 0; i < bc.n_groups; i++)
+                        if (bc.groups[i] == egid && c.gid == (gid_t) -1)
                                 c.gid = egid;
                         else
-                                c.groups[c.n_groups++] = bus_groups[i];
-        }
-        if (sd_bus_creds_get_unit(creds, &unit) >= 0 && unit) {
-                c.unit = strdup(unit);
-                if (!c.unit)
-                        return -ENOMEM;
+                                c.groups[c.n_groups++] = bc.groups[i];
         }
         r = resolve_name(false, c.uid, &c.user_name);
         if (r < 0)
