@@ -259,6 +259,8 @@ static int zygote_fork_spare(Manager *m, int *ret_conn) {
                 return -ENOMEM;
         r = proto_send(m->zygote_conn, msg, &theirs, 1);
         json_decref(msg);
+        if (r == -EAGAIN)
+                return r; /* busy, not gone: this spare is started directly */
         if (r < 0) {
                 zygote_close(m);
                 return r;

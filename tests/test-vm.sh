@@ -183,8 +183,9 @@ like "stats: guest memory" "$out" 'memory_total_bytes +[0-9]+'
 like "stats: guest processes" "$out" 'pids +[0-9]+'
 like "stats: QEMU's RSS on the host" "$out" 'vmm_rss_bytes +[0-9]+'
 
-# Exec output to a client that does not read: the monitor buffers a bounded amount, stops reading
-# the agent, and keeps serving (stats answers); nothing is lost once the client reads.
+# Exec output to a client that does not read: the monitor buffers at most the session's output
+# window (256 KiB, acknowledged by OUTPUT_ACK), keeps reading the agent and serving (stats
+# answers); nothing is lost once the client reads.
 want=$(head -c 8000000 /dev/zero | tr '\0' 'z' | sha256sum | cut -d' ' -f1)
 mkfifo "$T/slow"
 (isoctl exec lr -- /bin/sh -c "head -c 8000000 /dev/zero | tr '\\0' z" >"$T/slow"; echo $? >"$T/slow.rc") &
@@ -221,6 +222,30 @@ rc=0"
 is "a workload reads a file as stdin to the end" \
         "$(timeout 60 "$ISOCTL" launch $VM -- /bin/sh -c 'wc -c' <"$T/zeros" | tr -d ' ')" 3000000
 rm -f "$T/zeros"
+
+# The workload's own output to a client that does not read: only its session waits for the
+# client; exec, stats and signals go on (with one stream for everything, a stalled client froze
+# the agent until the output windows came in).
+mkfifo "$T/wlslow"
+(isoctl launch $VM --name wlslow -- /bin/sh -c 'trap "" HUP; yes' >"$T/wlslow" 2>/dev/null; echo $? >"$T/wlslow.rc") &
+wlp=$!
+exec 8<"$T/wlslow" # opened, never read
+wait_until 60 running wlslow
+sleep 1
+is "exec answers while the workload's client reads nothing" \
+        "$(timeout 20 "$ISOCTL" exec wlslow -- /bin/sh -c 'echo alive')" alive
+s0=$(date +%s%N)
+out=$(timeout 20 "$ISOCTL" stats wlslow)
+ms=$((($(date +%s%N) - s0) / 1000000))
+like "stats come from the agent meanwhile (${ms} ms)" "$out" 'source +agent$'
+gpid=$(sed -n 's/.*"guest_pid": *\([0-9]*\).*/\1/p' "$T/state/workloads/wlslow/monitor.json")
+check "kill -s KILL is taken" isoctl kill wlslow -s KILL
+gone_in_guest() { ! timeout 10 "$ISOCTL" exec wlslow -- /bin/sh -c "kill -0 ${gpid:-1}" 2>/dev/null; }
+wait_until 20 gone_in_guest
+check "... and the workload (guest PID ${gpid:-?}) is gone while its output still waits" [ $? = 0 ]
+exec 8<&-
+wait $wlp
+is "the client gone, the launch ends: killed by SIGKILL (137)" "$(cat "$T/wlslow.rc")" 137
 
 check "kill -s HUP" isoctl kill lr -s HUP
 wait_until 10 isoctl exec lr -- /bin/sh -c 'grep -q hup /tmp/sig 2>/dev/null'

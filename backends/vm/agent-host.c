@@ -21,7 +21,7 @@ struct AgentConn {
         uint8_t *in;
         uint8_t *out;
         size_t out_len;
-        bool failed, paused;
+        bool failed;
         agent_msg_t on_msg;
         agent_error_t on_error;
         void *userdata;
@@ -51,8 +51,7 @@ static void agent_fail(AgentConn *a, int error, const char *message) {
 
 static void agent_update(AgentConn *a) {
         if (!a->failed)
-                (void) sd_event_source_set_io_events(a->src, (a->paused ? 0 : EPOLLIN) |
-                                                                     (a->out_len > 0 ? EPOLLOUT : 0));
+                (void) sd_event_source_set_io_events(a->src, EPOLLIN | (a->out_len > 0 ? EPOLLOUT : 0));
 }
 
 static void agent_flush(AgentConn *a) {
@@ -121,26 +120,17 @@ static int agent_io(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 agent_flush(a);
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 /* Bounded work per wake-up: at most 16 chunks, then let others run. */
-                for (int i = 0; i < 16 && !a->paused; i++)
+                for (int i = 0; i < 16; i++)
                         if (agent_read(a) <= 0)
                                 break;
         }
         return 0;
 }
 
-void agent_conn_set_paused(AgentConn *a, bool paused) {
-        if (a->paused == paused)
-                return;
-        a->paused = paused;
-        agent_update(a);
-}
-
 int agent_conn_pump(AgentConn *a, uint64_t timeout_usec) {
         uint64_t end = now_usec(CLOCK_MONOTONIC) + timeout_usec, now;
         struct pollfd p = { .fd = a->fd, .events = POLLIN };
 
-        if (a->paused)
-                return 0;
         if (timeout_usec == 0)
                 return agent_read(a); /* whatever is there, without waiting */
 

@@ -29,7 +29,7 @@ void agent_frame_header_put(uint8_t *buf, uint16_t type, uint32_t size) {
 bool agent_msg_type_valid(uint16_t type, bool from_guest) {
         if (from_guest)
                 return type >= AGENT_MSG_READY && type <= AGENT_MSG_STDIN_ACK;
-        return type >= AGENT_MSG_CONFIG && type <= AGENT_MSG_STATS_REQUEST;
+        return type >= AGENT_MSG_CONFIG && type <= AGENT_MSG_OUTPUT_ACK;
 }
 
 const char *agent_msg_type_to_string(uint16_t type) {
@@ -46,6 +46,8 @@ const char *agent_msg_type_to_string(uint16_t type) {
                 return "winsize";
         case AGENT_MSG_STATS_REQUEST:
                 return "stats-request";
+        case AGENT_MSG_OUTPUT_ACK:
+                return "output-ack";
         case AGENT_MSG_READY:
                 return "ready";
         case AGENT_MSG_STARTED:
@@ -75,6 +77,7 @@ static bool size_ok(uint16_t type, uint32_t size) {
         case AGENT_MSG_STARTED:
                 return size == 8;
         case AGENT_MSG_STDIN_ACK:
+        case AGENT_MSG_OUTPUT_ACK:
                 return size == 8;
         case AGENT_MSG_EXIT:
         case AGENT_MSG_WINSIZE:

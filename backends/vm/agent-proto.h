@@ -38,6 +38,11 @@ typedef enum AgentMsgType {
         AGENT_MSG_STDIN = 0x04,         /* u32 id (0 = workload), data; empty data = EOF */
         AGENT_MSG_WINSIZE = 0x05,       /* u32 id, u32 rows, u32 cols */
         AGENT_MSG_STATS_REQUEST = 0x06, /* empty */
+        /* u32 id, u32 bytes: that much of the session's STDOUT/STDERR data reached its client (or
+         * was dropped because the client is gone). The agent sends at most AGENT_OUTPUT_WINDOW
+         * bytes of a session's output ahead of these, so the host never has to stop reading the
+         * control port: one client that does not read stalls only its own session. */
+        AGENT_MSG_OUTPUT_ACK = 0x07,
 
         /* guest → host */
         AGENT_MSG_READY = 0x81,   /* kv: version, kernel */
@@ -56,6 +61,7 @@ typedef enum AgentMsgType {
 
 #define AGENT_ERROR_MAX 4096U
 #define AGENT_STDIN_WINDOW (256U * 1024U)
+#define AGENT_OUTPUT_WINDOW (256U * 1024U)
 
 typedef struct AgentFrameHeader {
         uint32_t size;

@@ -143,9 +143,7 @@ int agent_conn_send(AgentConn *a, uint16_t type, const void *p1, size_t n1, cons
 int agent_conn_send_ids(AgentConn *a, uint16_t type, uint32_t a0, uint32_t a1, uint32_t a2, size_t n);
 /* Whether the output queue has room for another data frame (backpressure for exec stdin). */
 bool agent_conn_can_send(AgentConn *a);
-/* Stops (or resumes) reading frames: backpressure from slow exec clients. */
-void agent_conn_set_paused(AgentConn *a, bool paused);
-/* Processes input synchronously for up to timeout_usec (used by stats); nothing while paused. */
+/* Processes input synchronously for up to timeout_usec (used by stats). */
 int agent_conn_pump(AgentConn *a, uint64_t timeout_usec);
 /* Encodes a spec (or an exec request) as a kv payload. */
 struct winsize;

@@ -32,8 +32,6 @@
 #define VM_MAX_EXECS 64U
 /* Exec output the clients have not taken yet: above HIGH the agent's frames are not read (the
  * guest waits), below LOW reading resumes. */
-#define VM_EXEC_OUT_HIGH (256U * 1024U)
-#define VM_EXEC_OUT_LOW (64U * 1024U)
 /* Exec terminals have no SIGWINCH here (the monitor has one controlling terminal at most):
  * their size is polled, one ioctl per terminal per period. */
 #define VM_WINSIZE_POLL_USEC (200 * USEC_PER_MSEC)
@@ -53,8 +51,11 @@ typedef struct VmExec {
         int in_fd;                  /* our reopened copy of the client's stdin, or -1 */
         sd_event_source *in_src;
         uint64_t in_flight; /* STDIN sent, not yet acknowledged: at most AGENT_STDIN_WINDOW */
-        OutQueue *out[2];   /* stdout, stderr to the client, non-blocking */
-        bool exited;        /* EXIT came; finished once out[] drained */
+        /* STDOUT/STDERR data received, and how much of it OUTPUT_ACK gave back to the agent once
+         * it reached the client: the difference is at most AGENT_OUTPUT_WINDOW. */
+        uint64_t out_rx, out_acked;
+        OutQueue *out[2]; /* stdout, stderr to the client, non-blocking */
+        bool exited;      /* EXIT came; finished once out[] drained */
         int status;
         struct winsize ws; /* terminal: last size sent */
         char *error;
@@ -267,14 +268,17 @@ static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         /* Events QEMU sent just before exiting (SHUTDOWN with its reason) and the agent's last
          * frames are still in the sockets. */
         qmp_drain(vm->qmp);
-        if (vm->agent) {
-                /* QEMU is gone, so what is left in the socket is finite (a socket buffer): read
-                 * all of it, backpressure or not (the workload's EXIT may be behind output). */
-                agent_conn_set_paused(vm->agent, false);
+        if (vm->agent)
+                /* QEMU is gone, so what is left in the socket is finite (a socket buffer, and the
+                 * output windows bound what we keep of it): read all of it. */
                 for (unsigned i = 0; i < 1024 && agent_conn_pump(vm->agent, 0) > 0; i++)
                         ;
+        /* Nobody reads stdin any more. */
+        for (size_t i = 0; i <= VM_MAX_EXECS; i++) {
+                VmExec *e = i == VM_MAX_EXECS ? &vm->io : &vm->execs[i];
+                e->in_src = sd_event_source_disable_unref(e->in_src);
+                e->retry_src = sd_event_source_disable_unref(e->retry_src);
         }
-        vm->io.in_src = sd_event_source_disable_unref(vm->io.in_src);
         vm_maybe_report(vm);
         return 0;
 }
@@ -426,22 +430,21 @@ static void vm_setup_tty(Vm *vm) {
 
 /* ---------------------------------------------------------------- agent messages */
 
-/* Output backpressure: stop reading the control port while clients (the workload's or an exec's)
- * lag behind. The guest then waits (its pumps block on the port); QMP, stop and kill keep
- * working. */
-static void vm_exec_backpressure(Vm *vm) {
-        size_t pending = 0;
+/* Output flow control, per session: what reached the client (or was dropped for a client that
+ * is gone) goes back to the agent as OUTPUT_ACK, and the agent sends at most AGENT_OUTPUT_WINDOW
+ * bytes ahead of that. So the control port is always read: a client that does not read stalls
+ * its own session only, never signals, stats or other sessions. */
+static void session_ack_output(Vm *vm, VmExec *e) {
+        uint64_t pending = outq_pending(e->out[0]) + outq_pending(e->out[1]), done, n;
 
-        if (!vm->agent)
+        if (!vm->agent || vm->qemu_exited)
                 return;
-        pending = outq_pending(vm->io.out[0]) + outq_pending(vm->io.out[1]);
-        for (size_t i = 0; i < VM_MAX_EXECS; i++)
-                if (vm->execs[i].id != 0)
-                        pending += outq_pending(vm->execs[i].out[0]) + outq_pending(vm->execs[i].out[1]);
-        if (pending >= VM_EXEC_OUT_HIGH)
-                agent_conn_set_paused(vm->agent, true);
-        else if (pending <= VM_EXEC_OUT_LOW)
-                agent_conn_set_paused(vm->agent, false);
+        done = e->out_rx - MIN(pending, e->out_rx);
+        if (done <= e->out_acked)
+                return;
+        n = MIN(done - e->out_acked, (uint64_t) AGENT_OUTPUT_WINDOW);
+        if (agent_conn_send_ids(vm->agent, AGENT_MSG_OUTPUT_ACK, e->id, (uint32_t) n, 0, 2) >= 0)
+                e->out_acked += n;
 }
 
 /* An exec ends when the agent said EXIT and its output reached the client. */
@@ -458,7 +461,7 @@ static void on_exec_out_drained(OutQueue *q, void *userdata) {
         VmExec *e = userdata;
         Vm *vm = e->vm;
 
-        vm_exec_backpressure(vm);
+        session_ack_output(vm, e);
         if (e == &vm->io)
                 vm_maybe_report(vm);
         else
@@ -540,6 +543,8 @@ fail:
         vm->agent_error = strdup("cannot send the configuration to the guest agent");
         (void) on_grace_over(NULL, 0, vm);
 }
+
+static void on_agent_error(AgentConn *a, int error, const char *message, void *userdata);
 
 static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
         Vm *vm = userdata;
@@ -630,11 +635,19 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                 e = session_find(vm, msg->id);
                 if (e && (e->x || e == &vm->io)) {
                         OutQueue *q = e->out[msg->type == AGENT_MSG_STDOUT ? 0 : 1];
+
+                        e->out_rx += msg->data.size;
+                        if (e->out_rx - e->out_acked > AGENT_OUTPUT_WINDOW) {
+                                /* Beyond its window: a broken or hostile agent. */
+                                on_agent_error(a, -EPROTO,
+                                               "the guest agent overran a session's output window", vm);
+                                break;
+                        }
                         if (q && outq_push(q, msg->data.data, msg->data.size) < 0)
                                 log_debug("Session %" PRIu32
                                           ": output dropped, the client does not read it.",
                                           e->id);
-                        vm_exec_backpressure(vm);
+                        session_ack_output(vm, e);
                 }
                 break;
         case AGENT_MSG_ERROR: {

@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -44,6 +45,9 @@ typedef struct Exec {
         uint8_t *in_buf;
         size_t in_len, in_cap;
         bool in_eof; /* EOF came: close (a terminal: ^D) once in_buf is written */
+        /* STDOUT/STDERR data the host may still take before its next OUTPUT_ACK: while it is 0
+         * the session's output is not read, so a client that does not read stalls only it. */
+        size_t out_credit;
         bool reaped;
         int code, sig;
 } Exec;
@@ -112,8 +116,13 @@ static int write_all(int fd, const void *p, size_t n) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN) {
+                                /* The host reads the control port all the time (the windows
+                                 * bound what it buffers): a wait here is short. Its side gone
+                                 * is an error, not a reason to spin. */
                                 struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-                                (void) poll(&pfd, 1, -1);
+                                if (poll(&pfd, 1, -1) > 0 && (pfd.revents & (POLLHUP | POLLERR)) &&
+                                    !(pfd.revents & POLLOUT))
+                                        return -EPIPE;
                                 continue;
                         }
                         return -errno;
@@ -234,7 +243,8 @@ static pid_t session_start(Exec *x, uint32_t id, const ProcessConfig *p) {
                      .in_fd = in[1],
                      .out_fd = out[0],
                      .err_fd = err[0],
-                     .master = master };
+                     .master = master,
+                     .out_credit = AGENT_OUTPUT_WINDOW };
         if (master >= 0)
                 x->in_fd = x->out_fd = master;
         /* Non-blocking everywhere: the agent serves every session from one poll() loop. */
@@ -309,12 +319,13 @@ static void stdin_flush(Exec *x) {
                 send_ack(x->id, done);
         }
         if (x->in_eof && x->in_len == 0) {
-                x->in_eof = false;
-                if (x->master >= 0) {
+                if (x->master >= 0 && x->in_fd >= 0) {
                         uint8_t eot = 4; /* ^D: EOF for a terminal's reader in canonical mode */
-                        (void) !write(x->master, &eot, 1);
+                        if (write(x->master, &eot, 1) < 0 && (errno == EAGAIN || errno == EINTR))
+                                return; /* the terminal's input is full: again on POLLOUT */
                 } else
                         close_fd(&x->in_fd);
+                x->in_eof = false;
         }
 }
 
@@ -379,7 +390,9 @@ static bool exec_pump(Exec *x, int *fd, uint16_t type) {
         ssize_t n;
 
         agent_put_u32(idb, x->id);
-        n = read(*fd, buf, sizeof buf);
+        if (x->out_credit == 0)
+                return false;
+        n = read(*fd, buf, MIN(sizeof buf, x->out_credit));
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 return false;
         if (n <= 0) { /* EOF, or EIO on a pty master once the process is gone */
@@ -389,11 +402,16 @@ static bool exec_pump(Exec *x, int *fd, uint16_t type) {
                         x->in_fd = -1;
                         x->out_fd = -1;
                         (void) close(*fd);
+                        /* Stdin for a terminal that is gone: never written, acknowledged. */
+                        send_ack(x->id, x->in_len);
+                        x->in_len = 0;
+                        x->in_eof = false;
                 } else
                         close_fd(fd);
                 exec_maybe_finish(x);
                 return false;
         }
+        x->out_credit -= (size_t) n;
         (void) send_frame(type, idb, 4, buf, (size_t) n);
         return true;
 }
@@ -405,7 +423,9 @@ static void handle_frame(const AgentFrame *f) {
         switch (f->type) {
         case AGENT_MSG_SIGNAL: {
                 uint32_t sig = agent_get_u32(f->payload + 4);
-                pid_t pid = (x = exec_find(id)) ? x->pid : 0;
+                /* Not to a reaped process (an exec whose output is still open): its PID may be
+                 * another's by now. */
+                pid_t pid = (x = exec_find(id)) && !x->reaped ? x->pid : 0;
                 if (pid > 0 && sig > 0 && sig < 65 && kill(pid, (int) sig) < 0)
                         agent_log("kill(%d, %u): %m", (int) pid, sig);
                 break;
@@ -431,6 +451,12 @@ static void handle_frame(const AgentFrame *f) {
                         (void) ioctl(m, TIOCSWINSZ, &ws);
                 break;
         }
+        case AGENT_MSG_OUTPUT_ACK:
+                x = exec_find(id);
+                if (x)
+                        x->out_credit = MIN((size_t) AGENT_OUTPUT_WINDOW,
+                                            x->out_credit + (size_t) agent_get_u32(f->payload + 4));
+                break;
         case AGENT_MSG_STATS_REQUEST: {
                 uint8_t buf[1024];
                 size_t n = 0;
@@ -463,37 +489,32 @@ static void serve_control(void) {
         }
 }
 
-/* The workload has exited: nothing may write to its stdio any more, so everything else is killed,
- * its output is read to EOF and sent, then EXIT. The frames on the control port are in order, so
- * the host has all of the output once it reads EXIT; it ends QEMU then. The agent does not power
- * off by itself: a power-off drops what is still queued in the port (a port write returns once
- * the data is in the virtqueue, not once QEMU took it). */
-static _Noreturn void workload_exited(int code, int sig) {
-        Exec *x = &workload_x;
-        unsigned idle = 0;
+/* The workload has exited: nothing may write to its stdio any more, so everything else is killed
+ * (exec sessions too) and the main loop goes on only to send the rest of its output, as the host's
+ * OUTPUT_ACKs allow; then EXIT (workload_end()). The frames on the control port are in order, so
+ * the host has all of the output once it reads EXIT; it ends QEMU then. */
+static bool workload_done;
+static int workload_code, workload_sig;
+static unsigned workload_idle; /* 100 ms rounds after the exit with output open, credit, no data */
 
+static void workload_exited(int code, int sig) {
+        workload_done = true;
+        workload_code = code;
+        workload_sig = sig;
         kill_and_reap_all();
-        while ((x->out_fd >= 0 || x->err_fd >= 0) && idle < 20) {
-                struct pollfd p[2] = { { .fd = x->out_fd, .events = POLLIN },
-                                       { .fd = x->err_fd, .events = POLLIN } };
-                bool moved = false;
+        for (size_t i = 0; i < AGENT_MAX_EXECS; i++)
+                if (execs[i].used)
+                        session_free(&execs[i]);
+}
 
-                /* Bounded: every writer is dead, so EOF comes at once unless a process survived
-                 * SIGKILL (stuck in the kernel); 20 quiet 100 ms rounds end the wait. */
-                if (poll(p, 2, 100) <= 0) {
-                        idle++;
-                        continue;
-                }
-                if (p[0].revents && p[0].fd == x->out_fd)
-                        moved |= exec_pump(x, &x->out_fd, AGENT_MSG_STDOUT);
-                if (p[1].revents && p[1].fd == x->err_fd)
-                        moved |= exec_pump(x, &x->err_fd, AGENT_MSG_STDERR);
-                if (moved)
-                        idle = 0;
-        }
+/* The agent does not power off by itself: a power-off drops what is still queued in the port (a
+ * port write returns once the data is in the virtqueue, not once QEMU took it). */
+static _Noreturn void workload_end(void) {
+        Exec *x = &workload_x;
+
         if (x->out_fd >= 0 || x->err_fd >= 0)
                 agent_log("the workload's output did not end after it exited");
-        (void) send_ids(AGENT_MSG_EXIT, 0, (uint32_t) code, (uint32_t) sig, 3);
+        (void) send_ids(AGENT_MSG_EXIT, 0, (uint32_t) workload_code, (uint32_t) workload_sig, 3);
         for (;;)
                 pause();
 }
@@ -512,6 +533,9 @@ static void load_late_modules(void) {
                 agent_log("cannot fork to load the late modules: %m");
         if (pid != 0)
                 return;
+        /* Nothing of ours: a session's stdin pipe held here would keep its reader from EOF. */
+        (void) syscall(SYS_close_range, 3U, ~0U, 0U);
+        kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
         (void) setpriority(PRIO_PROCESS, 0, 19);
         _exit(load_modules("/modules", "order.late") > 0 ? 1 : 0);
 }
@@ -604,20 +628,23 @@ int main(int argc, char *argv[]) {
 
                 pfd[n++] = (struct pollfd){ .fd = ctl_fd, .events = POLLIN };
                 pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+                if (workload_done && workload_x.out_fd < 0 && workload_x.err_fd < 0)
+                        workload_end();
                 for (size_t i = 0; i <= AGENT_MAX_EXECS; i++) {
                         Exec *x = i == AGENT_MAX_EXECS ? &workload_x : &execs[i];
-                        bool want_in = x->in_fd >= 0 && x->in_len > 0;
+                        bool want_in = x->in_fd >= 0 && (x->in_len > 0 || x->in_eof);
+                        short out_ev = x->out_credit > 0 ? POLLIN : 0;
 
                         if (!x->used)
                                 continue;
-                        if (x->out_fd >= 0) {
+                        if (x->out_fd >= 0 && (out_ev || (want_in && x->in_fd == x->out_fd))) {
                                 who[n] = x;
                                 pfd[n++] = (struct pollfd){
                                         .fd = x->out_fd,
-                                        .events = POLLIN | (want_in && x->in_fd == x->out_fd ? POLLOUT : 0)
+                                        .events = out_ev | (want_in && x->in_fd == x->out_fd ? POLLOUT : 0)
                                 };
                         }
-                        if (x->err_fd >= 0) {
+                        if (x->err_fd >= 0 && out_ev) {
                                 who[n] = x;
                                 pfd[n++] = (struct pollfd){ .fd = x->err_fd, .events = POLLIN };
                         }
@@ -626,8 +653,8 @@ int main(int argc, char *argv[]) {
                                 pfd[n++] = (struct pollfd){ .fd = x->in_fd, .events = POLLOUT };
                         }
                 }
-                int timeout = -1;
-                if (late_at > 0) {
+                int timeout = workload_done ? 100 : -1;
+                if (late_at > 0 && !workload_done) {
                         unsigned long long now = uptime_usec();
                         if (now >= late_at) {
                                 late_at = 0;
@@ -635,11 +662,22 @@ int main(int argc, char *argv[]) {
                         } else
                                 timeout = (int) ((late_at - now + 999) / 1000);
                 }
-                if (poll(pfd, n, timeout) < 0) {
+                int ready = poll(pfd, n, timeout);
+                if (ready < 0) {
                         if (errno == EINTR)
                                 continue;
                         agent_log("poll: %m");
                         power_off();
+                }
+                /* After the exit every writer is dead, so the output ends unless a process
+                 * survived SIGKILL (stuck in the kernel): 20 quiet rounds with credit left end
+                 * the wait. Without credit it is the client's pace, and the host decides. */
+                if (workload_done && ready == 0 && workload_x.out_credit > 0 && ++workload_idle >= 20) {
+                        if (workload_x.master >= 0 && workload_x.in_fd == workload_x.master)
+                                workload_x.in_fd = -1;
+                        workload_x.master = -1;
+                        close_fd(&workload_x.out_fd);
+                        close_fd(&workload_x.err_fd);
                 }
 
                 if (pfd[0].revents)
@@ -671,7 +709,7 @@ int main(int argc, char *argv[]) {
                                         break;
                                 int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
                                 int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-                                if (p == workload)
+                                if (p == workload && !workload_done)
                                         workload_exited(code, sig);
                                 for (size_t i = 0; i < AGENT_MAX_EXECS; i++)
                                         if (execs[i].used && execs[i].pid == p) {

@@ -10,6 +10,10 @@
 
 #include "../agent-proto.h"
 
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+
 #define AGENT_NEWROOT "/newroot"
 /* A rootfs small enough to come inside the initramfs (isod's image_inline_get()). */
 #define AGENT_INLINE_ROOT "/image"

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,7 +411,12 @@ pid_t spawn_process(const ProcessConfig *p, int in_fd, int out_fd, int err_fd, i
         }
         if (pid == 0) {
                 const char *step = "setsid";
+                sigset_t none;
 
+                /* The agent blocks SIGCHLD for its signalfd; the mask survives execve, and a
+                 * workload must not start with it. */
+                sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 if (setsid() < 0)
                         goto fail;
                 step = "stdio";
