@@ -83,6 +83,27 @@ static int parse_argv(int argc, char *argv[]) {
         return 0;
 }
 
+/* Waits for one packet from isod on the (non-blocking) connection. -ECONNRESET: isod went away. */
+static int conn_recv(json_t **ret, int fds[static PROTO_MAX_FDS], size_t *ret_n_fds) {
+        struct pollfd p = { .fd = arg_conn_fd, .events = POLLIN };
+
+        for (;;) {
+                int r;
+
+                if (poll(&p, 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                r = proto_recv(arg_conn_fd, ret, fds, ret_n_fds);
+                if (r == -EAGAIN || r == -EINTR)
+                        continue;
+                if (r <= 0)
+                        return r < 0 ? r : -ECONNRESET;
+                return 0;
+        }
+}
+
 /* A spare monitor is started ahead of time, so that the next launch does not wait for exec and the
  * dynamic loader: it idles on its connection until isod assigns it a workload directory and its
  * stdio ({"op":"assign","dir":…} with three fds), or exits when isod goes away. On cgroup v1 it
@@ -93,22 +114,11 @@ static int wait_for_assignment(void) {
         size_t n_fds = 0;
         json_t *msg = NULL;
         const char *dir;
-        struct pollfd p = { .fd = arg_conn_fd, .events = POLLIN };
         int r;
 
-        for (;;) {
-                if (poll(&p, 1, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                r = proto_recv(arg_conn_fd, &msg, fds, &n_fds);
-                if (r == -EAGAIN || r == -EINTR)
-                        continue;
-                if (r <= 0)
-                        return r < 0 ? r : -ECONNRESET; /* isod went away: nothing to do */
-                break;
-        }
+        r = conn_recv(&msg, fds, &n_fds);
+        if (r < 0)
+                return r;
         dir = json_string_value(json_object_get(msg, "dir"));
         if (!streq_ptr(json_string_value(json_object_get(msg, "op")), "assign") || !dir || dir[0] != '/' ||
             n_fds != 3) {
@@ -154,8 +164,6 @@ static void rename_zygote_to_spare(void) {
  * exec and the dynamic loader (about 1 ms of CPU per launch on the refill, docs/decisions.md).
  * Returns in the child (0); the zygote itself exits when isod closes the connection. */
 static int zygote_serve(void) {
-        struct pollfd p = { .fd = arg_conn_fd, .events = POLLIN };
-
         /* At isod's priority, not 19: a fork is short, and a starved zygote would leave launches
          * without spares when the CPUs are busy (they are, under load). Each child goes to 19
          * itself while it prepares, like a spare exec'd directly. */
@@ -169,16 +177,9 @@ static int zygote_serve(void) {
                 pid_t pid;
                 int r;
 
-                if (poll(&p, 1, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                r = proto_recv(arg_conn_fd, &msg, fds, &n_fds);
-                if (r == -EAGAIN || r == -EINTR)
-                        continue;
-                if (r <= 0)
-                        return r < 0 ? r : -ECONNRESET; /* isod went away: nothing to do */
+                r = conn_recv(&msg, fds, &n_fds);
+                if (r < 0)
+                        return r;
                 ok = streq_ptr(json_string_value(json_object_get(msg, "op")), "spare") && n_fds == 1;
                 json_decref(msg);
                 if (!ok) {
