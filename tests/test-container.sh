@@ -27,6 +27,9 @@ out=$(isoctl launch --name seer --hostname web1 -e FOO=bar -e HOSTPID=$ISOD_PID 
         echo "ipcns=$(readlink /proc/self/ns/ipc)"
         echo "netns=$(readlink /proc/self/ns/net)"
         echo "nice=$(cut -d" " -f19 /proc/self/stat)"
+        for n in null zero full random urandom tty; do stat -c "node=%n %F %a %t:%T" /dev/$n; done
+        echo "devbinds=$(awk "\$5 ~ /^\/dev\/(null|zero|full|random|urandom|tty)\$/" /proc/self/mountinfo | wc -l)"
+        echo "zero3=$(head -c 3 /dev/zero | wc -c)"
         echo x > /etc/written-by-workload && echo wrote')
 is "launch with options exits 0" "$?" 0
 like "hostname from --hostname" "$out" '^host=web1$'
@@ -36,6 +39,13 @@ like "root is an overlay (private writable layer)" "$out" '^root=overlay$'
 like "PID 1 is the workload" "$out" '^init=sh$'
 unlike "host processes are invisible" "$out" '^sees-host-pid$'
 like "minimal /dev" "$out" '^dev=fd full null ptmx pts random shm stderr stdin stdout tty urandom zero $'
+# Without a user namespace the nodes are made with mknod (as crun does), not bound from the host.
+for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+        IFS=: read -r name maj min <<<"$n"
+        like "/dev/$name is the character device $maj:$min, mode 666" "$out" "^node=/dev/$name character special file 666 $maj:$min\$"
+done
+like "... none of them a bind mount" "$out" '^devbinds=0$'
+like "/dev/zero reads" "$out" '^zero3=3$'
 like "/sys is read-only" "$out" '^sysro=ro,'
 like "only loopback in its network namespace" "$out" '^ifaces=lo $'
 like "loopback is up" "$out" '^lo=(up|unknown)$'

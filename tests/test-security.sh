@@ -327,6 +327,7 @@ if unshare --user true 2>/dev/null; then
                 echo "rootowner=$(stat -c %u:%g /)"
                 echo hello > /root-written && echo "wrote=$(stat -c %u /root-written)"
                 grep -E "^(CapBnd|Seccomp):" /proc/self/status | tr -d "\t"
+                echo x >/dev/null && echo "devnull=ok zero3=$(head -c 3 /dev/zero | wc -c)"
                 /probe unshare clone-newuser keyctl' 2>&1)
         like "userns: uid_map maps 0 to a host range of 65536" "$out" '^map=0 [0-9]+ 65536$'
         like "userns: gid_map too" "$out" '^gmap=0 [0-9]+ 65536$'
@@ -335,6 +336,7 @@ if unshare --user true 2>/dev/null; then
         like "userns: / is owned by root inside" "$out" '^rootowner=0:0$'
         like "userns: the workload can write its root" "$out" '^wrote=0$'
         like "userns: same bounding set" "$out" '^CapBnd:00000000a80425fb$'
+        like "userns: /dev nodes (bound from the host: mknod is refused there) work" "$out" '^devnull=ok zero3=3$'
         like "userns: same seccomp filter" "$out" '^Seccomp:2$'
         like "userns: no nested user namespace" "$out" '^clone-newuser=EPERM$'
         base=$(printf '%s\n' "$out" | sed -n 's/^map=0 \([0-9]*\) 65536$/\1/p')
