@@ -25,6 +25,8 @@
 #       BENCH_TPUT_REPS   batches per parallelism (median)     (default 3)
 #       BENCH_RSS_REPS    /usr/bin/time -v repetitions         (default 3)
 #       BENCH_ROWS        subset of rows (space separated)     (default all)
+#       BENCH_PAIR_ROUNDS interleaved rounds for the headline ratios (default 4; 0: none)
+#       BENCH_PAIR_RUNS   hyperfine runs per row and round     (default 15)
 #       BENCH_QUIET_WAIT  max seconds to wait before each row for other processes to use
 #                         < BENCH_MAX_OTHER cores              (default 60; 0.25 cores)
 #       BENCH_SKIP_INSTALL=1  no apt-get
@@ -48,6 +50,8 @@ export BENCH_WARMUP=${BENCH_WARMUP:-3}
 export BENCH_TPUT_N=${BENCH_TPUT_N:-200}
 export BENCH_TPUT_REPS=${BENCH_TPUT_REPS:-3}
 export BENCH_RSS_REPS=${BENCH_RSS_REPS:-3}
+export BENCH_PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-4}
+export BENCH_PAIR_RUNS=${BENCH_PAIR_RUNS:-15}
 export BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-60}
 export BENCH_MAX_OTHER=${BENCH_MAX_OTHER:-0.25}
 export BENCH_DATE=${BENCH_DATE:-$(date +%F)}
@@ -357,6 +361,51 @@ probe_isod() {
   } >"$RAW/isod-probe.txt" 2>&1
 }
 
+# ---------------------------------------------------------------- interleaved rounds
+# The rows above run one after the other, so drift on a shared host over minutes lands on their
+# ratios. The headline comparisons are measured again in rounds (bench-vm.sh does the same):
+# each round runs every row of PAIR_ROWS for BENCH_PAIR_RUNS launches, starting one row later than
+# the round before, and the rounds' times are merged per row.
+PAIR_ROWS="isod crun unshare isod-limits crun-seccomp"
+hf_round() {   # name round
+  local name=$1 k=$2 def tmpl htmpl
+  def=$(row_def "$name"); tmpl=${def#*|}
+  htmpl=${tmpl//@ID@/pr$k}
+  case $name in isod*) htmpl=$(sed 's/ --name [^ ]*//' <<<"$htmpl") ;; esac
+  hyperfine -N --style basic --warmup 2 --runs "$BENCH_PAIR_RUNS" -n "$name" \
+    --export-json "$RAW/pair-$name.r$k.json" "$htmpl" >>"$RAW/pair.hyperfine.log" 2>&1 \
+    || log "$name: round $k failed (see pair.hyperfine.log)"
+}
+pair_rounds() {
+  local k name def rows=""
+  for name in $PAIR_ROWS; do
+    case " $ROWS " in *" $name "*) [ "$(cat "$RAW/$name.status" 2>/dev/null)" = ok ] && rows+=" $name" ;; esac
+  done
+  [ "$BENCH_PAIR_ROUNDS" -gt 0 ] && [ -n "$rows" ] || return 0
+  log "interleaved: $BENCH_PAIR_ROUNDS rounds of $BENCH_PAIR_RUNS launches over:$rows"
+  local -a order
+  read -ra order <<<"$rows"
+  for k in $(seq 1 "$BENCH_PAIR_ROUNDS"); do
+    # Each round starts one row later: no row always follows the same one (the kernel's
+    # asynchronous teardown after a row lands on the next one's first launches).
+    local -a turn=("${order[@]:$(((k - 1) % ${#order[@]}))}" "${order[@]:0:$(((k - 1) % ${#order[@]}))}")
+    for name in "${turn[@]}"; do
+      def=$(row_def "$name")
+      if [ "${def%%|*}" = v1only ]; then
+        unshare -m --propagation private "$SELF" __hf "$name" "$k"
+      else
+        hf_round "$name" "$k"
+      fi
+    done
+  done
+}
+pair_median() {   # name -> "median_ms runs", from the merged rounds
+  local f; f=$(ls "$RAW"/pair-"$1".r*.json 2>/dev/null) || { echo "- 0"; return 0; }
+  # shellcheck disable=SC2086
+  jq -s -r '[.[].results[0].times[]] | sort | length as $n | if $n == 0 then "- 0" else
+    (if $n % 2 == 1 then .[($n - 1) / 2] else (.[$n / 2 - 1] + .[$n / 2]) / 2 end) * 100000 | round / 100 | "\(.) \($n)" end' $f
+}
+
 # ---------------------------------------------------------------- summary
 med() { sort -g | awk '{a[NR]=$1} END{if(NR) printf "%.0f", a[int((NR+1)/2)]; else printf "-"}'; }
 summarize() {
@@ -432,6 +481,29 @@ write_report() {
     echo "| isod launches/s, 8 parallel clients | $ip8 /s | | ≥ 200 /s | $(awk -v r="$ip8" 'BEGIN{print (r+0>=200)?"yes":"no"}') |"
     echo "| isod backend alone / crun default | $(ratio "$(col isod-backend 3)" "$cm") | $(ratio "$(col isod-backend 4)" "$cmin") | | |"
     echo
+    if ls "$RAW"/pair-*.json >/dev/null 2>&1; then
+      local pi pc pu pil pcs
+      pi=$(pair_median isod); pc=$(pair_median crun); pu=$(pair_median unshare)
+      pil=$(pair_median isod-limits); pcs=$(pair_median crun-seccomp)
+      echo "## Interleaved rounds (the same comparisons, drift shared)"
+      echo
+      echo "$BENCH_PAIR_ROUNDS rounds; in each, every row below runs $BENCH_PAIR_RUNS launches (hyperfine -N, warmup 2) before the next row, each round starting one row later; the rounds' times are merged."
+      echo
+      echo "| row | median ms | launches |"
+      echo "|---|---:|---:|"
+      for name in isod crun unshare isod-limits crun-seccomp; do
+        local pm; pm=$(pair_median "$name")
+        [ "${pm% *}" = - ] || echo "| $(describe "$name") | ${pm% *} | ${pm#* } |"
+      done
+      echo
+      echo "| comparison | ratio (median) | target | met? |"
+      echo "|---|---:|---|---|"
+      r=$(ratio "${pi% *}" "${pc% *}"); echo "| isod whole path / crun default | $r | ≤ 0.70 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=0.7)?"yes":"no"}') |"
+      r=$(ratio "${pil% *}" "${pcs% *}"); echo "| isod + limits / crun + deny-list + limits | $r | ≤ 0.70 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=0.7)?"yes":"no"}') |"
+      r=$(ratio "${pi% *}" "${pu% *}"); echo "| isod whole path / unshare floor | $r | ≤ 2.0 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=2)?"yes":"no"}') |"
+      PAIR_SUMMARY="; interleaved: $(ratio "${pi% *}" "${pc% *}")x crun, $(ratio "${pil% *}" "${pcs% *}")x crun-seccomp, $(ratio "${pi% *}" "${pu% *}")x floor"
+      echo
+    fi
     echo "## Conditions"
     echo
     echo '```'
@@ -449,7 +521,7 @@ write_report() {
     { echo; sed -n '/^## Where isod/,$p' "$OUT"; } >>"$OUT.new"
   fi
   mv "$OUT.new" "$OUT"
-  SUMMARY="isod $im ms (min $imin) vs crun $cm ms: $(ratio "$im" "$cm")x (target ≤0.7); +limits vs crun-seccomp $(ratio "$ilm" "$csm")x; allow-list $(ratio "$iam" "$cam")x; vs unshare floor $um ms: $(ratio "$im" "$um")x (≤2); 8 parallel: $ip8/s (≥200) -> $OUT"
+  SUMMARY="isod $im ms (min $imin) vs crun $cm ms: $(ratio "$im" "$cm")x (target ≤0.7); +limits vs crun-seccomp $(ratio "$ilm" "$csm")x; allow-list $(ratio "$iam" "$cam")x; vs unshare floor $um ms: $(ratio "$im" "$um")x (≤2); 8 parallel: $ip8/s (≥200)${PAIR_SUMMARY:-} -> $OUT"
 }
 
 measure_main() {   # inside the private mount namespace
@@ -467,6 +539,7 @@ measure_main() {   # inside the private mount namespace
       measure_row "$name"
     fi
   done
+  pair_rounds
   stop_isod; stop_bus
   summarize
   write_report
@@ -484,6 +557,11 @@ case ${1:-} in
     fi
     CG_ACCT=$(cat "$RUN/acct.cg" 2>/dev/null || true)
     measure_row "$2"; exit 0 ;;
+  __hf)
+    if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+      umount /sys/fs/cgroup/unified || die "cannot hide /sys/fs/cgroup/unified"
+    fi
+    hf_round "$2" "$3"; exit 0 ;;
 esac
 
 [ "$(id -u)" = 0 ] || die "must run as root"
