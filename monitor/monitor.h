@@ -42,7 +42,6 @@ struct ExecRequest {
         gid_t gid;
         bool terminal;
         int fds[3]; /* stdin/stdout/stderr (or the pty slave side chosen by the client) */
-        void *backend_data;
 };
 
 struct Monitor {

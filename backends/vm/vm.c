@@ -30,8 +30,6 @@
 #define VM_STATS_TIMEOUT_USEC (500 * USEC_PER_MSEC)
 #define VM_CONSOLE_LOG_MAX (1024U * 1024U)
 #define VM_MAX_EXECS 64U
-/* Exec output the clients have not taken yet: above HIGH the agent's frames are not read (the
- * guest waits), below LOW reading resumes. */
 /* Exec terminals have no SIGWINCH here (the monitor has one controlling terminal at most):
  * their size is polled, one ioctl per terminal per period. */
 #define VM_WINSIZE_POLL_USEC (200 * USEC_PER_MSEC)
@@ -1090,7 +1088,6 @@ static int vm_exec(Monitor *m, ExecRequest *x) {
         if (r < 0)
                 return r;
         *e = (VmExec){ .id = vm->next_exec_id, .x = x, .in_fd = -EBADF, .ws = ws, .vm = vm };
-        x->backend_data = vm;
         for (size_t i = 0; i < 2; i++)
                 if (outq_new(m->event, x->fds[1 + i], on_exec_out_drained, e, &e->out[i]) < 0)
                         e->out[i] = NULL; /* output to nowhere rather than blocking */
