@@ -169,9 +169,13 @@ out=$(isoctl exec -e SHARED=new lr -- /bin/sh -c 'echo "$WL $SHARED $(env | grep
 is "exec runs like the workload (its env and cwd), -e overrides" "$out" "workload new 1 /tmp"
 out=$(isoctl exec lr -- /bin/sh -c 'kill -KILL $$')
 is "exec: killed by a signal → 128+9" "$?" 137
+agent_fds() { isoctl exec lr -- /bin/sh -c 'ls /proc/1/fd | wc -l'; }
+fds0=$(agent_fds)
 out=$(script -qec "stty cols 91 rows 33; $ISOCTL exec -t lr -- /bin/sh -c 'stty size; tty'" /dev/null </dev/null)
 like "exec -t: the guest terminal has the client's size" "$out" '33 91'
 like "exec -t: on a pty" "$out" '/dev/pts/[0-9]'
+script -qec "$ISOCTL exec -t lr -- /bin/true" /dev/null </dev/null >/dev/null
+is "exec -t sessions leave no fd behind in the agent (PID 1)" "$(agent_fds)" "$fds0"
 out=$(script -qec "stty cols 91 rows 33; (sleep 1; stty cols 100 rows 40 </dev/tty) &
         $ISOCTL exec -t lr -- /bin/sh -c 'i=0; while [ \"\$(stty size)\" = \"33 91\" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done; stty size'" \
         /dev/null </dev/null)

@@ -398,10 +398,12 @@ static bool exec_pump(Exec *x, int *fd, uint16_t type) {
         if (n <= 0) { /* EOF, or EIO on a pty master once the process is gone */
                 (void) send_frame(type, idb, 4, NULL, 0);
                 if (*fd == x->master) {
+                        int master = x->master;
+
                         x->master = -1;
                         x->in_fd = -1;
                         x->out_fd = -1;
-                        (void) close(*fd);
+                        (void) close(master);
                         /* Stdin for a terminal that is gone: never written, acknowledged. */
                         send_ack(x->id, x->in_len);
                         x->in_len = 0;
