@@ -358,16 +358,22 @@ static void exec_stdin(Exec *x, const uint8_t *data, size_t n) {
         stdin_flush(x);
 }
 
-static void session_free(Exec *x) {
-        if (x->master >= 0) {
-                if (x->in_fd == x->master)
-                        x->in_fd = -1;
-                if (x->out_fd == x->master)
-                        x->out_fd = -1;
-                close_fd(&x->master);
+/* Closes one of the session's fds. A terminal session's pty master is its stdin and stdout at
+ * once: closing it ends both. */
+static void session_close(Exec *x, int *fd) {
+        int master = x->master;
+
+        if (*fd < 0 || *fd != master) {
+                close_fd(fd);
+                return;
         }
+        x->master = x->in_fd = x->out_fd = -1;
+        (void) close(master);
+}
+
+static void session_free(Exec *x) {
+        session_close(x, &x->out_fd);
         close_fd(&x->in_fd);
-        close_fd(&x->out_fd);
         close_fd(&x->err_fd);
         free(x->in_buf);
         *x = (Exec){ .in_fd = -1, .out_fd = -1, .err_fd = -1, .master = -1 };
@@ -397,19 +403,15 @@ static bool exec_pump(Exec *x, int *fd, uint16_t type) {
                 return false;
         if (n <= 0) { /* EOF, or EIO on a pty master once the process is gone */
                 (void) send_frame(type, idb, 4, NULL, 0);
-                if (*fd == x->master) {
-                        int master = x->master;
+                bool terminal = *fd == x->master;
 
-                        x->master = -1;
-                        x->in_fd = -1;
-                        x->out_fd = -1;
-                        (void) close(master);
+                session_close(x, fd);
+                if (terminal) {
                         /* Stdin for a terminal that is gone: never written, acknowledged. */
                         send_ack(x->id, x->in_len);
                         x->in_len = 0;
                         x->in_eof = false;
-                } else
-                        close_fd(fd);
+                }
                 exec_maybe_finish(x);
                 return false;
         }
@@ -675,11 +677,8 @@ int main(int argc, char *argv[]) {
                  * survived SIGKILL (stuck in the kernel): 20 quiet rounds with credit left end
                  * the wait. Without credit it is the client's pace, and the host decides. */
                 if (workload_done && ready == 0 && workload_x.out_credit > 0 && ++workload_idle >= 20) {
-                        if (workload_x.master >= 0 && workload_x.in_fd == workload_x.master)
-                                workload_x.in_fd = -1;
-                        workload_x.master = -1;
-                        close_fd(&workload_x.out_fd);
-                        close_fd(&workload_x.err_fd);
+                        session_close(&workload_x, &workload_x.out_fd);
+                        session_close(&workload_x, &workload_x.err_fd);
                 }
 
                 if (pfd[0].revents)
