@@ -109,16 +109,29 @@ finish:
         return r;
 }
 
+/* A connection to a monitor: ret[0] isod's end, ret[1] the monitor's. */
+static int new_connection(int ret[2]) {
+        int r;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ret) < 0)
+                return -errno;
+        /* Only isod's end is non-blocking; the monitor sets its own. */
+        r = fd_set_nonblock(ret[0], true);
+        if (r < 0) {
+                (void) close(ret[0]);
+                (void) close(ret[1]);
+        }
+        return r;
+}
+
 /* A monitor (a spare if !dir, the zygote if zygote) on a new connection; *ret_conn is isod's end. */
 static int spawn_connected(Manager *m, const char *dir, bool zygote, const int stdio[3], int *ret_conn) {
         int sp[2], r;
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-                return -errno;
-        /* Only isod's end is non-blocking; the monitor sets its own. */
-        r = fd_set_nonblock(sp[0], true);
-        if (r >= 0)
-                r = spawn_process(m, dir, zygote, stdio, sp[1]);
+        r = new_connection(sp);
+        if (r < 0)
+                return r;
+        r = spawn_process(m, dir, zygote, stdio, sp[1]);
         (void) close(sp[1]);
         if (r < 0) {
                 (void) close(sp[0]);
@@ -247,13 +260,11 @@ static int zygote_fork_spare(Manager *m, int *ret_conn) {
                         return r;
                 }
         }
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-                return -errno;
-        mine = sp[0];
-        theirs = sp[1];
-        r = fd_set_nonblock(mine, true);
+        r = new_connection(sp);
         if (r < 0)
                 return r;
+        mine = sp[0];
+        theirs = sp[1];
         msg = json_pack("{s:s}", "op", "spare");
         if (!msg)
                 return -ENOMEM;
