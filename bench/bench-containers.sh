@@ -448,6 +448,7 @@ write_report() {
   local tsv=$RAW/summary.tsv
   col() { awk -F'\t' -v r="$1" -v c="$2" '$1==r{print $c}' "$tsv"; }
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (a+0>0 && b+0>0) printf "%.2f", a/b; else printf "n/a"}'; }
+  met() { awk -v r="$1" -v t="$2" 'BEGIN{print (r!="n/a" && r<=t)?"yes":"no"}'; }   # ratio, target
   local im cm csm cam um iam ilm ip8 imin cmin umin
   im=$(col isod 3); cm=$(col crun 3); csm=$(col crun-seccomp 3); cam=$(col crun-allowlist 3); um=$(col unshare 3)
   ilm=$(col isod-limits 3); iam=$(col isod-allow 3); ip8=$(col isod 11); imin=$(col isod 4); cmin=$(col crun 4); umin=$(col unshare 4)
@@ -474,10 +475,10 @@ write_report() {
     echo "| comparison | ratio (median) | ratio (min) | target | met? |"
     echo "|---|---:|---:|---|---|"
     local r
-    r=$(ratio "$im" "$cm");  echo "| isod whole path / crun default | $r | $(ratio "$imin" "$cmin") | ≤ 0.70 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=0.7)?"yes":"no"}') |"
-    r=$(ratio "$ilm" "$csm"); echo "| isod + limits (default deny-list) / crun + deny-list + limits | $r | $(ratio "$(col isod-limits 4)" "$(col crun-seccomp 4)") | ≤ 0.70 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=0.7)?"yes":"no"}') |"
-    r=$(ratio "$iam" "$cam"); echo "| isod + allow-list + limits / crun + allow-list + limits | $r | $(ratio "$(col isod-allow 4)" "$(col crun-allowlist 4)") | ≤ 0.70 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=0.7)?"yes":"no"}') |"
-    r=$(ratio "$im" "$um");  echo "| isod whole path / unshare floor | $r | $(ratio "$imin" "$umin") | ≤ 2.0 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=2)?"yes":"no"}') |"
+    r=$(ratio "$im" "$cm");  echo "| isod whole path / crun default | $r | $(ratio "$imin" "$cmin") | ≤ 0.70 | $(met "$r" 0.7) |"
+    r=$(ratio "$ilm" "$csm"); echo "| isod + limits (default deny-list) / crun + deny-list + limits | $r | $(ratio "$(col isod-limits 4)" "$(col crun-seccomp 4)") | ≤ 0.70 | $(met "$r" 0.7) |"
+    r=$(ratio "$iam" "$cam"); echo "| isod + allow-list + limits / crun + allow-list + limits | $r | $(ratio "$(col isod-allow 4)" "$(col crun-allowlist 4)") | ≤ 0.70 | $(met "$r" 0.7) |"
+    r=$(ratio "$im" "$um");  echo "| isod whole path / unshare floor | $r | $(ratio "$imin" "$umin") | ≤ 2.0 | $(met "$r" 2) |"
     echo "| isod launches/s, 8 parallel clients | $ip8 /s | | ≥ 200 /s | $(awk -v r="$ip8" 'BEGIN{print (r+0>=200)?"yes":"no"}') |"
     echo "| isod backend alone / crun default | $(ratio "$(col isod-backend 3)" "$cm") | $(ratio "$(col isod-backend 4)" "$cmin") | | |"
     echo
@@ -498,9 +499,9 @@ write_report() {
       echo
       echo "| comparison | ratio (median) | target | met? |"
       echo "|---|---:|---|---|"
-      r=$(ratio "${pi% *}" "${pc% *}"); echo "| isod whole path / crun default | $r | ≤ 0.70 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=0.7)?"yes":"no"}') |"
-      r=$(ratio "${pil% *}" "${pcs% *}"); echo "| isod + limits / crun + deny-list + limits | $r | ≤ 0.70 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=0.7)?"yes":"no"}') |"
-      r=$(ratio "${pi% *}" "${pu% *}"); echo "| isod whole path / unshare floor | $r | ≤ 2.0 | $(awk -v r="$r" 'BEGIN{print (r!="n/a" && r<=2)?"yes":"no"}') |"
+      r=$(ratio "${pi% *}" "${pc% *}"); echo "| isod whole path / crun default | $r | ≤ 0.70 | $(met "$r" 0.7) |"
+      r=$(ratio "${pil% *}" "${pcs% *}"); echo "| isod + limits / crun + deny-list + limits | $r | ≤ 0.70 | $(met "$r" 0.7) |"
+      r=$(ratio "${pi% *}" "${pu% *}"); echo "| isod whole path / unshare floor | $r | ≤ 2.0 | $(met "$r" 2) |"
       PAIR_SUMMARY="; interleaved: $(ratio "${pi% *}" "${pc% *}")x crun, $(ratio "${pil% *}" "${pcs% *}")x crun-seccomp, $(ratio "${pi% *}" "${pu% *}")x floor"
       echo
     fi
