@@ -3,7 +3,9 @@
 #
 # In one run, on this machine and the same busybox rootfs (isod's built-in image), launches
 # /bin/true to completion with:
-#   isod        isoctl launch -- /bin/true: the whole path (isoctl, D-Bus, isod, monitor, payload)
+#   isod        isoctl launch -- /bin/true: the whole path (isoctl, D-Bus, isod, monitor, payload),
+#               as root runs it by default: a direct D-Bus connection to isod's private socket
+#   isod-bus    the same through dbus-daemon (ISOD_SOCKET=, what non-root callers use)
 #   isod-limits the same with --memory 256M --pids 64          (comparable to crun-seccomp)
 #   isod-allow  the same with crun-allowlist's seccomp profile + limits (comparable to crun-allowlist)
 #   isod-unconf the same with --seccomp unconfined              (diagnostic)
@@ -69,11 +71,14 @@ MW=$RUN/mon                    # workload dirs for the isod-backend row
 RAW=$BENCH_RESULTS/containers-raw-$BENCH_DATE
 OUT=$BENCH_RESULTS/containers-$BENCH_DATE.md
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$RUN/bus.sock
+# isoctl as root goes straight to isod's private socket; with a bus address set it must be told
+# where (as it is by default, /run/isod/private). The isod-bus row clears it.
+export ISOD_SOCKET=$RUN/state/private
 
 log() { printf '[%(%T)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-ALL_ROWS="chroot unshare bwrap crun crun-seccomp crun-allowlist runc isod isod-limits isod-allow isod-unconf isod-backend isod-nospare"
+ALL_ROWS="chroot unshare bwrap crun crun-seccomp crun-allowlist runc isod isod-bus isod-limits isod-allow isod-unconf isod-backend isod-nospare"
 row_def() {   # name -> view|command template (@ID@: unique id; no spaces in words)
   local ctl=$BIN/isoctl
   case $1 in
@@ -85,6 +90,7 @@ row_def() {   # name -> view|command template (@ID@: unique id; no spaces in wor
     crun-allowlist) echo "v1only|crun run -b $B_ALW isobench-cruna-@ID@" ;;
     runc)           echo "host|runc run -b $B_DEF isobench-runc-@ID@" ;;
     isod)           echo "host|$ctl launch --name b-@ID@ -- /bin/true" ;;
+    isod-bus)       echo "host|$ctl launch --name bb-@ID@ -- /bin/true" ;;
     isod-limits)    echo "host|$ctl launch --name bl-@ID@ --memory 256M --pids 64 -- /bin/true" ;;
     isod-allow)     echo "host|$ctl launch --name ba-@ID@ --memory 256M --pids 64 --seccomp $P_ALW -- /bin/true" ;;
     isod-unconf)    echo "host|$ctl launch --name bu-@ID@ --seccomp unconfined -- /bin/true" ;;
@@ -282,8 +288,12 @@ backend_dirs() {
 }
 
 # ---------------------------------------------------------------- one row
+# The environment of a row's commands: isod-bus reaches isod through dbus-daemon.
+row_socket() { [ "$1" = isod-bus ] && echo "" || echo "$RUN/state/private"; }
+
 measure_row() {
   local name=$1 def tmpl
+  local -x ISOD_SOCKET; ISOD_SOCKET=$(row_socket "$name")
   def=$(row_def "$name"); tmpl=${def#*|}
   local -a argv; read -ra argv <<<"$tmpl"
   rm -f "$RAW/$name".*
@@ -304,7 +314,7 @@ measure_row() {
   # foreground launch's workload is removed just after the Wait reply, and reusing the name at once
   # can fail with "exists"; isoctl then generates a unique name itself.
   local htmpl=${tmpl//@ID@/h}
-  case $name in isod|isod-limits|isod-allow|isod-unconf|isod-nospare) htmpl=$(sed 's/ --name [^ ]*//' <<<"$htmpl") ;; esac
+  case $name in isod|isod-bus|isod-limits|isod-allow|isod-unconf|isod-nospare) htmpl=$(sed 's/ --name [^ ]*//' <<<"$htmpl") ;; esac
   hyperfine -N --style basic --warmup "$BENCH_WARMUP" --min-runs "$BENCH_MIN_RUNS" -n "$name" \
     --export-json "$RAW/$name.json" "$htmpl" >"$RAW/$name.hyperfine.log" 2>&1 \
     || { log "$name hyperfine failed"; tail -5 "$RAW/$name.hyperfine.log" >&2; }
@@ -366,9 +376,10 @@ probe_isod() {
 # ratios. The headline comparisons are measured again in rounds (bench-vm.sh does the same):
 # each round runs every row of PAIR_ROWS for BENCH_PAIR_RUNS launches, starting one row later than
 # the round before, and the rounds' times are merged per row.
-PAIR_ROWS="isod crun unshare isod-limits crun-seccomp"
+PAIR_ROWS="isod isod-bus crun unshare isod-limits crun-seccomp"
 hf_round() {   # name round
   local name=$1 k=$2 def tmpl htmpl
+  local -x ISOD_SOCKET; ISOD_SOCKET=$(row_socket "$name")
   def=$(row_def "$name"); tmpl=${def#*|}
   htmpl=${tmpl//@ID@/pr$k}
   case $name in isod*) htmpl=$(sed 's/ --name [^ ]*//' <<<"$htmpl") ;; esac
@@ -435,7 +446,8 @@ describe() {
     crun-seccomp) echo '`crun run` + seccomp deny-list(55) + mem 256M + pids 64' ;;
     crun-allowlist) echo '`crun run` + Docker-like allow-list (default EPERM) + limits' ;;
     runc) echo '`runc run`, default spec' ;;
-    isod) echo '**isod** `isoctl launch -- /bin/true` (whole path, defaults)' ;;
+    isod) echo '**isod** `isoctl launch -- /bin/true` (whole path, defaults: root connects directly)' ;;
+    isod-bus) echo '**isod** whole path through dbus-daemon (`ISOD_SOCKET=`, as non-root callers)' ;;
     isod-limits) echo '**isod** whole path + `--memory 256M --pids 64`' ;;
     isod-allow) echo '**isod** whole path + same allow-list profile as crun + limits' ;;
     isod-unconf) echo 'isod whole path, `--seccomp unconfined` (diagnostic)' ;;
@@ -479,6 +491,7 @@ write_report() {
     r=$(ratio "$ilm" "$csm"); echo "| isod + limits (default deny-list) / crun + deny-list + limits | $r | $(ratio "$(col isod-limits 4)" "$(col crun-seccomp 4)") | ≤ 0.70 | $(met "$r" 0.7) |"
     r=$(ratio "$iam" "$cam"); echo "| isod + allow-list + limits / crun + allow-list + limits | $r | $(ratio "$(col isod-allow 4)" "$(col crun-allowlist 4)") | ≤ 0.70 | $(met "$r" 0.7) |"
     r=$(ratio "$im" "$um");  echo "| isod whole path / unshare floor | $r | $(ratio "$imin" "$umin") | ≤ 2.0 | $(met "$r" 2) |"
+    r=$(ratio "$(col isod-bus 3)" "$cm"); echo "| isod whole path through dbus-daemon / crun default | $r | $(ratio "$(col isod-bus 4)" "$cmin") | | |"
     echo "| isod launches/s, 8 parallel clients | $ip8 /s | | ≥ 200 /s | $(awk -v r="$ip8" 'BEGIN{print (r+0>=200)?"yes":"no"}') |"
     echo "| isod backend alone / crun default | $(ratio "$(col isod-backend 3)" "$cm") | $(ratio "$(col isod-backend 4)" "$cmin") | | |"
     echo
@@ -492,7 +505,7 @@ write_report() {
       echo
       echo "| row | median ms | launches |"
       echo "|---|---:|---:|"
-      for name in isod crun unshare isod-limits crun-seccomp; do
+      for name in isod isod-bus crun unshare isod-limits crun-seccomp; do
         local pm; pm=$(pair_median "$name")
         [ "${pm% *}" = - ] || echo "| $(describe "$name") | ${pm% *} | ${pm#* } |"
       done
@@ -502,6 +515,8 @@ write_report() {
       r=$(ratio "${pi% *}" "${pc% *}"); echo "| isod whole path / crun default | $r | ≤ 0.70 | $(met "$r" 0.7) |"
       r=$(ratio "${pil% *}" "${pcs% *}"); echo "| isod + limits / crun + deny-list + limits | $r | ≤ 0.70 | $(met "$r" 0.7) |"
       r=$(ratio "${pi% *}" "${pu% *}"); echo "| isod whole path / unshare floor | $r | ≤ 2.0 | $(met "$r" 2) |"
+      local pb; pb=$(pair_median isod-bus)
+      r=$(ratio "${pb% *}" "${pc% *}"); echo "| isod whole path through dbus-daemon / crun default | $r | | |"
       PAIR_SUMMARY="; interleaved: $(ratio "${pi% *}" "${pc% *}")x crun, $(ratio "${pil% *}" "${pcs% *}")x crun-seccomp, $(ratio "${pi% *}" "${pu% *}")x floor"
       echo
     fi

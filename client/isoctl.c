@@ -1,20 +1,71 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
 #include <inttypes.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 
 #include "iso-errors.h"
 #include "isoctl.h"
 #include "util.h"
 
-/* isoctl: the command-line client. It talks only D-Bus (org.isod1 on the system bus, or the bus
- * in DBUS_SYSTEM_BUS_ADDRESS). */
+/* isoctl: the command-line client. It talks only D-Bus: to org.isod1 on the system bus (or the bus
+ * in DBUS_SYSTEM_BUS_ADDRESS), or, as root, directly to isod on its private socket, like systemctl
+ * does with /run/systemd/private (docs/dbus-api.md, "Direct connections"). */
 
 bool arg_json = false;
 
+static int connect_direct(const char *path, sd_bus **ret) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd, r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                r = -errno;
+                (void) close(fd);
+                return r;
+        }
+        r = sd_bus_new(&bus);
+        if (r < 0) {
+                (void) close(fd);
+                return r;
+        }
+        r = sd_bus_set_fd(bus, fd, fd); /* the bus owns it from here */
+        if (r < 0) {
+                (void) close(fd);
+                return r;
+        }
+        (void) sd_bus_negotiate_fds(bus, true);
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+/* ISOD_SOCKET=PATH: that socket, and an error if it cannot be used. Otherwise, as root on the
+ * system bus, isod's default socket if it answers, else the bus (isod may be bus-activated). */
 int bus_connect(sd_bus **ret) {
+        const char *direct = getenv("ISOD_SOCKET");
         int r;
 
+        (void) sd_bus_error_add_map(isod_error_map);
+        if (direct && direct[0] != '\0') {
+                r = connect_direct(direct, ret);
+                if (r < 0)
+                        fprintf(stderr, "isoctl: cannot connect to isod at '%s' (ISOD_SOCKET): %s\n", direct,
+                                strerror(-r));
+                return r;
+        }
+        if (!direct && geteuid() == 0 && !getenv("DBUS_SYSTEM_BUS_ADDRESS") &&
+            connect_direct(ISOD_STATE_DIR "/private", ret) >= 0)
+                return 0;
         r = sd_bus_open_system(ret);
         if (r < 0) {
                 fprintf(stderr,
@@ -23,7 +74,6 @@ int bus_connect(sd_bus **ret) {
                         strerror(-r));
                 return r;
         }
-        (void) sd_bus_error_add_map(isod_error_map);
         return 0;
 }
 
@@ -478,7 +528,10 @@ static void help(void) {
                "  --image NAME | --rootfs DIR  -e/--env K=V  -w/--cwd DIR  -u/--user UID[:GID]\n"
                "  --hostname NAME  --memory SIZE  --cpus N  --pids N  --mount SRC:DST[:rw]\n"
                "  --label K=V  --userns  --read-only  --seccomp default|unconfined|FILE  -t/--tty\n"
-               "  --spec FILE (start from a JSON spec; options override it)\n");
+               "  --spec FILE (start from a JSON spec; options override it)\n\n"
+               "Environment: DBUS_SYSTEM_BUS_ADDRESS (the bus); ISOD_SOCKET=PATH (isod's direct socket;\n"
+               "  empty: always the bus). As root, isoctl connects to " ISOD_STATE_DIR
+               "/private directly.\n");
 }
 
 int main(int argc, char *argv[]) {

@@ -29,6 +29,8 @@ static void help(void) {
                "  --monitor=PATH       isod-monitor binary (default " ISOD_MONITOR_PATH ")\n"
                "  --qemu=PATH          qemu-system-x86_64 (default " ISOD_QEMU_PATH ")\n"
                "  --accel=auto|kvm|tcg VM accelerator (default auto)\n"
+               "  --private-socket=PATH direct D-Bus connections for root, as isoctl uses them\n"
+               "                       (default STATE-DIR/private; empty: none)\n"
                "  --spare-monitors=N   container monitors kept started ahead of launches, 0-%u\n"
                "                       (default %u)\n"
                "  --debug              log debug messages\n"
@@ -58,6 +60,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 ARG_QEMU,
                 ARG_ACCEL,
                 ARG_SPARES,
+                ARG_PRIVATE,
                 ARG_DEBUG,
                 ARG_VERSION
         };
@@ -73,6 +76,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 { "qemu", required_argument, NULL, ARG_QEMU },
                 { "accel", required_argument, NULL, ARG_ACCEL },
                 { "spare-monitors", required_argument, NULL, ARG_SPARES },
+                { "private-socket", required_argument, NULL, ARG_PRIVATE },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -127,6 +131,12 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                         cfg->spares_set = true;
                         break;
                 }
+                case ARG_PRIVATE:
+                        if (optarg[0] != '\0' && optarg[0] != '/')
+                                return log_error_errno(
+                                        -EINVAL, "--private-socket= must be an absolute path or empty.");
+                        r = set_str(&cfg->private_socket, optarg);
+                        break;
                 case ARG_DEBUG:
                         cfg->debug = true;
                         log_set_max_level(LOG_DEBUG);
@@ -149,7 +159,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
             (!cfg->policy_path && set_str(&cfg->policy_path, ISOD_POLICY_PATH) < 0) ||
             (!cfg->monitor_path && set_str(&cfg->monitor_path, ISOD_MONITOR_PATH) < 0) ||
             (!cfg->qemu && set_str(&cfg->qemu, ISOD_QEMU_PATH) < 0) ||
-            (!cfg->accel && set_str(&cfg->accel, "auto") < 0))
+            (!cfg->accel && set_str(&cfg->accel, "auto") < 0) ||
+            (!cfg->private_socket && asprintf(&cfg->private_socket, "%s/private", cfg->state_dir) < 0))
                 return log_oom();
         if (access(cfg->monitor_path, X_OK) < 0)
                 return log_error_errno(-errno, "Cannot execute the monitor '%s': %m", cfg->monitor_path);
@@ -251,6 +262,11 @@ int main(int argc, char *argv[]) {
         r = bus_setup(m, arg_bus_address);
         if (r < 0)
                 return 1;
+        if (m->config.private_socket[0] != '\0') {
+                r = bus_private_setup(m, m->config.private_socket);
+                if (r < 0)
+                        return 1;
+        }
         r = manager_load(m);
         if (r < 0)
                 log_warning_errno(r, "Failed to load existing workloads, ignoring: %m");

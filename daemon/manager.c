@@ -113,6 +113,8 @@ Manager *manager_free(Manager *m) {
         free(m->config.qemu);
         free(m->config.accel);
         free(m->config.policy_path);
+        bus_private_done(m);
+        free(m->config.private_socket);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         free(m);

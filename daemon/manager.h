@@ -3,12 +3,14 @@
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-id128.h>
 
 #include "backend.h"
 #include "policy.h"
 #include "spec.h"
 
 typedef struct Workload Workload;
+typedef struct PrivateConn PrivateConn;
 
 #define MANAGER_MAX_WORKLOADS 4096U
 #define MANAGER_MAX_WORKLOADS_PER_UID 256U
@@ -22,7 +24,8 @@ typedef struct ManagerConfig {
         char *qemu;
         char *accel; /* auto|kvm|tcg */
         char *policy_path;
-        unsigned spares; /* monitors kept started ahead of launches (daemon/spawn.c) */
+        char *private_socket; /* direct connections for root (dbus-api/private.c); "" for none */
+        unsigned spares;      /* monitors kept started ahead of launches (daemon/spawn.c) */
         bool spares_set;
         bool debug;
 } ManagerConfig;
@@ -66,6 +69,13 @@ typedef struct Manager {
          * spares are then exec'd one by one. */
         int zygote_conn;
         sd_event_source *zygote_src;
+
+        /* Direct D-Bus connections on config.private_socket (dbus-api/private.c). */
+        sd_event_source *private_src;
+        char *private_path;
+        sd_id128_t private_id;
+        PrivateConn *private_conns;
+        size_t n_private;
 } Manager;
 
 /* Who is calling, from the bus credentials (never from the message). */

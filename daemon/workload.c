@@ -78,6 +78,9 @@ Workload *workload_free(Workload *w) {
         waiters_free(&w->start_waiters);
         waiters_free(&w->exit_waiters);
         sd_bus_track_unref(w->track);
+        for (size_t i = 0; i < w->n_holders; i++)
+                sd_bus_unref(w->holders[i]);
+        free(w->holders);
         workload_spec_free(w->spec);
         free(w->name);
         free(w->path);
@@ -136,8 +139,7 @@ static void waiters_reply_exit(Workload *w) {
                 else
                         (void) sd_bus_reply_method_return(b->msg, NULL);
                 /* A client that saw the end releases its hold on an auto_remove workload. */
-                if (w->track)
-                        (void) sd_bus_track_remove_name(w->track, sd_bus_message_get_sender(b->msg));
+                workload_untrack_client(w, b->msg);
                 sd_bus_message_unref(b->msg);
                 free(b);
         }
@@ -500,7 +502,7 @@ static int on_track_empty(sd_bus_track *t, void *userdata) {
 void workload_maybe_auto_remove(Workload *w) {
         if (!w->auto_remove || workload_is_active(w) || w->state == WORKLOAD_CREATED || w->removed)
                 return;
-        if (w->track && sd_bus_track_count(w->track) > 0)
+        if ((w->track && sd_bus_track_count(w->track) > 0) || w->n_holders > 0)
                 return;
         (void) workload_remove(w);
 }
@@ -508,10 +510,52 @@ void workload_maybe_auto_remove(Workload *w) {
 int workload_track_client(Workload *w, sd_bus_message *m) {
         int r;
 
+        /* A direct connection has no name: the connection itself is the holder. */
+        if (!sd_bus_message_get_sender(m)) {
+                sd_bus **h = reallocarray(w->holders, w->n_holders + 1, sizeof(sd_bus *));
+                if (!h)
+                        return -ENOMEM;
+                w->holders = h;
+                w->holders[w->n_holders++] = sd_bus_ref(sd_bus_message_get_bus(m));
+                return 0;
+        }
         if (!w->track) {
                 r = sd_bus_track_new(sd_bus_message_get_bus(m), &w->track, on_track_empty, w);
                 if (r < 0)
                         return r;
         }
         return sd_bus_track_add_sender(w->track, m);
+}
+
+static bool holder_remove(Workload *w, sd_bus *bus) {
+        for (size_t i = 0; i < w->n_holders; i++)
+                if (w->holders[i] == bus) {
+                        sd_bus_unref(w->holders[i]);
+                        w->holders[i] = w->holders[--w->n_holders];
+                        return true;
+                }
+        return false;
+}
+
+void workload_untrack_client(Workload *w, sd_bus_message *m) {
+        const char *sender = sd_bus_message_get_sender(m);
+
+        if (!sender) {
+                (void) holder_remove(w, sd_bus_message_get_bus(m));
+                return;
+        }
+        if (!w->track)
+                return;
+        (void) sd_bus_track_remove_name(w->track, sender);
+        if (sd_bus_track_count(w->track) == 0)
+                w->track = sd_bus_track_unref(w->track);
+}
+
+void workload_release_connection(Workload *w, sd_bus *bus) {
+        bool any = false;
+
+        while (holder_remove(w, bus))
+                any = true;
+        if (any)
+                workload_maybe_auto_remove(w);
 }

@@ -53,6 +53,8 @@ struct Workload {
         BusWaiter *start_waiters; /* LaunchWorkload/Start replies deferred until running */
         BusWaiter *exit_waiters;  /* Wait/Stop replies deferred until exit */
         sd_bus_track *track;      /* clients keeping an auto_remove workload until they saw the end */
+        sd_bus **holders;         /* the same, for direct connections (no names to track) */
+        size_t n_holders;
         bool removed;
         bool unannounced; /* created, not yet announced on the bus: no PropertiesChanged */
 };
@@ -74,6 +76,10 @@ bool workload_is_active(Workload *w);
 void workload_maybe_auto_remove(Workload *w);
 /* Keeps an auto_remove workload until this client got its Wait reply or left the bus. */
 int workload_track_client(Workload *w, sd_bus_message *m);
+/* The client that sent m saw the end: it no longer holds the workload. */
+void workload_untrack_client(Workload *w, sd_bus_message *m);
+/* A direct connection closed: whatever it held is released. */
+void workload_release_connection(Workload *w, sd_bus *bus);
 
 /* dbus-api hooks */
 void workload_send_changed(Workload *w);

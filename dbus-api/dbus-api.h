@@ -16,6 +16,15 @@
 #define ISOD_WORKLOAD_IFACE "org.isod1.Workload"
 
 int bus_setup(Manager *m, const char *address);
+/* The manager and workload objects, on the system bus and on each direct connection. */
+int bus_add_objects(sd_bus *bus, Manager *m);
+/* Direct connections for root (private.c). */
+int bus_private_setup(Manager *m, const char *path);
+void bus_private_done(Manager *m);
+/* The peer of a direct connection, as the socket recorded it at connect time; -EPERM if bus is
+ * not one. The groups include the primary GID and stay owned by the connection. */
+int bus_private_creds(Manager *m, sd_bus *bus, uid_t *ret_uid, pid_t *ret_pid, const gid_t **ret_groups,
+                      size_t *ret_n_groups);
 void bus_workload_new(Manager *m, Workload *w);
 void bus_workload_removed(Manager *m, Workload *w);
 

@@ -8,12 +8,14 @@
 #include "util.h"
 #include "workload.h"
 
+static Manager *bus_manager; /* set by bus_setup(): isod has one bus and one manager */
+
 /* What the bus daemon recorded about the caller when its connection was made, in one
  * GetConnectionCredentials call: UnixUserID (SO_PEERCRED's uid), UnixGroupIDs (its gid plus
  * SO_PEERGROUPS) and ProcessID. Unlike the /proc/PID/status values that SD_BUS_CREDS_AUGMENT reads
  * later, these cannot be changed by the caller after the fact (by exec'ing a setgid program, or by
  * exiting so that its PID is reused). One round trip: sd_bus_query_sender_creds() would make the
- * same call again for the UID. */
+ * same call again for the UID. On a direct connection (private.c), the same record from the socket. */
 typedef struct BusCreds {
         bool have_uid;
         uid_t uid;
@@ -33,8 +35,23 @@ static int bus_get_connection_creds(sd_bus_message *msg, BusCreds *ret) {
         const char *sender = sd_bus_message_get_sender(msg);
         int r;
 
-        if (!sender)
-                return -EPERM;
+        /* A direct connection (private.c): the socket's record, no bus daemon to ask. */
+        if (!sender) {
+                const gid_t *groups;
+
+                r = bus_private_creds(bus_manager, sd_bus_message_get_bus(msg), &c.uid, &c.pid, &groups,
+                                      &c.n_groups);
+                if (r < 0)
+                        return r;
+                c.have_uid = true;
+                c.groups = calloc(c.n_groups ?: 1, sizeof(gid_t));
+                if (!c.groups)
+                        return -ENOMEM;
+                memcpy(c.groups, groups, c.n_groups * sizeof(gid_t));
+                *ret = c;
+                c = (BusCreds){};
+                return 0;
+        }
         r = sd_bus_call_method(sd_bus_message_get_bus(msg), "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                "org.freedesktop.DBus", "GetConnectionCredentials", NULL, &reply, "s",
                                sender);
@@ -204,7 +221,6 @@ void bus_caller_cache_clear(void) {
 }
 
 static int bus_get_caller_uncached(sd_bus_message *msg, bool want_unit, Caller *ret);
-static Manager *bus_manager; /* set by bus_setup(): isod has one bus and one manager */
 
 int bus_get_caller(sd_bus_message *msg, Caller *ret) {
         Manager *m = bus_manager;
@@ -665,6 +681,25 @@ void bus_workload_removed(Manager *m, Workload *w) {
                                   w->name, w->path);
 }
 
+int bus_add_objects(sd_bus *bus, Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(bus, NULL, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the manager object: %m");
+        r = sd_bus_add_fallback_vtable(bus, NULL, ISOD_WORKLOAD_PREFIX, ISOD_WORKLOAD_IFACE, workload_vtable,
+                                       workload_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the workload objects: %m");
+        r = sd_bus_add_node_enumerator(bus, NULL, ISOD_WORKLOAD_PREFIX, workload_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the workload enumerator: %m");
+        r = sd_bus_add_object_manager(bus, NULL, ISOD_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the object manager: %m");
+        return 0;
+}
+
 int bus_setup(Manager *m, const char *address) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
@@ -685,19 +720,9 @@ int bus_setup(Manager *m, const char *address) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the bus: %m");
 
-        r = sd_bus_add_object_vtable(bus, NULL, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, manager_vtable, m);
+        r = bus_add_objects(bus, m);
         if (r < 0)
-                return log_error_errno(r, "Failed to add the manager object: %m");
-        r = sd_bus_add_fallback_vtable(bus, NULL, ISOD_WORKLOAD_PREFIX, ISOD_WORKLOAD_IFACE, workload_vtable,
-                                       workload_object_find, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add the workload objects: %m");
-        r = sd_bus_add_node_enumerator(bus, NULL, ISOD_WORKLOAD_PREFIX, workload_node_enumerator, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add the workload enumerator: %m");
-        r = sd_bus_add_object_manager(bus, NULL, ISOD_MANAGER_PATH);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add the object manager: %m");
+                return r;
         r = sd_bus_error_add_map(isod_error_map);
         if (r < 0)
                 return r;

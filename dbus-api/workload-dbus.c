@@ -213,11 +213,7 @@ static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         if (w->state == WORKLOAD_EXITED || w->state == WORKLOAD_FAILED) {
                 r = sd_bus_reply_method_return(msg, "i", workload_exit_status(w));
-                if (w->track) {
-                        (void) sd_bus_track_remove_name(w->track, sd_bus_message_get_sender(msg));
-                        if (sd_bus_track_count(w->track) == 0)
-                                w->track = sd_bus_track_unref(w->track);
-                }
+                workload_untrack_client(w, msg);
                 workload_maybe_auto_remove(w);
                 return r;
         }
