@@ -23,6 +23,10 @@ int bus_private_setup(Manager *m, const char *path);
 void bus_private_done(Manager *m);
 /* The peer of a direct connection, as the socket recorded it at connect time; -EPERM if bus is
  * not one. The groups include the primary GID and stay owned by the connection. */
+/* The caller of a direct connection, once looked up: it does not change for the connection's life
+ * (like the bus cache per unique name). NULL if none yet or bus is not a direct connection. */
+const Caller *bus_private_caller_get(Manager *m, sd_bus *bus);
+void bus_private_caller_put(Manager *m, sd_bus *bus, const Caller *c);
 int bus_private_creds(Manager *m, sd_bus *bus, uid_t *ret_uid, pid_t *ret_pid, const gid_t **ret_groups,
                       size_t *ret_n_groups);
 void bus_workload_new(Manager *m, Workload *w);
@@ -30,6 +34,7 @@ void bus_workload_removed(Manager *m, Workload *w);
 
 /* Helpers shared by manager-dbus.c and workload-dbus.c */
 int bus_get_caller(sd_bus_message *msg, Caller *ret);
+int caller_copy(const Caller *from, Caller *ret);
 void bus_caller_cache_clear(void);
 int bus_read_stdio(sd_bus_message *msg, int ret_fds[3], sd_bus_error *error);
 int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *message);

@@ -141,7 +141,7 @@ static int resolve_name(bool is_group, uint32_t id, char **ret) {
         return -ERANGE;
 }
 
-static int caller_copy(const Caller *from, Caller *ret) {
+int caller_copy(const Caller *from, Caller *ret) {
         _cleanup_(caller_done) Caller c = {
                 .uid = from->uid,
                 .gid = from->gid,
@@ -233,14 +233,17 @@ int bus_get_caller(sd_bus_message *msg, Caller *ret) {
         /* The unit is read from /proc/PID/cgroup at each call (it may change); only when a rule
          * needs it. Everything else comes from the bus daemon's record, cached per connection. */
         want_unit = m && policy_needs_unit(m->policy);
-        cached = caller_cache_get(sender);
+        /* A direct connection (no sender) keeps its caller with it (private.c). */
+        cached = sender ? caller_cache_get(sender) : bus_private_caller_get(m, sd_bus_message_get_bus(msg));
         if (cached && !want_unit)
                 return caller_copy(cached, ret);
         r = bus_get_caller_uncached(msg, want_unit, &c);
         if (r < 0)
                 return r;
-        if (!want_unit)
+        if (!want_unit && sender)
                 caller_cache_put(sender, &c);
+        else if (!want_unit)
+                bus_private_caller_put(m, sd_bus_message_get_bus(msg), &c);
         *ret = c;
         return 0;
 }

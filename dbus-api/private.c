@@ -32,6 +32,8 @@ struct PrivateConn {
         pid_t pid;
         gid_t *groups; /* the primary GID first, then SO_PEERGROUPS */
         size_t n_groups;
+        Caller caller; /* bus_get_caller()'s result, once it was asked */
+        bool have_caller;
         PrivateConn *next;
 };
 
@@ -40,6 +42,7 @@ static PrivateConn *private_conn_free(PrivateConn *c) {
                 return NULL;
         sd_bus_flush_close_unref(c->bus);
         free(c->groups);
+        caller_done(&c->caller);
         free(c);
         return NULL;
 }
@@ -230,15 +233,36 @@ void bus_private_done(Manager *m) {
         m->private_path = NULL;
 }
 
+static PrivateConn *private_conn_find(Manager *m, sd_bus *bus) {
+        for (PrivateConn *c = m ? m->private_conns : NULL; c; c = c->next)
+                if (c->bus == bus)
+                        return c;
+        return NULL;
+}
+
+const Caller *bus_private_caller_get(Manager *m, sd_bus *bus) {
+        PrivateConn *c = private_conn_find(m, bus);
+
+        return c && c->have_caller ? &c->caller : NULL;
+}
+
+void bus_private_caller_put(Manager *m, sd_bus *bus, const Caller *caller) {
+        PrivateConn *c = private_conn_find(m, bus);
+
+        if (!c || c->have_caller)
+                return;
+        c->have_caller = caller_copy(caller, &c->caller) >= 0;
+}
+
 int bus_private_creds(Manager *m, sd_bus *bus, uid_t *ret_uid, pid_t *ret_pid, const gid_t **ret_groups,
                       size_t *ret_n_groups) {
-        for (PrivateConn *c = m ? m->private_conns : NULL; c; c = c->next)
-                if (c->bus == bus) {
-                        *ret_uid = c->uid;
-                        *ret_pid = c->pid;
-                        *ret_groups = c->groups;
-                        *ret_n_groups = c->n_groups;
-                        return 0;
-                }
-        return -EPERM;
+        PrivateConn *c = private_conn_find(m, bus);
+
+        if (!c)
+                return -EPERM;
+        *ret_uid = c->uid;
+        *ret_pid = c->pid;
+        *ret_groups = c->groups;
+        *ret_n_groups = c->n_groups;
+        return 0;
 }
