@@ -22,6 +22,7 @@ typedef struct BusCreds {
         pid_t pid;     /* 0 if not reported */
         gid_t *groups; /* NULL if not reported */
         size_t n_groups;
+        gid_t primary_gid; /* (gid_t) -1 if not reported (the bus daemon does not say which) */
 } BusCreds;
 
 static void bus_creds_done(BusCreds *c) {
@@ -31,7 +32,7 @@ static void bus_creds_done(BusCreds *c) {
 
 static int bus_get_connection_creds(sd_bus_message *msg, BusCreds *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(bus_creds_done) BusCreds c = {};
+        _cleanup_(bus_creds_done) BusCreds c = { .primary_gid = (gid_t) -1 };
         const char *sender = sd_bus_message_get_sender(msg);
         int r;
 
@@ -44,6 +45,7 @@ static int bus_get_connection_creds(sd_bus_message *msg, BusCreds *ret) {
                 if (r < 0)
                         return r;
                 c.have_uid = true;
+                c.primary_gid = c.n_groups > 0 ? groups[0] : (gid_t) -1;
                 c.groups = calloc(c.n_groups ?: 1, sizeof(gid_t));
                 if (!c.groups)
                         return -ENOMEM;
@@ -268,11 +270,14 @@ static int bus_get_caller_uncached(sd_bus_message *msg, bool want_unit, Caller *
         /* The primary GID and the unit are read from /proc/PID (sd-bus does it): only as good as
          * that. The GID from /proc is used only if the connection had it too; otherwise (e.g. the
          * caller exec'd a setgid program since) it is ignored. No group record: no groups, so
-         * group rules never match (fail closed). The unit: see docs/policy.md. */
-        if (bc.pid > 0 &&
+         * group rules never match (fail closed). The unit: see docs/policy.md. A direct connection
+         * has its primary GID from the socket (SO_PEERCRED): /proc is read for the unit only. */
+        egid = bc.primary_gid;
+        if (bc.pid > 0 && (want_unit || egid == (gid_t) -1) &&
             sd_bus_creds_new_from_pid(&creds, bc.pid,
-                                      SD_BUS_CREDS_EGID | (want_unit ? SD_BUS_CREDS_UNIT : 0)) >= 0) {
-                if (sd_bus_creds_get_egid(creds, &egid) < 0)
+                                      (egid == (gid_t) -1 ? SD_BUS_CREDS_EGID : 0) |
+                                              (want_unit ? SD_BUS_CREDS_UNIT : 0)) >= 0) {
+                if (bc.primary_gid == (gid_t) -1 && sd_bus_creds_get_egid(creds, &egid) < 0)
                         egid = (gid_t) -1;
                 if (want_unit && sd_bus_creds_get_unit(creds, &unit) >= 0 && unit) {
                         c.unit = strdup(unit);

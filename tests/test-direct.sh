@@ -47,6 +47,9 @@ isoctl rm bg >/dev/null
 setpriv --groups=adm -- "$ISOCTL" launch -d --name sup -- /bin/true >/dev/null
 like "a supplementary group came from the socket (SO_PEERGROUPS)" "$(isoctl list)" '^sup +container +[a-z]+ +via-adm'
 isoctl rm -f sup >/dev/null 2>&1
+setpriv --regid=adm --clear-groups -- "$ISOCTL" launch -d --name prim -- /bin/true >/dev/null
+like "so did the primary group (SO_PEERCRED's gid, no /proc read)" "$(isoctl list)" '^prim +container +[a-z]+ +via-adm'
+isoctl rm -f prim >/dev/null 2>&1
 
 # The same workloads, whichever way in: the bus sees what the direct socket made.
 isoctl launch -d --name both -- /bin/sleep 60 >/dev/null
