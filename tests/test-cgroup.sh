@@ -241,6 +241,8 @@ if [ -z "$V2" ]; then
         like "one of the ready spare monitors ($spares) took the workload" "$spares" " $mon "
         like "the init was born in its cgroup: no migration (cgroup_attached 0)" \
                 "$(cat "$T/state/workloads/sp/monitor.json")" '"cgroup_attached": ?0[,}]'
+        like "... but it waited for pids.max, written once the holder left (init_waited)" \
+                "$(cat "$T/state/workloads/sp/monitor.json")" '"init_waited": ?true'
         like "the cgroup fact names the workload's leaf" "$(cat "$T/state/workloads/sp/monitor.json")" '"cgroup": ?"[^"]*/ctr-sp"'
         check "the spare's leaves were renamed (spare-$mon is gone)" [ ! -e "$sgroup/spare-$mon" ]
         like "the init's cgroups have the workload's name" "$(cat /proc/"$lp"/cgroup)" '/ctr-sp$' 
@@ -262,6 +264,8 @@ if [ -z "$V2" ]; then
         isoctl wait spoom >/dev/null
         is "spare path, past the memory limit: killed by SIGKILL (137)" "$?" 137
         like "spare path: the init was born in its cgroup" "$(cat "$T/state/workloads/spoom/monitor.json")" '"cgroup_attached": ?0[,}]'
+        like "spare path, nothing pending: the init did not wait for the monitor (init_waited false)" \
+                "$(cat "$T/state/workloads/spoom/monitor.json")" '"init_waited": ?false'
         like "spare path: show says failed, reason oom (the monitor survived to say it)" "$(isoctl show spoom 2>&1)" '[Rr]eason:? +oom'
         isoctl rm spoom >/dev/null 2>&1
 
@@ -270,6 +274,8 @@ if [ -z "$V2" ]; then
         isoctl launch -d --name spcpu --cpus 0.5 -- /bin/sleep 1000 >/dev/null
         like "spare path + --cpus: attached in the cpu hierarchy only (cgroup_attached 1)" \
                 "$(cat "$T/state/workloads/spcpu/monitor.json")" '"cgroup_attached": ?1[,}]'
+        like "spare path + --cpus: so the init waited to be placed" \
+                "$(cat "$T/state/workloads/spcpu/monitor.json")" '"init_waited": ?true'
         lp=$(leader_of spcpu)
         like "spare path + --cpus: the init is in its cpu leaf" "$(cg_dir "$lp" cpu)" "/$group/ctr-spcpu\$"
         check "spare path + --cpus: the leaves hold the workload only" only_workload "$lp" "$(monitor_of spcpu)"
@@ -293,6 +299,21 @@ if [ -z "$V2" ]; then
         isoctl wait stale >/dev/null
         wait_until 5 sh -c "[ ! -e '$stale' ]"
         check "... and removed with the workload" [ ! -e "$stale" ]
+
+        # A spare whose holder died (killed here): nothing is cloned through it; the launch clones
+        # again without it, attaches by PID, waits to be placed and brings its own loopback up.
+        wait_until 10 sh -c "[ \$(find /sys/fs/cgroup/pids/ -maxdepth 6 -type d -path '*/$group/spare-*' | wc -l) -ge 4 ]"
+        for s in $(spare_leaves | sed 's|.*/spare-||'); do
+                for h in $(pgrep -P "$s"); do kill -KILL "$h"; done
+        done
+        sleep 0.2
+        out=$(isoctl launch --name hk --keep -- /bin/sh -c 'cat /sys/class/net/lo/operstate; exit 4' 2>&1)
+        rc=$?
+        is "a spare without its holder: the launch still runs (exit 4)" "$rc" 4
+        like "... with its loopback up" "$out" '^(up|unknown)$'
+        like "... attached by PID and waited for it" "$(cat "$T/state/workloads/hk/monitor.json")" \
+                '"cgroup_attached": ?[1-9].*"init_waited": ?true|"init_waited": ?true.*"cgroup_attached": ?[1-9]'
+        isoctl rm -f hk >/dev/null 2>&1
 
         # Launches while others end: GROUP is never removed under a launch (it was, for a
         # non-default instance, by whichever workload ended last).

@@ -1408,6 +1408,11 @@ int cgroup_setup_with_spare(Cgroup **spare, const char *path, const CgroupLimits
         return r < 0 ? r : 0;
 }
 
+bool cgroup_clone_born_placed(const Cgroup *cg) {
+        return !cg || (cg->holder && cg->n_dirs > 0 && cg->spare_dirs == (1U << cg->n_dirs) - 1 &&
+                       cg->deferred_pids == 0);
+}
+
 bool cgroup_clone_net_ready(const Cgroup *cg, uint64_t flags) {
         return cg && cg->holder && holder_net_used(cg->holder, flags) && cg->holder->net_lo_up;
 }
@@ -1423,9 +1428,10 @@ pid_t cgroup_clone_fn(Cgroup *cg, uint64_t flags, int (*fn)(void *), void *arg, 
                 cg->holder = holder_free(cg->holder);
                 if (pid > 0)
                         cg->born_dirs = cg->spare_dirs;
-                if (pid != -ESRCH)
-                        return pid;
-                /* The holder was gone: clone here and attach everywhere. */
+                /* The holder was gone: nothing was cloned. The caller's child would have been told
+                 * the wrong thing (its network namespace, whether it must wait to be placed):
+                 * the caller asks again, now without a holder. */
+                return pid == -ESRCH ? -EAGAIN : pid;
         }
         pid = cgroup_clone3(cg, flags, ret_pidfd, &placed);
         if (pid == 0)

@@ -101,9 +101,15 @@ pid_t cgroup_clone3(Cgroup *cg, uint64_t flags, int *ret_pidfd, bool *ret_placed
 /* Like cgroup_clone3() without CLONE_PIDFD's caller-visible fork semantics: the child runs fn(arg)
  * and exits with its return value. The child is born in the leaf where that is possible: v2
  * CLONE_INTO_CGROUP, or (v1) a spare's holder process clones it with CLONE_PARENT (it is still the
- * caller's child). The caller must then call cgroup_place_child() before letting the child run.
- * Returns the PID or -errno. */
+ * caller's child). The caller must then call cgroup_place_child() before letting the child run,
+ * unless cgroup_clone_born_placed() said it need not. Returns the PID or -errno; -EAGAIN if the
+ * spare's holder was gone (nothing was cloned: ask cgroup_clone_born_placed() and
+ * cgroup_clone_net_ready() again, and call again). */
 pid_t cgroup_clone_fn(Cgroup *cg, uint64_t flags, int (*fn)(void *), void *arg, int *ret_pidfd);
+/* Whether a child of cgroup_clone_fn(cg, …) is born in its cgroup everywhere with every limit
+ * written (the spare holder's leaves cover all hierarchies and no pids.max waits for the holder to
+ * leave): then cgroup_place_child() has nothing to do and the child need not wait for it. */
+bool cgroup_clone_born_placed(const Cgroup *cg);
 /* Whether cgroup_clone_fn(cg, flags, …) will give the child the spare holder's network namespace,
  * made ahead of time with its loopback already up (CLONE_NEWNET without CLONE_NEWUSER). */
 bool cgroup_clone_net_ready(const Cgroup *cg, uint64_t flags);

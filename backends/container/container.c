@@ -321,6 +321,7 @@ typedef struct InitArgs {
         Container *c;
         int fd;       /* the child's end of the socketpair */
         int other_fd; /* the monitor's end */
+        bool wait;    /* for the monitor's byte: it places us in our cgroup first */
 } InitArgs;
 
 /* The container init, from clone to container_child(). It may run on a copy of the spare holder's
@@ -330,8 +331,10 @@ static int container_init(void *p) {
 
         (void) close(a->other_fd);
         /* Wait until the monitor has placed us in the workload's cgroup (v1: by PID, in the
-         * hierarchies we were not born in) and written the last limits. */
-        if (read(a->fd, &(char){ 0 }, 1) != 1)
+         * hierarchies we were not born in) and written the last limits. Born placed (a spare's
+         * holder in every hierarchy, no pids.max pending), we go on at once: one wake-up less on
+         * the launch's path. */
+        if (a->wait && read(a->fd, &(char){ 0 }, 1) != 1)
                 _exit(127);
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(a->fd, errno, "create a cgroup namespace");
@@ -412,12 +415,21 @@ static int container_start(Monitor *m) {
 
         /* No CLONE_NEWCGROUP here: the child unshares it once it is in its cgroup, so that the
          * namespace is rooted at the workload's cgroup (which /proc/self/cgroup shows as "/"). */
-        init_args = (InitArgs){ .m = m, .c = c, .fd = sp[1], .other_fd = sp[0] };
-        c->net_ready = cgroup_clone_net_ready(c->cgroup, (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) |
-                                                                 (c->userns ? CLONE_NEWUSER : 0));
-        pid = cgroup_clone_fn(c->cgroup,
-                              (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0),
-                              container_init, &init_args, &pidfd);
+        /* The child copies init_args and c as they are at the clone: what it is told must match
+         * how it is cloned, so a holder found gone (-EAGAIN) means asking again. */
+        for (int attempt = 0;; attempt++) {
+                uint64_t flags = (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0);
+
+                init_args = (InitArgs){ .m = m,
+                                        .c = c,
+                                        .fd = sp[1],
+                                        .other_fd = sp[0],
+                                        .wait = c->userns || !cgroup_clone_born_placed(c->cgroup) };
+                c->net_ready = cgroup_clone_net_ready(c->cgroup, flags);
+                pid = cgroup_clone_fn(c->cgroup, flags, container_init, &init_args, &pidfd);
+                if (pid != -EAGAIN || attempt > 0)
+                        break;
+        }
         if (pid < 0) {
                 r = pid;
                 (void) close(sp[0]);
@@ -439,7 +451,8 @@ static int container_start(Monitor *m) {
         if (r >= 0) {
                 /* How many hierarchies the init had to be moved into (0: born in its cgroup). */
                 monitor_set_fact(m, "cgroup_attached", json_integer(r));
-                r = write(sp[0], &(char){ 0 }, 1) != 1 ? -errno : 0;
+                monitor_set_fact(m, "init_waited", json_boolean(init_args.wait));
+                r = !init_args.wait || write(sp[0], &(char){ 0 }, 1) == 1 ? 0 : -errno;
         }
         if (r < 0) {
                 (void) pidfd_send_signal_compat(pidfd, SIGKILL);
