@@ -27,8 +27,8 @@
 #       BENCH_TPUT_REPS   batches per parallelism (median)     (default 3)
 #       BENCH_RSS_REPS    /usr/bin/time -v repetitions         (default 3)
 #       BENCH_ROWS        subset of rows (space separated)     (default all)
-#       BENCH_PAIR_ROUNDS interleaved rounds for the headline ratios (default 4; 0: none)
-#       BENCH_PAIR_RUNS   hyperfine runs per row and round     (default 15)
+#       BENCH_PAIR_ROUNDS interleaved rounds for the headline ratios (default 6; 0: none)
+#       BENCH_PAIR_RUNS   hyperfine runs per row and round     (default 20)
 #       BENCH_QUIET_WAIT  max seconds to wait before each row for other processes to use
 #                         < BENCH_MAX_OTHER cores              (default 60; 0.25 cores)
 #       BENCH_SKIP_INSTALL=1  no apt-get
@@ -52,8 +52,8 @@ export BENCH_WARMUP=${BENCH_WARMUP:-3}
 export BENCH_TPUT_N=${BENCH_TPUT_N:-200}
 export BENCH_TPUT_REPS=${BENCH_TPUT_REPS:-3}
 export BENCH_RSS_REPS=${BENCH_RSS_REPS:-3}
-export BENCH_PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-4}
-export BENCH_PAIR_RUNS=${BENCH_PAIR_RUNS:-15}
+export BENCH_PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-6}
+export BENCH_PAIR_RUNS=${BENCH_PAIR_RUNS:-20}
 export BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-60}
 export BENCH_MAX_OTHER=${BENCH_MAX_OTHER:-0.25}
 export BENCH_DATE=${BENCH_DATE:-$(date +%F)}

@@ -173,6 +173,19 @@ wait_until() {
         return 1
 }
 
+# client_dies_while_running NAME SECS CMD...: `isoctl launch --name NAME -- CMD...` in the background,
+# its client SIGKILLed once NAME runs; returns once NAME is no longer listed (or SECS passed).
+client_dies_while_running() {
+        local name=$1 secs=$2 pid
+        shift 2
+        "$ISOCTL" launch --name "$name" -- "$@" &
+        pid=$!
+        wait_until "$secs" state_is "$name" running
+        kill -KILL "$pid"
+        wait "$pid" 2>/dev/null
+        wait_until "$secs" sh -c '! "$0" list | grep -q "^$1 "' "$ISOCTL" "$name"
+}
+
 state_of() {
         isoctl show --json "$1" 2>/dev/null | sed -n 's/.*"State": "\([a-z]*\)".*/\1/p'
 }

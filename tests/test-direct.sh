@@ -58,12 +58,7 @@ isoctl rm -f both >/dev/null
 
 # A client that dies while its auto-remove workload runs holds it no longer: the workload is removed
 # when it ends, as on the bus (where the client's name is tracked).
-isoctl launch --name orphan -- /bin/sleep 1 &
-cpid=$!
-wait_until 5 state_is orphan running
-kill -KILL "$cpid"
-wait "$cpid" 2>/dev/null
-wait_until 10 sh -c '! "$0" list | grep -q "^orphan "' "$ISOCTL"
+client_dies_while_running orphan 10 /bin/sleep 1
 unlike "its workload is removed once it ends" "$(isoctl list)" '^orphan '
 
 # --- who may connect

@@ -49,12 +49,7 @@ isoctl launch -d --name vgsurvive -- /bin/sleep 100 >/dev/null
 out=$(ISOD_SOCKET=$T/state/private isoctl launch -- /bin/sh -c 'echo direct; exit 4')
 is "direct launch under valgrind" "$?:$out" "4:direct"
 is "direct exec under valgrind" "$(ISOD_SOCKET=$T/state/private isoctl exec vgrun -- /bin/echo in)" in
-ISOD_SOCKET=$T/state/private isoctl launch --name vgheld -- /bin/sleep 0.5 &
-held=$!
-wait_until 20 state_is vgheld running
-kill -KILL "$held"
-wait "$held" 2>/dev/null
-wait_until 20 sh -c '! "$0" list | grep -q "^vgheld "' "$ISOCTL"
+ISOD_SOCKET=$T/state/private client_dies_while_running vgheld 20 /bin/sleep 0.5
 unlike "a workload held by a vanished direct client is removed when it ends" "$(isoctl list)" '^vgheld '
 
 # restart under valgrind: re-adoption paths
