@@ -76,6 +76,7 @@ typedef struct Manager {
         sd_id128_t private_id;
         PrivateConn *private_conns;
         size_t n_private;
+        size_t private_max;
 } Manager;
 
 /* Who is calling, from the bus credentials (never from the message). */

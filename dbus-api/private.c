@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,11 +20,15 @@
  * Who may connect: the socket is 0600 root (in the 0700 state directory), and each connection's peer is
  * checked again (SO_PEERCRED, uid 0) before a byte is read. The caller's identity for the policy is
  * taken from the socket at connect time (SO_PEERCRED, SO_PEERGROUPS), the same record dbus-daemon
- * would have given. At most PRIVATE_MAX_CONNECTIONS at once: beyond that, new ones wait in the
- * listen backlog until one closes. */
+ * would have given. At most private_max connections at once (PRIVATE_MAX_CONNECTIONS, and no more
+ * than half of RLIMIT_NOFILE): beyond that, new ones wait in the listen backlog until one closes. */
 
-#define PRIVATE_MAX_CONNECTIONS 64U
+/* Connections served at once: a foreground `isoctl launch` keeps its own for the workload's life,
+ * so as many as systemd serves on its private socket, within half of our file descriptors. */
+#define PRIVATE_MAX_CONNECTIONS 4096U
+#define PRIVATE_MIN_CONNECTIONS 16U
 #define PRIVATE_MAX_GROUPS 65536U
+#define PRIVATE_ACCEPT_RETRY_USEC (100 * USEC_PER_MSEC)
 
 struct PrivateConn {
         Manager *manager;
@@ -40,7 +45,9 @@ struct PrivateConn {
 static PrivateConn *private_conn_free(PrivateConn *c) {
         if (!c)
                 return NULL;
-        sd_bus_flush_close_unref(c->bus);
+        /* No flush: a peer that does not read (or never finished its handshake) must not hold up
+         * isod's exit. On a disconnect the bus is closed already. */
+        sd_bus_close_unref(c->bus);
         free(c->groups);
         caller_done(&c->caller);
         free(c);
@@ -59,7 +66,7 @@ static void private_conn_unlink(Manager *m, PrivateConn *c) {
                         break;
                 }
         /* Room again: accept what waited in the backlog. */
-        if (m->private_src)
+        if (m->private_src && m->n_private < m->private_max)
                 (void) sd_event_source_set_enabled(m->private_src, SD_EVENT_ON);
 }
 
@@ -162,17 +169,31 @@ static int private_conn_new(Manager *m, int fd) {
         return 0;
 }
 
+static int on_accept_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->private_src && m->n_private < m->private_max)
+                (void) sd_event_source_set_enabled(m->private_src, SD_EVENT_ON);
+        return 0;
+}
+
 static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
         int cfd, r;
 
-        if (m->n_private >= PRIVATE_MAX_CONNECTIONS) {
+        if (m->n_private >= m->private_max) {
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
                 return 0;
         }
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                        /* The connection stays in the backlog; not a busy loop until fds come back. */
+                        log_warning_errno(-errno, "Cannot accept a direct connection now, retrying: %m");
+                        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                        (void) sd_event_add_time_relative(m->event, NULL, CLOCK_MONOTONIC,
+                                                          PRIVATE_ACCEPT_RETRY_USEC, 0, on_accept_retry, m);
+                } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                         log_warning_errno(-errno, "Failed to accept a direct connection: %m");
                 return 0;
         }
@@ -185,11 +206,16 @@ static int on_private_accept(sd_event_source *s, int fd, uint32_t revents, void 
 int bus_private_setup(Manager *m, const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
+        struct rlimit rl;
         int r;
 
         if (strlen(path) >= sizeof sa.sun_path)
                 return log_error_errno(-ENAMETOOLONG, "Socket path '%s' is too long.", path);
         strcpy(sa.sun_path, path);
+        m->private_max = PRIVATE_MAX_CONNECTIONS;
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur != RLIM_INFINITY)
+                m->private_max = (unsigned) MAX(MIN(rl.rlim_cur / 2, (rlim_t) PRIVATE_MAX_CONNECTIONS),
+                                                (rlim_t) PRIVATE_MIN_CONNECTIONS);
         r = sd_id128_randomize(&m->private_id);
         if (r < 0)
                 return r;

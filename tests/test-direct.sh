@@ -92,11 +92,18 @@ except socket.timeout: print("still open")' "$S" 2>&1)
 is "garbage after the handshake: isod drops the connection" "$out" closed
 check "isod keeps running" isod_alive
 
-# 150 idle connections (isod serves 64 at once; the rest wait in the backlog).
+# More connections than isod serves at once. It serves up to 4096, but no more than half of its
+# file descriptors: started with 256 of them, 128. The rest wait in the listen backlog.
+stop_isod
+hard=$(ulimit -Hn)
+ulimit -Sn 256
+check "isod starts with 256 file descriptors" start_isod
+ulimit -Sn "$hard"
 /usr/bin/python3 -c '
-import socket, sys, time
+import resource, socket, sys, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 c = []
-for i in range(150):
+for i in range(200):
     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); c.append(s)
 print("held", flush=True)
 time.sleep(4)' "$S" >"$T/held" &
@@ -104,12 +111,24 @@ hold=$!
 wait_until 5 grep -q held "$T/held"
 sleep 0.5
 nfd=$(ls /proc/"$ISOD_PID"/fd | wc -l)
-check "isod's fds stay bounded while 150 connections are held ($nfd)" [ "$nfd" -lt 110 ]
+check "isod's fds stay bounded while 200 connections are held ($nfd, at most 128 of them served)" \
+        [ "$nfd" -lt 175 ]
 out=$(ISOD_SOCKET= isoctl launch -- /bin/sh -c 'exit 4')
 is "the bus still serves meanwhile" "$?" 4
 out=$(timeout 20 "$ISOCTL" launch -- /bin/sh -c 'exit 6')
 is "a direct launch queued behind them completes once they go" "$?" 6
 wait "$hold"
+check "isod keeps running" isod_alive
+# Foreground clients keep their connection while their workload runs: far more than 64 at once.
+fg=()
+for i in $(seq 1 80); do
+        isoctl launch --name fg$i -- /bin/sleep 6 >/dev/null 2>&1 &
+        fg+=($!)
+done
+sleep 2.5
+out=$(timeout 2 "$ISOCTL" list 2>&1)
+is "with 80 foreground clients waiting, another direct call is served at once" "$?" 0
+wait "${fg[@]}"
 check "isod keeps running" isod_alive
 
 # --- root's default: isod's socket in /run/isod, no bus needed

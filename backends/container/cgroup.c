@@ -1257,6 +1257,15 @@ static pid_t holder_clone(CgroupHolder *h, uint64_t flags, int (*fn)(void *), vo
         holder_reap(h); /* it exits right after clone3(): that is the answer */
         if (h->result > 0)
                 *ret_pidfd = h->pidfd;
+        else if (h->pidfd >= 0) {
+                /* Killed between its clone3() and storing the answer: a payload exists that the
+                 * caller does not know of (and would clone again). The kernel wrote its pidfd into
+                 * our file table: end it. */
+                (void) pidfd_send_signal_compat(h->pidfd, SIGKILL);
+                (void) waitid(P_PIDFD, (id_t) h->pidfd, &(siginfo_t){}, WEXITED | __WALL);
+                h->pidfd = safe_close(h->pidfd);
+                return -ESRCH;
+        }
         return (pid_t) h->result;
 }
 
