@@ -18,7 +18,8 @@ bool arg_json = false;
 static int connect_direct(const char *path, sd_bus **ret) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd, r;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
 
         if (strlen(path) >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
@@ -26,21 +27,15 @@ static int connect_direct(const char *path, sd_bus **ret) {
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
-                r = -errno;
-                (void) close(fd);
-                return r;
-        }
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
         r = sd_bus_new(&bus);
-        if (r < 0) {
-                (void) close(fd);
+        if (r < 0)
                 return r;
-        }
-        r = sd_bus_set_fd(bus, fd, fd); /* the bus owns it from here */
-        if (r < 0) {
-                (void) close(fd);
+        r = sd_bus_set_fd(bus, fd, fd); /* takes the fd only when it succeeds */
+        if (r < 0)
                 return r;
-        }
+        TAKE_FD(fd);
         (void) sd_bus_negotiate_fds(bus, true);
         r = sd_bus_start(bus);
         if (r < 0)

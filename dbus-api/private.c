@@ -105,46 +105,36 @@ static int peer_groups(int fd, gid_t primary, gid_t **ret, size_t *ret_n) {
         return 0;
 }
 
-static int private_conn_new(Manager *m, int fd) {
+static int private_conn_new(Manager *m, int cfd) {
         _cleanup_(private_conn_freep) PrivateConn *c = NULL;
+        _cleanup_close_ int fd = cfd; /* ours until the bus takes it */
         struct ucred uc = {};
         socklen_t len = sizeof uc;
         int r;
 
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
-                r = -errno;
-                (void) close(fd);
-                return r;
-        }
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+                return -errno;
         if (uc.uid != 0) {
-                (void) close(fd);
                 log_warning("Refused a direct connection from UID %u (PID %d): only root may use it.",
                             (unsigned) uc.uid, (int) uc.pid);
                 return -EPERM;
         }
         c = calloc(1, sizeof(PrivateConn));
-        if (!c) {
-                (void) close(fd);
+        if (!c)
                 return -ENOMEM;
-        }
         c->manager = m;
         c->uid = uc.uid;
         c->pid = uc.pid;
         r = peer_groups(fd, uc.gid, &c->groups, &c->n_groups);
-        if (r < 0) {
-                (void) close(fd);
+        if (r < 0)
                 return log_warning_errno(r, "Failed to read a direct connection's groups: %m");
-        }
         r = sd_bus_new(&c->bus);
-        if (r < 0) {
-                (void) close(fd);
+        if (r < 0)
                 return r;
-        }
-        r = sd_bus_set_fd(c->bus, fd, fd); /* the bus owns it from here */
-        if (r < 0) {
-                (void) close(fd);
+        r = sd_bus_set_fd(c->bus, fd, fd); /* takes the fd only when it succeeds */
+        if (r < 0)
                 return r;
-        }
+        TAKE_FD(fd);
         r = sd_bus_set_server(c->bus, true, m->private_id);
         if (r < 0)
                 return r;
