@@ -39,6 +39,7 @@ struct PrivateConn {
         size_t n_groups;
         Caller caller; /* bus_get_caller()'s result, once it was asked */
         bool have_caller;
+        sd_event_source *handshake_src; /* see on_handshake() */
         PrivateConn *next;
 };
 
@@ -47,6 +48,7 @@ static PrivateConn *private_conn_free(PrivateConn *c) {
                 return NULL;
         /* No flush: a peer that does not read (or never finished its handshake) must not hold up
          * isod's exit. On a disconnect the bus is closed already. */
+        sd_event_source_disable_unref(c->handshake_src);
         sd_bus_close_unref(c->bus);
         free(c->groups);
         caller_done(&c->caller);
@@ -82,6 +84,22 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 workload_release_connection(w, c->bus);
         }
         private_conn_free(c);
+        return 0;
+}
+
+/* libsystemd 252's server reads a client's first call together with its BEGIN line when the client
+ * sends them in one write (libdbus and GDBus do; sd-bus clients wait for OK), finishes the handshake
+ * and leaves the call in its buffer until more data arrives: a python3-dbus call waited for its own
+ * timeout. So after each event of the loop, until the connection runs, it is processed once more. */
+static int on_handshake(sd_event_source *s, void *userdata) {
+        PrivateConn *c = userdata;
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = sd_bus_ref(c->bus); /* a call may end c */
+
+        if (sd_bus_is_ready(bus) <= 0)
+                return 0;
+        c->handshake_src = sd_event_source_disable_unref(c->handshake_src);
+        while (sd_bus_process(bus, NULL) > 0)
+                ;
         return 0;
 }
 
@@ -151,6 +169,9 @@ static int private_conn_new(Manager *m, int cfd) {
         if (r < 0)
                 return r;
         r = sd_bus_start(c->bus);
+        if (r < 0)
+                return r;
+        r = sd_event_add_post(m->event, &c->handshake_src, on_handshake, c);
         if (r < 0)
                 return r;
         c->next = m->private_conns;

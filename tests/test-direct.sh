@@ -53,6 +53,13 @@ isoctl rm -f prim >/dev/null 2>&1
 
 # The same workloads, whichever way in: the bus sees what the direct socket made.
 isoctl launch -d --name both -- /bin/sleep 60 >/dev/null
+# Any D-Bus library that opens a peer-to-peer connection can call isod there (docs/dbus-api.md).
+out=$(/usr/bin/python3 -c '
+import dbus, sys
+c = dbus.connection.Connection("unix:path=" + sys.argv[1])
+for name, iso, state, rule, path in c.call_blocking(None, "/org/isod1", "org.isod1.Manager", "ListWorkloads", "", []):
+    print(name, state)' "$S" 2>&1)
+like "python3-dbus lists workloads on the direct socket" "$out" '^both running$'
 like "a workload made directly is on the bus" "$(ISOD_SOCKET= isoctl list)" '^both +container +running'
 isoctl rm -f both >/dev/null
 
