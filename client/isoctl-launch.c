@@ -43,6 +43,102 @@ _printf_(1, 2) static int usage_error(const char *fmt, ...) {
         return -EINVAL;
 }
 
+/* -p/--publish [ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp], as podman's and docker's, into a spec
+ * port ({host, guest, proto[, address]}). No ADDR, or an empty one, leaves "address" out: every
+ * host address, unless the daemon or the policy narrow it. */
+static int parse_publish(const char *s, json_t **ret) {
+        _cleanup_free_ char *copy = strdup(s);
+        char *field[3] = {}, *proto, *p;
+        uint32_t port[2], addr;
+        size_t n = 0;
+        json_t *o;
+
+        if (!copy)
+                return -ENOMEM;
+        if (copy[0] == '[')
+                return usage_error("-p/--publish: '%s': only IPv4 host addresses are supported.", s);
+        proto = strrchr(copy, '/');
+        if (proto) {
+                *proto++ = 0;
+                if (port_proto_from_string(proto) < 0)
+                        return usage_error("-p/--publish: protocol must be tcp or udp, not '%s'.", proto);
+        }
+        for (p = copy; p && n < ELEMENTSOF(field); n++) {
+                field[n] = p;
+                p = strchr(p, ':');
+                if (p)
+                        *p++ = 0;
+        }
+        if (p || n < 2)
+                return usage_error("-p/--publish wants [ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp], not '%s'.", s);
+        for (size_t i = 0; i < 2; i++) {
+                const char *f = field[n - 2 + i];
+
+                if (strchr(f, '-'))
+                        return usage_error("-p/--publish: port ranges are not supported ('%s').", f);
+                if (safe_atou32(f, &port[i]) < 0 || port[i] < 1 || port[i] > 65535)
+                        return usage_error("-p/--publish: '%s' is not a port number (1-65535) in '%s'.", f,
+                                           s);
+        }
+        if (n == 3 && *field[0] && parse_ipv4(field[0], &addr) < 0)
+                return usage_error("-p/--publish: '%s' is not an IPv4 address.", field[0]);
+        o = json_pack("{s:i,s:i,s:s}", "host", (int) port[0], "guest", (int) port[1], "proto",
+                      proto ?: "tcp");
+        if (!o)
+                return -ENOMEM;
+        if (n == 3 && *field[0])
+                json_object_set_new(o, "address", json_string(field[0]));
+        *ret = o;
+        return 0;
+}
+
+/* --network, -p, --ip and --mac, applied once every option is known, on top of a --spec file's
+ * "network". A mode (none, host) drops the file's settings that need nat; a network's name means
+ * nat on it. -p/--ip/--mac without --network (and without a mode in the file) imply nat, as
+ * podman's -p does with its default network. */
+static int apply_network_options(json_t *spec, const char *network, json_t *ports, const char *ip,
+                                 const char *mac) {
+        bool nat_only = json_array_size(ports) > 0 || ip || mac;
+        const char *mode;
+        json_t *net;
+
+        if (!network && !nat_only)
+                return 0;
+        net = obj_child(spec, "network");
+        if (network) {
+                NetworkMode m = network_mode_from_string(network);
+
+                if (m >= 0) {
+                        json_object_set_new(net, "mode", json_string(network));
+                        json_object_del(net, "network");
+                        if (m != NETWORK_NAT) {
+                                json_object_del(net, "ports");
+                                json_object_del(net, "ip");
+                                json_object_del(net, "mac");
+                        }
+                } else {
+                        json_object_set_new(net, "mode", json_string("nat"));
+                        json_object_set_new(net, "network", json_string(network));
+                }
+        }
+        if (!nat_only)
+                return 0;
+        mode = json_string_value(json_object_get(net, "mode"));
+        if (!mode)
+                json_object_set_new(net, "mode", json_string("nat"));
+        else if (!streq(mode, "nat"))
+                return usage_error(
+                        "-p/--publish, --ip and --mac need network mode nat (--network nat or a network's name), but the mode is '%s'%s.",
+                        mode, network ? "" : " (from --spec)");
+        if (json_array_size(ports) > 0)
+                json_array_extend(arr_child(net, "ports"), ports);
+        if (ip)
+                json_object_set_new(net, "ip", json_string(ip));
+        if (mac)
+                json_object_set_new(net, "mac", json_string(mac));
+        return 0;
+}
+
 int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_detach, bool *ret_keep,
                          bool *ret_tty, int *ret_optind) {
         enum {
@@ -61,7 +157,10 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 ARG_SECCOMP,
                 ARG_SPEC,
                 ARG_KEEP,
-                ARG_IO_WEIGHT
+                ARG_IO_WEIGHT,
+                ARG_NETWORK,
+                ARG_IP,
+                ARG_MAC,
         };
         static const struct option options[] = {
                 { "isolation", required_argument, NULL, ARG_ISOLATION },
@@ -85,9 +184,14 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 { "seccomp", required_argument, NULL, ARG_SECCOMP },
                 { "tty", no_argument, NULL, 't' },
                 { "spec", required_argument, NULL, ARG_SPEC },
+                { "network", required_argument, NULL, ARG_NETWORK },
+                { "publish", required_argument, NULL, 'p' },
+                { "ip", required_argument, NULL, ARG_IP },
+                { "mac", required_argument, NULL, ARG_MAC },
                 {},
         };
-        json_t *spec = NULL;
+        const char *network = NULL, *ip = NULL, *mac = NULL;
+        json_t *spec = NULL, *ports = NULL;
         int c, r = 0;
 
         /* A --spec file is the base; read it first so options override it. */
@@ -116,7 +220,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 spec = json_object();
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+de:w:u:t", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+de:w:u:tp:", options, NULL)) >= 0) {
                 switch (c) {
                 case ARG_ISOLATION:
                         if (isolation_from_string(optarg) < 0)
@@ -244,14 +348,66 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                         break;
                 case ARG_SPEC:
                         break; /* read above */
+                case ARG_NETWORK:
+                        if (network_mode_from_string(optarg) < 0 && !network_name_is_valid(optarg))
+                                r = usage_error(
+                                        "--network wants none, nat, host or a network's name ([A-Za-z0-9][A-Za-z0-9_-]{0,14}), not '%s'.",
+                                        optarg);
+                        else
+                                network = optarg;
+                        break;
+                case 'p': {
+                        json_t *port = NULL;
+
+                        r = parse_publish(optarg, &port);
+                        if (r >= 0) {
+                                if (!ports)
+                                        ports = json_array();
+                                json_array_append_new(ports, port);
+                        }
+                        break;
+                }
+                case ARG_IP: {
+                        uint32_t a;
+
+                        if (!streq(optarg, "auto") && (parse_ipv4(optarg, &a) < 0 || a == 0))
+                                r = usage_error("--ip wants an IPv4 address (or auto), not '%s'.", optarg);
+                        else
+                                ip = optarg;
+                        break;
+                }
+                case ARG_MAC: {
+                        uint8_t m[6];
+
+                        if (streq(optarg, "auto"))
+                                mac = optarg;
+                        else if (parse_mac(optarg, m) < 0)
+                                r = usage_error(
+                                        "--mac wants a MAC address like 02:00:0a:01:02:03 (or auto), not '%s'.",
+                                        optarg);
+                        else if (m[0] & 1)
+                                r = usage_error("--mac: %s is a multicast address.", optarg);
+                        else if (!(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+                                r = usage_error("--mac: the address must not be all zero.");
+                        else
+                                mac = optarg;
+                        break;
+                }
                 default:
                         r = -EINVAL;
                         break;
                 }
                 if (r < 0) {
+                        json_decref(ports);
                         json_decref(spec);
                         return r;
                 }
+        }
+        r = apply_network_options(spec, network, ports, ip, mac);
+        json_decref(ports);
+        if (r < 0) {
+                json_decref(spec);
+                return r;
         }
         if (optind < argc && streq(argv[optind], "--"))
                 optind++;
@@ -454,7 +610,8 @@ static int launch_attached(sd_bus *bus, json_t *spec, bool keep, int master, int
         }
 }
 
-int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
+int verb_launch(int argc, char *argv[], bool create_only) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *text = NULL, *name = NULL;
@@ -478,6 +635,12 @@ int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only) {
                 fprintf(stderr, "isoctl: -t needs an attached launch (not -d or create).\n");
                 json_decref(spec);
                 return EXIT_USAGE;
+        }
+        /* The command line is checked before isod is asked: a bad one fails the same with or without it. */
+        r = bus_connect(&bus);
+        if (r < 0) {
+                json_decref(spec);
+                return EXIT_FAILURE_;
         }
 
         if (!detach && !create_only) {

@@ -158,6 +158,76 @@ static char *format_ts(uint64_t usec, char *buf, size_t n) {
         return buf;
 }
 
+/* The networking properties, each read on its own: those an older isod lacks are left out of j
+ * (and so of the output) rather than failing show. Ports go in as the spec writes them
+ * ({host, guest, proto[, address]}), so `show --json` output can be pasted into a spec. */
+static void show_read_network(sd_bus *bus, const char *path, json_t *j) {
+        static const char *const nprops[] = { "NetworkMode", "Network", "IPAddress", "MACAddress" };
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *proto, *addr;
+        uint16_t host, guest;
+        json_t *ports;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(nprops); i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error pe = SD_BUS_ERROR_NULL;
+                _cleanup_free_ char *v = NULL;
+
+                if (sd_bus_get_property_string(bus, "org.isod1", path, "org.isod1.Workload", nprops[i], &pe,
+                                               &v) >= 0)
+                        json_object_set_new(j, nprops[i], json_string(v));
+        }
+        if (sd_bus_get_property(bus, "org.isod1", path, "org.isod1.Workload", "Ports", &e, &reply,
+                                "a(sqqs)") < 0 ||
+            sd_bus_message_enter_container(reply, 'a', "(sqqs)") < 0)
+                return;
+        ports = json_array();
+        while ((r = sd_bus_message_read(reply, "(sqqs)", &proto, &host, &guest, &addr)) > 0) {
+                json_t *p = json_pack("{s:i,s:i,s:s}", "host", (int) host, "guest", (int) guest, "proto",
+                                      proto);
+
+                if (p && *addr)
+                        json_object_set_new(p, "address", json_string(addr));
+                json_array_append_new(ports, p);
+        }
+        if (r < 0) {
+                json_decref(ports);
+                return;
+        }
+        json_object_set_new(j, "Ports", ports);
+}
+
+/* The text form of show's networking lines; nothing when this isod has no NetworkMode. */
+static void show_print_network(json_t *j) {
+        const char *mode = json_string_value(json_object_get(j, "NetworkMode"));
+        const char *net = json_string_value(json_object_get(j, "Network"));
+        const char *ip = json_string_value(json_object_get(j, "IPAddress"));
+        const char *mac = json_string_value(json_object_get(j, "MACAddress"));
+        json_t *ports = json_object_get(j, "Ports"), *p;
+        size_t i;
+
+        if (!mode || !*mode)
+                return;
+        if (net && *net)
+                printf("Network:     %s (network %s)\n", mode, net);
+        else
+                printf("Network:     %s\n", mode);
+        if (ip && *ip)
+                printf("IP address:  %s\n", ip);
+        if (mac && *mac)
+                printf("MAC address: %s\n", mac);
+        json_array_foreach (ports, i, p) {
+                const char *addr = json_string_value(json_object_get(p, "address"));
+
+                printf("%s%s:%" JSON_INTEGER_FORMAT " -> %" JSON_INTEGER_FORMAT "/%s\n",
+                       i == 0 ? "Ports:       " : "             ", addr ?: "*",
+                       json_integer_value(json_object_get(p, "host")),
+                       json_integer_value(json_object_get(p, "guest")),
+                       strna(json_string_value(json_object_get(p, "proto"))));
+        }
+}
+
 static int verb_show(sd_bus *bus, int argc, char *argv[]) {
         static const char *const sprops[] = { "Name",         "Isolation", "State",       "PolicyRule",
                                               "PolicyReason", "Reason",    "Accelerator", "Spec" };
@@ -210,6 +280,7 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
                 json_object_set_new(j, "ExitStatus", json_integer(status));
                 json_object_set_new(j, "ExitSignal", json_integer(sig));
         }
+        show_read_network(bus, path, j);
         for (size_t i = 0; i < ELEMENTSOF(tprops); i++) {
                 uint64_t t = 0;
                 (void) sd_bus_get_property_trivial(bus, "org.isod1", path, "org.isod1.Workload", tprops[i],
@@ -234,6 +305,7 @@ static int verb_show(sd_bus *bus, int argc, char *argv[]) {
                 printf("Policy rule: %s%s%s\n", json_string_value(json_object_get(j, "PolicyRule")),
                        *strempty(json_string_value(json_object_get(j, "PolicyReason"))) ? " — " : "",
                        strempty(json_string_value(json_object_get(j, "PolicyReason"))));
+                show_print_network(j);
                 printf("Owner UID:   %" JSON_INTEGER_FORMAT "\n",
                        json_integer_value(json_object_get(j, "Owner")));
                 if (json_integer_value(json_object_get(j, "LeaderPID")))
@@ -397,6 +469,86 @@ static int verb_rm(sd_bus *bus, int argc, char *argv[]) {
         return ret;
 }
 
+/* Reads an a{sv} (GetStats, GetAll) into a JSON object, in the sender's order. Integers, reals,
+ * strings, booleans and string arrays are kept; other types are skipped. */
+int bus_read_dict_json(sd_bus_message *m, json_t **ret) {
+        json_t *j;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        j = json_object();
+        if (!j)
+                return -ENOMEM;
+        for (;;) {
+                const char *key, *contents;
+                json_t *v = NULL;
+                char type;
+
+                r = sd_bus_message_enter_container(m, 'e', "sv");
+                if (r <= 0)
+                        break;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r < 0)
+                        break;
+                if (streq(contents, "t")) {
+                        uint64_t t;
+                        if (sd_bus_message_read(m, "t", &t) >= 0)
+                                v = json_integer((json_int_t) t);
+                } else if (streq(contents, "x")) {
+                        int64_t x;
+                        if (sd_bus_message_read(m, "x", &x) >= 0)
+                                v = json_integer(x);
+                } else if (streq(contents, "u")) {
+                        uint32_t u;
+                        if (sd_bus_message_read(m, "u", &u) >= 0)
+                                v = json_integer(u);
+                } else if (streq(contents, "i")) {
+                        int32_t i;
+                        if (sd_bus_message_read(m, "i", &i) >= 0)
+                                v = json_integer(i);
+                } else if (streq(contents, "d")) {
+                        double d;
+                        if (sd_bus_message_read(m, "d", &d) >= 0)
+                                v = json_real(d);
+                } else if (streq(contents, "s") || streq(contents, "o")) {
+                        const char *s;
+                        if (sd_bus_message_read_basic(m, contents[0], &s) >= 0)
+                                v = json_string(s);
+                } else if (streq(contents, "b")) {
+                        int b;
+                        if (sd_bus_message_read(m, "b", &b) >= 0)
+                                v = json_boolean(b);
+                } else if (streq(contents, "as")) {
+                        _cleanup_strv_free_ char **l = NULL;
+                        if (sd_bus_message_read_strv(m, &l) >= 0) {
+                                v = json_array();
+                                for (size_t i = 0; v && l && l[i]; i++)
+                                        json_array_append_new(v, json_string(l[i]));
+                        }
+                } else
+                        (void) sd_bus_message_skip(m, contents);
+                if (v)
+                        json_object_set_new(j, key, v);
+                r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        break;
+        }
+        if (r < 0) {
+                json_decref(j);
+                return r;
+        }
+        *ret = j;
+        return 0;
+}
+
 static int verb_stats(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -414,46 +566,9 @@ static int verb_stats(sd_bus *bus, int argc, char *argv[]) {
         r = sd_bus_call_method(bus, "org.isod1", path, "org.isod1.Workload", "GetStats", &e, &reply, "");
         if (r < 0)
                 return print_bus_error(&e, r, argv[1]);
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        r = bus_read_dict_json(reply, &j);
         if (r < 0)
                 return r;
-        j = json_object();
-        for (;;) {
-                const char *key, *contents;
-                char type;
-
-                r = sd_bus_message_enter_container(reply, 'e', "sv");
-                if (r <= 0)
-                        break;
-                if (sd_bus_message_read(reply, "s", &key) < 0 ||
-                    sd_bus_message_peek_type(reply, &type, &contents) < 0 ||
-                    sd_bus_message_enter_container(reply, 'v', contents) < 0)
-                        break;
-                if (streq(contents, "t")) {
-                        uint64_t v;
-                        if (sd_bus_message_read(reply, "t", &v) >= 0)
-                                json_object_set_new(j, key, json_integer((json_int_t) v));
-                } else if (streq(contents, "x")) {
-                        int64_t v;
-                        if (sd_bus_message_read(reply, "x", &v) >= 0)
-                                json_object_set_new(j, key, json_integer(v));
-                } else if (streq(contents, "d")) {
-                        double v;
-                        if (sd_bus_message_read(reply, "d", &v) >= 0)
-                                json_object_set_new(j, key, json_real(v));
-                } else if (streq(contents, "s")) {
-                        const char *v;
-                        if (sd_bus_message_read(reply, "s", &v) >= 0)
-                                json_object_set_new(j, key, json_string(v));
-                } else if (streq(contents, "b")) {
-                        int v;
-                        if (sd_bus_message_read(reply, "b", &v) >= 0)
-                                json_object_set_new(j, key, json_boolean(v));
-                } else
-                        (void) sd_bus_message_skip(reply, contents);
-                (void) sd_bus_message_exit_container(reply);
-                (void) sd_bus_message_exit_container(reply);
-        }
         if (arg_json) {
                 json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
                 printf("\n");
@@ -468,7 +583,7 @@ static int verb_stats(sd_bus *bus, int argc, char *argv[]) {
                                 printf("%-20s %.3f\n", key, json_real_value(v));
                         else if (json_is_string(v))
                                 printf("%-20s %s\n", key, json_string_value(v));
-                        else
+                        else if (json_is_boolean(v))
                                 printf("%-20s %s\n", key, json_is_true(v) ? "yes" : "no");
                 }
         }
@@ -518,12 +633,16 @@ static void help(void) {
                "  stats NAME [--json]                resource usage\n"
                "  rm [-f] NAME...                    remove (with -f: kill first)\n"
                "  status                             isod's version, policy and backends\n"
-               "  policy show|check FILE|explain [LAUNCH OPTIONS] -- CMD|reload\n\n"
+               "  policy show|check FILE|explain [LAUNCH OPTIONS] -- CMD|reload\n"
+               "  network create NAME [--subnet auto|CIDR] [--isolated] [--mtu N] [--no-nat]\n"
+               "  network list|show NAME|rm NAME... [--json]  isod's NAT networks (bridges)\n\n"
                "Launch options: --isolation=auto|vm|container  --name NAME  -d/--detach  --keep\n"
                "  --image NAME | --rootfs DIR  -e/--env K=V  -w/--cwd DIR  -u/--user UID[:GID]\n"
                "  --hostname NAME  --memory SIZE  --cpus N  --pids N  --mount SRC:DST[:rw]\n"
                "  --label K=V  --userns  --read-only  --seccomp default|unconfined|FILE  -t/--tty\n"
-               "  --spec FILE (start from a JSON spec; options override it)\n\n"
+               "  --spec FILE (start from a JSON spec; options override it)\n"
+               "  --network none|nat|host|NAME  -p/--publish [ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
+               "  --ip ADDR  --mac MAC (-p, --ip and --mac without --network mean nat)\n\n"
                "Environment: DBUS_SYSTEM_BUS_ADDRESS (the bus); ISOD_SOCKET=PATH (isod's direct socket;\n"
                "  empty: always the bus). As root, isoctl connects to " ISOD_STATE_DIR
                "/private directly.\n");
@@ -570,26 +689,37 @@ int main(int argc, char *argv[]) {
                 args[n++] = argv[i];
         args[n] = NULL;
 
-        r = bus_connect(&bus);
-        if (r < 0) {
+        if (n == 0) {
+                fprintf(stderr, "isoctl: no command given. See 'isoctl --help'.\n");
                 free(args);
-                return EXIT_FAILURE_;
+                return EXIT_USAGE;
         }
         if (streq(args[0], "launch") || streq(args[0], "run") || streq(args[0], "create")) {
-                r = verb_launch(bus, n, args, streq(args[0], "create"));
+                r = verb_launch(n, args, streq(args[0], "create"));
                 free(args);
                 return r;
         }
-        for (size_t v = 0; v < ELEMENTSOF(verbs); v++)
-                if (streq(args[0], verbs[v].name)) {
-                        r = verbs[v].fn(bus, n, args);
+        if (streq(args[0], "network")) {
+                r = verb_network(n, args);
+                free(args);
+                return r;
+        }
+        for (size_t v = 0; v < ELEMENTSOF(verbs); v++) {
+                if (!streq(args[0], verbs[v].name))
+                        continue;
+                r = bus_connect(&bus);
+                if (r < 0) {
                         free(args);
-                        if (streq(verbs[v].name, "wait"))
-                                return r < 0 ? (r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_) : r;
-                        if (streq(verbs[v].name, "exec"))
-                                return r < 0 ? (r == -EINVAL ? EXIT_USAGE : EXIT_ISOCTL_ERROR) : r;
-                        return r == -EINVAL ? EXIT_USAGE : r < 0 ? EXIT_FAILURE_ : 0;
+                        return EXIT_FAILURE_;
                 }
+                r = verbs[v].fn(bus, n, args);
+                free(args);
+                if (streq(verbs[v].name, "wait"))
+                        return r < 0 ? (r == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_) : r;
+                if (streq(verbs[v].name, "exec"))
+                        return r < 0 ? (r == -EINVAL ? EXIT_USAGE : EXIT_ISOCTL_ERROR) : r;
+                return r == -EINVAL ? EXIT_USAGE : r < 0 ? EXIT_FAILURE_ : 0;
+        }
         fprintf(stderr, "isoctl: unknown command '%s'. See 'isoctl --help'.\n", args[0]);
         free(args);
         return EXIT_USAGE;

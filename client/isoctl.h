@@ -21,9 +21,12 @@ extern bool arg_json;
 int bus_connect(sd_bus **ret);
 int workload_path(sd_bus *bus, const char *name, char **ret);
 int print_bus_error(const sd_bus_error *e, int r, const char *what);
+/* Reads an a{sv} into a JSON object: integers, reals, strings, booleans, string arrays. */
+int bus_read_dict_json(sd_bus_message *m, json_t **ret);
 
 /* isoctl-launch.c */
-int verb_launch(sd_bus *bus, int argc, char *argv[], bool create_only);
+/* launch and create parse their command line before connecting (bus_connect()) themselves. */
+int verb_launch(int argc, char *argv[], bool create_only);
 int verb_exec(sd_bus *bus, int argc, char *argv[]);
 int verb_policy(sd_bus *bus, int argc, char *argv[]);
 /* Builds a spec from launch options (shared by launch, create and policy explain). Returns the
@@ -35,6 +38,10 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
  * kill_path (if not NULL). Returns the status; a failed launch's errno goes to *reterr_launch. */
 int run_until_reply(sd_bus *bus, sd_bus_message *launch, sd_bus_message *call, const char *name,
                     const char *kill_path, int master, int *reterr_launch);
+
+/* isoctl-network.c: `network create|list|show|rm`; returns an exit code. Like launch, it checks
+ * its command line before it connects. */
+int verb_network(int argc, char *argv[]);
 
 /* isoctl-tty.c */
 #define FD_TO_PTR(fd) ((void *) (intptr_t) ((fd) + 1))

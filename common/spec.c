@@ -25,7 +25,90 @@ Isolation isolation_from_string(const char *s) {
 
 static const char *const network_mode_table[_NETWORK_MODE_MAX] = {
         [NETWORK_NONE] = "none",
+        [NETWORK_NAT] = "nat",
+        [NETWORK_HOST] = "host",
 };
+
+static const char *const port_proto_table[_PORT_PROTO_MAX] = {
+        [PORT_TCP] = "tcp",
+        [PORT_UDP] = "udp",
+};
+
+const char *port_proto_to_string(PortProto p) {
+        return p >= 0 && p < _PORT_PROTO_MAX ? port_proto_table[p] : NULL;
+}
+
+PortProto port_proto_from_string(const char *s) {
+        for (int i = 0; s && i < _PORT_PROTO_MAX; i++)
+                if (streq(s, port_proto_table[i]))
+                        return (PortProto) i;
+        return _PORT_PROTO_INVALID;
+}
+
+bool network_name_is_valid(const char *s) {
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strlen(s);
+        if (n == 0 || n > NETWORK_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+
+                if (!alnum && (i == 0 || (c != '_' && c != '-')))
+                        return false;
+        }
+        return true;
+}
+
+/* Dotted quad only, each part 0..255 without leading zeros (no octal, no "1.2.3"). */
+int parse_ipv4(const char *s, uint32_t *ret) {
+        uint8_t b[4];
+        const char *p = s;
+
+        if (!s)
+                return -EINVAL;
+        for (int i = 0; i < 4; i++) {
+                unsigned v = 0;
+                int digits = 0;
+
+                while (*p >= '0' && *p <= '9' && digits < 4) {
+                        v = v * 10 + (unsigned) (*p - '0');
+                        p++;
+                        digits++;
+                }
+                if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && p[-digits] == '0'))
+                        return -EINVAL;
+                b[i] = (uint8_t) v;
+                if (i < 3 && *p++ != '.')
+                        return -EINVAL;
+        }
+        if (*p)
+                return -EINVAL;
+        memcpy(ret, b, 4);
+        return 0;
+}
+
+int parse_mac(const char *s, uint8_t ret[6]) {
+        unsigned v[6];
+        char tail;
+
+        if (!s || strlen(s) != 17 ||
+            sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+                return -EINVAL;
+        for (int i = 0; i < 6; i++) {
+                if (s[i * 3 + 2] != ':' && i < 5)
+                        return -EINVAL;
+                ret[i] = (uint8_t) v[i];
+        }
+        return 0;
+}
+
+const char *spec_network_name(const WorkloadSpec *s) {
+        return s->network == NETWORK_NAT ? (s->network_name ?: SPEC_DEFAULT_NETWORK) : NULL;
+}
 
 const char *network_mode_to_string(NetworkMode m) {
         return m >= 0 && m < _NETWORK_MODE_MAX ? network_mode_table[m] : NULL;
@@ -60,6 +143,8 @@ WorkloadSpec *workload_spec_free(WorkloadSpec *s) {
         }
         free(s->labels);
         free(s->seccomp);
+        free(s->network_name);
+        free(s->ports);
         free(s);
         return NULL;
 }
@@ -392,6 +477,139 @@ static int parse_labels(WorkloadSpec *s, json_t *l, char **reterr) {
         return 0;
 }
 
+static int parse_ports(WorkloadSpec *s, json_t *a, char **reterr) {
+        static const char *const keys[] = { "host", "guest", "proto", "address", NULL };
+        size_t i;
+        json_t *e;
+        int r;
+
+        if (!json_is_array(a))
+                return fail(reterr, "'network.ports' must be an array.");
+        if (json_array_size(a) > SPEC_MAX_PORTS)
+                return fail(reterr, "'network.ports' has too many entries (max %u).", SPEC_MAX_PORTS);
+        s->ports = calloc(json_array_size(a) + 1, sizeof(SpecPort));
+        if (!s->ports)
+                return -ENOMEM;
+        json_array_foreach (a, i, e) {
+                _cleanup_free_ char *proto = NULL, *addr = NULL;
+                SpecPort *p = &s->ports[i];
+                char where[40];
+                json_t *n;
+
+                (void) snprintf(where, sizeof where, "network.ports[%zu]", i);
+                if (!json_is_object(e))
+                        return fail(reterr, "'%s' must be an object.", where);
+                r = check_keys(e, where, keys, reterr);
+                if (r < 0)
+                        return r;
+                for (int k = 0; k < 2; k++) {
+                        const char *key = k == 0 ? "host" : "guest";
+
+                        n = json_object_get(e, key);
+                        if (!n)
+                                return fail(reterr, "'%s.%s' is missing.", where, key);
+                        if (!json_is_integer(n) || json_integer_value(n) < 1 ||
+                            json_integer_value(n) > 65535)
+                                return fail(reterr, "'%s.%s' must be a port number between 1 and 65535.",
+                                            where, key);
+                        if (k == 0)
+                                p->host = (uint16_t) json_integer_value(n);
+                        else
+                                p->guest = (uint16_t) json_integer_value(n);
+                }
+                (void) strcat(where, ".");
+                r = get_string(e, "proto", where, &proto, reterr);
+                if (r < 0)
+                        return r;
+                p->proto = proto ? port_proto_from_string(proto) : PORT_TCP;
+                if (p->proto < 0)
+                        return fail(reterr, "'%sproto' must be \"tcp\" or \"udp\", got '%s'.", where, proto);
+                r = get_string(e, "address", where, &addr, reterr);
+                if (r < 0)
+                        return r;
+                if (addr && parse_ipv4(addr, &p->address) < 0)
+                        return fail(reterr, "'%saddress' must be an IPv4 address, got '%s'.", where, addr);
+                s->n_ports = i + 1;
+                for (size_t j = 0; j < i; j++) {
+                        const SpecPort *o = &s->ports[j];
+
+                        if (o->host == p->host && o->proto == p->proto &&
+                            (o->address == p->address || o->address == 0 || p->address == 0))
+                                return fail(reterr, "'network.ports[%zu]' publishes %s port %u again.", i,
+                                            port_proto_to_string(p->proto), p->host);
+                }
+        }
+        return 0;
+}
+
+static int parse_network(WorkloadSpec *s, json_t *v, char **reterr) {
+        static const char *const nkeys[] = { "mode", "network", "ports", "ip", "mac", NULL };
+        _cleanup_free_ char *mode = NULL, *ip = NULL, *mac = NULL;
+        json_t *p;
+        int r;
+
+        if (!json_is_object(v))
+                return fail(reterr, "'network' must be an object.");
+        r = check_keys(v, "network", nkeys, reterr);
+        if (r < 0)
+                return r;
+        r = get_string(v, "mode", "network.", &mode, reterr);
+        if (r < 0)
+                return r;
+        if (mode) {
+                s->network = network_mode_from_string(mode);
+                if (s->network < 0)
+                        return fail(reterr,
+                                    "'network.mode' \"%s\" is not supported (supported: \"none\", \"nat\", "
+                                    "\"host\").",
+                                    mode);
+        }
+        r = get_string(v, "network", "network.", &s->network_name, reterr);
+        if (r < 0)
+                return r;
+        if (s->network_name && !network_name_is_valid(s->network_name))
+                return fail(
+                        reterr,
+                        "Invalid network name '%s': use [A-Za-z0-9][A-Za-z0-9_-]{0,14} (it names a bridge).",
+                        s->network_name);
+        p = json_object_get(v, "ports");
+        if (p && !json_is_null(p)) {
+                r = parse_ports(s, p, reterr);
+                if (r < 0)
+                        return r;
+        }
+        r = get_string(v, "ip", "network.", &ip, reterr);
+        if (r < 0)
+                return r;
+        if (ip && !streq(ip, "auto") && (parse_ipv4(ip, &s->ip) < 0 || s->ip == 0))
+                return fail(reterr, "'network.ip' must be an IPv4 address or \"auto\", got '%s'.", ip);
+        r = get_string(v, "mac", "network.", &mac, reterr);
+        if (r < 0)
+                return r;
+        if (mac && !streq(mac, "auto")) {
+                if (parse_mac(mac, s->mac) < 0)
+                        return fail(reterr,
+                                    "'network.mac' must be a MAC address like 02:00:0a:01:02:03, got '%s'.",
+                                    mac);
+                if (s->mac[0] & 1)
+                        return fail(reterr, "'network.mac' %s is a multicast address.", mac);
+                if (!(s->mac[0] | s->mac[1] | s->mac[2] | s->mac[3] | s->mac[4] | s->mac[5]))
+                        return fail(reterr, "'network.mac' must not be all zero.");
+                s->mac_set = true;
+        }
+        if (s->network != NETWORK_NAT) {
+                const char *what = s->n_ports > 0    ? "ports"
+                                   : s->network_name ? "network"
+                                   : s->ip           ? "ip"
+                                   : s->mac_set      ? "mac"
+                                                     : NULL;
+                if (what)
+                        return fail(reterr, "'network.%s' needs \"mode\": \"nat\" (the mode is \"%s\").",
+                                    what, network_mode_to_string(s->network));
+        }
+        return 0;
+}
+
 static bool hostname_is_valid(const char *h) {
         size_t n = strlen(h);
 
@@ -476,24 +694,9 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
 
         v = json_object_get(root, "network");
         if (v && !json_is_null(v)) {
-                static const char *const nkeys[] = { "mode", NULL };
-                _cleanup_free_ char *mode = NULL;
-
-                if (!json_is_object(v))
-                        return fail(reterr, "'network' must be an object.");
-                r = check_keys(v, "network", nkeys, reterr);
+                r = parse_network(s, v, reterr);
                 if (r < 0)
                         return r;
-                r = get_string(v, "mode", "network.", &mode, reterr);
-                if (r < 0)
-                        return r;
-                if (mode) {
-                        s->network = network_mode_from_string(mode);
-                        if (s->network < 0)
-                                return fail(reterr,
-                                            "'network.mode' \"%s\" is not supported (supported: \"none\").",
-                                            mode);
-                }
         }
 
         v = json_object_get(root, "mounts");
@@ -555,6 +758,44 @@ int workload_spec_parse(const char *text, size_t size, WorkloadSpec **ret, char 
         return r;
 }
 
+static json_t *network_to_json(const WorkloadSpec *s) {
+        json_t *n = json_pack("{s:s}", "mode", network_mode_to_string(s->network));
+        char buf[32];
+
+        if (!n)
+                return NULL;
+        if (s->network_name)
+                json_object_set_new(n, "network", json_string(s->network_name));
+        if (s->n_ports > 0) {
+                json_t *a = json_array();
+
+                for (size_t i = 0; i < s->n_ports; i++) {
+                        const SpecPort *p = &s->ports[i];
+                        json_t *e = json_pack("{s:i,s:i,s:s}", "host", p->host, "guest", p->guest, "proto",
+                                              port_proto_to_string(p->proto));
+
+                        if (p->address) {
+                                const uint8_t *b = (const uint8_t *) &p->address;
+                                (void) snprintf(buf, sizeof buf, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+                                json_object_set_new(e, "address", json_string(buf));
+                        }
+                        json_array_append_new(a, e);
+                }
+                json_object_set_new(n, "ports", a);
+        }
+        if (s->ip) {
+                const uint8_t *b = (const uint8_t *) &s->ip;
+                (void) snprintf(buf, sizeof buf, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+                json_object_set_new(n, "ip", json_string(buf));
+        }
+        if (s->mac_set) {
+                (void) snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", s->mac[0], s->mac[1],
+                                s->mac[2], s->mac[3], s->mac[4], s->mac[5]);
+                json_object_set_new(n, "mac", json_string(buf));
+        }
+        return n;
+}
+
 json_t *workload_spec_to_json(const WorkloadSpec *s) {
         json_t *root, *proc, *a;
         char buf[64];
@@ -608,7 +849,7 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
                         json_object_set_new(res, "io_weight", json_integer((json_int_t) s->io_weight));
                 json_object_set_new(root, "resources", res);
         }
-        json_object_set_new(root, "network", json_pack("{s:s}", "mode", network_mode_to_string(s->network)));
+        json_object_set_new(root, "network", network_to_json(s));
         if (s->n_mounts > 0) {
                 a = json_array();
                 for (size_t i = 0; i < s->n_mounts; i++)

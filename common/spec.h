@@ -36,12 +36,36 @@ Isolation isolation_from_string(const char *s);
 
 typedef enum NetworkMode {
         NETWORK_NONE, /* private network namespace with loopback only (VM: no NIC) */
+        NETWORK_NAT,  /* on a daemon-managed bridge (network/), masquerade, port forwards */
+        NETWORK_HOST, /* containers only: the host's network namespace (policy decides who) */
         _NETWORK_MODE_MAX,
         _NETWORK_MODE_INVALID = -EINVAL,
 } NetworkMode;
 
 const char *network_mode_to_string(NetworkMode m);
 NetworkMode network_mode_from_string(const char *s);
+
+#define SPEC_MAX_PORTS 64U
+#define SPEC_DEFAULT_NETWORK "isod0"
+#define NETWORK_NAME_MAX 15U /* the network's name is its bridge's name: IFNAMSIZ - 1 */
+
+typedef enum PortProto {
+        PORT_TCP,
+        PORT_UDP,
+        _PORT_PROTO_MAX,
+        _PORT_PROTO_INVALID = -EINVAL,
+} PortProto;
+
+const char *port_proto_to_string(PortProto p);
+PortProto port_proto_from_string(const char *s);
+
+/* A published port: host ADDRESS:HOST (address 0 = every host address) to the workload's GUEST. */
+typedef struct SpecPort {
+        uint16_t host;
+        uint16_t guest;
+        PortProto proto;
+        uint32_t address; /* IPv4, network byte order; 0 = all */
+} SpecPort;
 
 typedef struct SpecMount {
         char *source; /* absolute host path */
@@ -76,6 +100,12 @@ typedef struct WorkloadSpec {
         uint64_t io_weight; /* 0 = unset, else 1..10000 */
 
         NetworkMode network;
+        char *network_name; /* nat: which network (NULL = SPEC_DEFAULT_NETWORK) */
+        SpecPort *ports;
+        size_t n_ports;
+        uint32_t ip;    /* fixed address (network byte order), 0 = allocated */
+        uint8_t mac[6]; /* fixed MAC, all zero = derived from the address */
+        bool mac_set;
         SpecMount *mounts;
         size_t n_mounts;
         char *hostname; /* default: the workload's name */
@@ -106,3 +136,8 @@ int workload_name_generate(const char *argv0, char **ret);
 /* "1000", "1000:100" → uid/gid. Names are not resolved (they would be the host's). */
 int parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid);
 bool path_is_safe_absolute(const char *p);
+/* [A-Za-z0-9][A-Za-z0-9_-]{0,14}: usable as a bridge's name. */
+bool network_name_is_valid(const char *s);
+int parse_ipv4(const char *s, uint32_t *ret);
+int parse_mac(const char *s, uint8_t ret[6]);
+const char *spec_network_name(const WorkloadSpec *s);

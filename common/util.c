@@ -239,7 +239,8 @@ int loop_write(int fd, const void *data, size_t size) {
         return 0;
 }
 
-int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode) {
+static int write_file_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode,
+                         bool durable) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -252,11 +253,23 @@ int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t 
         /* No fsync(): the state lives on /run (tmpfs) and only has to survive isod, not the kernel;
          * the rename alone makes readers see the old or the new content. */
         r = loop_write(fd, data, size);
+        if (r >= 0 && durable && fsync(fd) < 0)
+                r = -errno;
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, path) < 0)
                 r = -errno;
         if (r < 0)
                 (void) unlinkat(dir_fd, tmp, 0);
+        else if (durable && fsync(dir_fd) < 0)
+                r = -errno;
         return r;
+}
+
+int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode) {
+        return write_file_at(dir_fd, path, data, size, mode, false);
+}
+
+int write_file_durable_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode) {
+        return write_file_at(dir_fd, path, data, size, mode, true);
 }
 
 int write_string_file(const char *path, const char *s) {

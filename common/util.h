@@ -28,6 +28,9 @@ int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret,
 /* Writes via a temporary file + rename, so readers see the old or the new content (no fsync:
  * meant for state on tmpfs). */
 int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode);
+/* The same, durable: the data is fsync()ed before the rename and the directory after it (for
+ * state on disk that must survive a crash: networks, leases). */
+int write_file_durable_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode);
 int write_string_file(const char *path, const char *s);
 /* write() until all of data is out (EINTR retried); 0 or -errno. */
 int loop_write(int fd, const void *data, size_t size);

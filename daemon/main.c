@@ -31,6 +31,9 @@ static void help(void) {
                "  --accel=auto|kvm|tcg VM accelerator (default auto)\n"
                "  --private-socket=PATH direct D-Bus connections for root, as isoctl uses them\n"
                "                       (default STATE-DIR/private; empty: none)\n"
+               "  --network-dir=DIR    network definitions and leases (default " ISOD_NETWORK_DIR ")\n"
+               "  --dns-upstream=FILE  resolv.conf the networks' name servers forward to\n"
+               "                       (default /etc/resolv.conf; empty: answer workload names only)\n"
                "  --spare-monitors=N   container monitors kept started ahead of launches, 0-%u\n"
                "                       (default %u)\n"
                "  --debug              log debug messages\n"
@@ -61,6 +64,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 ARG_ACCEL,
                 ARG_SPARES,
                 ARG_PRIVATE,
+                ARG_NETWORK_DIR,
+                ARG_DNS_UPSTREAM,
                 ARG_DEBUG,
                 ARG_VERSION
         };
@@ -77,6 +82,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 { "accel", required_argument, NULL, ARG_ACCEL },
                 { "spare-monitors", required_argument, NULL, ARG_SPARES },
                 { "private-socket", required_argument, NULL, ARG_PRIVATE },
+                { "network-dir", required_argument, NULL, ARG_NETWORK_DIR },
+                { "dns-upstream", required_argument, NULL, ARG_DNS_UPSTREAM },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -137,6 +144,15 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                                         -EINVAL, "--private-socket= must be an absolute path or empty.");
                         r = set_str(&cfg->private_socket, optarg);
                         break;
+                case ARG_NETWORK_DIR:
+                        r = set_str(&cfg->network_dir, optarg);
+                        break;
+                case ARG_DNS_UPSTREAM:
+                        if (optarg[0] != '\0' && optarg[0] != '/')
+                                return log_error_errno(-EINVAL,
+                                                       "--dns-upstream= must be an absolute path or empty.");
+                        r = set_str(&cfg->dns_upstream, optarg);
+                        break;
                 case ARG_DEBUG:
                         cfg->debug = true;
                         log_set_max_level(LOG_DEBUG);
@@ -160,12 +176,15 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
             (!cfg->monitor_path && set_str(&cfg->monitor_path, ISOD_MONITOR_PATH) < 0) ||
             (!cfg->qemu && set_str(&cfg->qemu, ISOD_QEMU_PATH) < 0) ||
             (!cfg->accel && set_str(&cfg->accel, "auto") < 0) ||
+            (!cfg->network_dir && set_str(&cfg->network_dir, ISOD_NETWORK_DIR) < 0) ||
+            (!cfg->dns_upstream && set_str(&cfg->dns_upstream, "/etc/resolv.conf") < 0) ||
             (!cfg->private_socket && asprintf(&cfg->private_socket, "%s/private", cfg->state_dir) < 0))
                 return log_oom();
         if (access(cfg->monitor_path, X_OK) < 0)
                 return log_error_errno(-errno, "Cannot execute the monitor '%s': %m", cfg->monitor_path);
-        for (const char *const *p = (const char *const[]){ cfg->state_dir, cfg->image_dir, cfg->vm_dir,
-                                                           cfg->cache_dir, cfg->monitor_path, NULL };
+        for (const char *const *p =
+                     (const char *const[]){ cfg->state_dir, cfg->image_dir, cfg->vm_dir, cfg->cache_dir,
+                                            cfg->monitor_path, cfg->network_dir, NULL };
              *p; p++)
                 if ((*p)[0] != '/')
                         return log_error_errno(-EINVAL, "Path '%s' must be absolute.", *p);

@@ -6,6 +6,7 @@
 #include "dbus-api.h"
 #include "log.h"
 #include "manager.h"
+#include "network.h"
 #include "monitor-spawn.h"
 #include "util.h"
 #include "workload.h"
@@ -67,6 +68,7 @@ int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
         m->config = *config;
         *config = (ManagerConfig){};
         m->workloads_fd = -EBADF;
+        m->network_dir_fd = m->net_state_fd = -EBADF;
         m->zygote_conn = -EBADF;
         /* ISOD_NO_SPARE_MONITOR=1: every launch execs its monitor (for comparisons in bench/). */
         if (secure_getenv("ISOD_NO_SPARE_MONITOR"))
@@ -84,6 +86,9 @@ int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
         r = manager_reload_policy(m, &err);
         if (r < 0)
                 return log_error_errno(r, "Refusing to start with an invalid policy: %s", strna(err));
+        r = network_manager_init(m);
+        if (r < 0)
+                return r;
 
         (void) manager_probe_backends(m);
         *ret = TAKE_PTR(m);
@@ -99,6 +104,7 @@ Manager *manager_free(Manager *m) {
                 workload_free(w);
         }
         manager_spare_done(m);
+        network_manager_done(m);
         bus_caller_cache_clear();
         policy_free(m->policy);
         for (int k = 0; k < _BACKEND_KIND_MAX; k++)
@@ -113,6 +119,8 @@ Manager *manager_free(Manager *m) {
         free(m->config.qemu);
         free(m->config.accel);
         free(m->config.policy_path);
+        free(m->config.network_dir);
+        free(m->config.dns_upstream);
         bus_private_done(m);
         free(m->config.private_socket);
         sd_bus_flush_close_unref(m->bus);
@@ -162,7 +170,7 @@ static void manager_add(Manager *m, Workload *w) {
 int manager_load(Manager *m) {
         DIR *d;
         struct dirent *de;
-        int fd;
+        int fd, r;
 
         fd = fcntl(m->workloads_fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
@@ -175,7 +183,6 @@ int manager_load(Manager *m) {
         rewinddir(d);
         while ((de = readdir(d))) {
                 Workload *w;
-                int r;
 
                 if (de->d_name[0] == '.' || !workload_name_is_valid(de->d_name))
                         continue;
@@ -189,6 +196,11 @@ int manager_load(Manager *m) {
                 manager_add(m, w);
         }
         (void) closedir(d);
+
+        /* Their networks: leases checked, bridges, firewall tables and name servers back. */
+        r = network_manager_start(m);
+        if (r < 0)
+                log_warning_errno(r, "Networking is not fully restored: %m");
 
         /* Now that they are registered, let finished auto_remove workloads go. */
         for (Workload *w = m->workloads, *next; w; w = next) {
@@ -312,6 +324,10 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         d->spec->isolation = d->isolation;
         w->spec = TAKE_PTR(d->spec);
         w->kind = kind;
+        /* Its network before its first instruction: lease, published ports, firewall, name. */
+        r = network_workload_attach(m, w, reterr);
+        if (r < 0)
+                goto fail;
         w->owner_uid = caller->uid;
         w->policy_rule = TAKE_PTR(d->rule);
         w->policy_reason = TAKE_PTR(d->reason);
@@ -331,6 +347,8 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         *ret = w;
         return 0;
 fail:
+        if (w)
+                network_workload_detach(m, w);
         workload_free(w);
         (void) rm_rf_at(m->workloads_fd, name);
         return r;

@@ -25,6 +25,8 @@ typedef struct ManagerConfig {
         char *accel; /* auto|kvm|tcg */
         char *policy_path;
         char *private_socket; /* direct connections for root (dbus-api/private.c); "" for none */
+        char *network_dir;    /* network definitions and leases (daemon/network.c) */
+        char *dns_upstream;   /* resolv.conf the networks' name servers forward to; "" = none */
         unsigned spares;      /* monitors kept started ahead of launches (daemon/spawn.c) */
         bool spares_set;
         bool debug;
@@ -77,6 +79,14 @@ typedef struct Manager {
         PrivateConn *private_conns;
         size_t n_private;
         size_t private_max;
+
+        /* Networks (daemon/network.c, docs/network.md). */
+        struct Network *networks;
+        size_t n_networks;
+        struct Firewall *firewall;
+        int network_dir_fd; /* config.network_dir */
+        int net_state_fd;   /* STATE/networks */
+        bool firewall_dirty;
 } Manager;
 
 /* Who is calling, from the bus credentials (never from the message). */

@@ -11,6 +11,7 @@
 #include "proto.h"
 #include "monitor-spawn.h"
 #include "util.h"
+#include "network.h"
 #include "workload.h"
 
 bool workload_is_active(Workload *w) {
@@ -88,6 +89,7 @@ Workload *workload_free(Workload *w) {
         free(w->policy_reason);
         free(w->reason);
         free(w->accel);
+        workload_net_free(w->net);
         free(w);
         return NULL;
 }
@@ -114,6 +116,8 @@ int workload_save(Workload *w) {
                       w->state == WORKLOAD_CREATED ? "created" : "started");
         if (!j)
                 return -ENOMEM;
+        if (w->net)
+                json_object_set_new(j, "net", netconf_to_json(&w->net->conf));
         text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(j);
         if (!text)
@@ -410,6 +414,10 @@ int workload_load(Manager *m, const char *name, Workload **ret) {
         auto_remove = json_is_true(json_object_get(j, "auto_remove"));
         w->created_usec = (uint64_t) json_integer_value(json_object_get(j, "created_usec"));
         w->state = WORKLOAD_CREATED;
+        if (json_is_object(json_object_get(j, "net")) &&
+            network_workload_readopt(m, w, json_object_get(j, "net")) < 0)
+                log_warning("Workload '%s': invalid \"net\" in workload.json, its network is not restored.",
+                            name);
 
         if (streq_ptr(json_string_value(json_object_get(j, "state")), "started")) {
                 int fd;
@@ -483,6 +491,7 @@ int workload_remove(Workload *w) {
 
         if (workload_is_active(w))
                 return -EBUSY;
+        network_workload_detach(m, w);
         r = rm_rf_at(m->workloads_fd, w->name);
         if (r < 0)
                 log_warning_errno(r, "Failed to remove state of workload '%s', ignoring: %m", w->name);

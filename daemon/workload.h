@@ -29,8 +29,9 @@ struct Workload {
         Manager *manager;
         Workload *next;
         char *name;
-        char *path;         /* D-Bus object path */
-        WorkloadSpec *spec; /* effective spec */
+        char *path;              /* D-Bus object path */
+        WorkloadSpec *spec;      /* effective spec */
+        struct WorkloadNet *net; /* network mode "nat": lease, ports (daemon/network.c); else NULL */
         BackendKind kind;
         uid_t owner_uid;
         char *policy_rule;

@@ -4,6 +4,7 @@
 #include <pwd.h>
 
 #include "dbus-api.h"
+#include "network.h"
 #include "log.h"
 #include "util.h"
 #include "workload.h"
@@ -366,10 +367,17 @@ int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *mess
                 n = ISOD_ERROR_ACCESS_DENIED;
                 break;
         case -EEXIST:
+                if (message)
+                        return sd_bus_error_setf(error, ISOD_ERROR_EXISTS, "%s", message);
                 return sd_bus_error_setf(error, ISOD_ERROR_EXISTS, "Workload '%s' already exists.",
                                          strna(name));
         case -ENXIO:
+                if (message)
+                        return sd_bus_error_setf(error, ISOD_ERROR_NOT_FOUND, "%s", message);
                 return sd_bus_error_setf(error, ISOD_ERROR_NOT_FOUND, "No workload '%s'.", strna(name));
+        case -EADDRINUSE:
+                n = ISOD_ERROR_ADDRESS_IN_USE;
+                break;
         case -EBUSY:
                 n = ISOD_ERROR_BAD_STATE;
                 break;
@@ -377,7 +385,7 @@ int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *mess
                 n = ISOD_ERROR_BACKEND_UNAVAILABLE;
                 break;
         case -EUSERS:
-                return sd_bus_error_setf(error, ISOD_ERROR_LIMIT, "Too many workloads.");
+                return sd_bus_error_setf(error, ISOD_ERROR_LIMIT, "%s", message ?: "Too many workloads.");
         default:
                 if (message)
                         return sd_bus_error_set_errnof(error, r, "%s", message);
@@ -667,6 +675,15 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD("ReloadPolicy", "", "", method_reload_policy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetPolicy", "", , "s", SD_BUS_PARAM(policy_json), method_get_policy,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CreateNetwork", "sa{sv}", SD_BUS_PARAM(name) SD_BUS_PARAM(options), "o",
+                                 SD_BUS_PARAM(network), bus_method_create_network,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RemoveNetwork", "s", SD_BUS_PARAM(name), "", , bus_method_remove_network,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListNetworks", "", , "a(ssso)", SD_BUS_PARAM(networks),
+                                 bus_method_list_networks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetNetwork", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(network),
+                                 bus_method_get_network, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("WorkloadNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(workload), 0),
         SD_BUS_SIGNAL_WITH_NAMES("WorkloadRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(workload), 0),
         SD_BUS_VTABLE_END
@@ -702,6 +719,13 @@ int bus_add_objects(sd_bus *bus, Manager *m) {
         r = sd_bus_add_node_enumerator(bus, NULL, ISOD_WORKLOAD_PREFIX, workload_node_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the workload enumerator: %m");
+        r = sd_bus_add_fallback_vtable(bus, NULL, ISOD_NETWORK_PREFIX, "org.isod1.Network", network_vtable,
+                                       bus_network_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the network objects: %m");
+        r = sd_bus_add_node_enumerator(bus, NULL, ISOD_NETWORK_PREFIX, bus_network_enumerate, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the network enumerator: %m");
         r = sd_bus_add_object_manager(bus, NULL, ISOD_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the object manager: %m");

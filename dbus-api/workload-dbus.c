@@ -4,6 +4,7 @@
 
 #include "dbus-api.h"
 #include "log.h"
+#include "network.h"
 #include "util.h"
 #include "workload.h"
 
@@ -445,6 +446,7 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
         Workload *w = ASSERT_PTR(userdata);
         _cleanup_free_ char *spec = NULL;
         const char *v = NULL;
+        char buf[18];
 
         if (streq(property, "Name"))
                 v = w->name;
@@ -460,6 +462,14 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
                 v = w->reason;
         else if (streq(property, "Accelerator"))
                 v = w->accel;
+        else if (streq(property, "NetworkMode"))
+                v = network_mode_to_string(w->spec->network);
+        else if (streq(property, "Network"))
+                v = w->net ? w->net->conf.network : NULL;
+        else if (streq(property, "IPAddress"))
+                v = w->net ? ipv4_to_string(w->net->conf.ip, buf) : NULL;
+        else if (streq(property, "MACAddress"))
+                v = w->net ? mac_to_string(w->net->conf.mac, buf) : NULL;
         else if (streq(property, "Spec")) {
                 spec = spec_redacted(w->spec);
                 if (!spec)
@@ -494,6 +504,26 @@ static int property_get_number(sd_bus *bus, const char *path, const char *interf
         return -EINVAL;
 }
 
+static int property_get_ports(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Workload *w = ASSERT_PTR(userdata);
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sqqs)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; w->net && i < w->spec->n_ports; i++) {
+                const SpecPort *p = &w->spec->ports[i];
+                char a[16];
+
+                r = sd_bus_message_append(reply, "(sqqs)", port_proto_to_string(p->proto), p->host, p->guest,
+                                          p->address ? ipv4_to_string(p->address, a) : "");
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
 #define PROP_S(name, flags) SD_BUS_PROPERTY(name, "s", property_get_string, 0, flags)
 #define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
@@ -508,6 +538,11 @@ const sd_bus_vtable workload_vtable[] = {
         PROP_S("Reason", EMITS),
         PROP_S("Accelerator", EMITS),
         PROP_S("Spec", CONST),
+        PROP_S("NetworkMode", CONST),
+        PROP_S("Network", CONST),
+        PROP_S("IPAddress", CONST),
+        PROP_S("MACAddress", CONST),
+        SD_BUS_PROPERTY("Ports", "a(sqqs)", property_get_ports, 0, CONST),
         SD_BUS_PROPERTY("Owner", "u", property_get_number, 0, CONST),
         SD_BUS_PROPERTY("LeaderPID", "u", property_get_number, 0, EMITS),
         SD_BUS_PROPERTY("MonitorPID", "u", property_get_number, 0, EMITS),

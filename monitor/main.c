@@ -235,6 +235,13 @@ static int monitor_load(Monitor *m) {
         m->paths.cache_dir = json_strdup(paths, "cache_dir", ISOD_CACHE_DIR);
         m->paths.qemu = json_strdup(paths, "qemu", ISOD_QEMU_PATH);
         m->paths.accel = json_strdup(paths, "accel", "auto");
+        if (json_is_object(json_object_get(root, "net"))) {
+                m->net = calloc(1, sizeof(NetConfig));
+                if (!m->net || netconf_from_json(json_object_get(root, "net"), m->net) < 0) {
+                        json_decref(root);
+                        return log_error_errno(-EBADMSG, "workload.json has an invalid \"net\".");
+                }
+        }
         json_decref(root);
         if (r < 0)
                 return log_error_errno(r, "Invalid spec in workload.json: %s", strna(err));

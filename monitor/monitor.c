@@ -489,6 +489,7 @@ void monitor_done(Monitor *m) {
         free(m->paths.cache_dir);
         free(m->paths.qemu);
         free(m->paths.accel);
+        free(m->net);
         json_decref(m->extra);
         for (int i = 0; i < 3; i++)
                 if (m->stdio[i] >= 0)

@@ -5,6 +5,7 @@
 #include <systemd/sd-event.h>
 
 #include "backend.h"
+#include "netconf.h"
 #include "spec.h"
 
 /* isod-monitor: one process per workload, between isod and the workload (as conmon or a
@@ -54,6 +55,7 @@ struct Monitor {
         const struct backend_ops *ops;
         void *backend_data;
         MonitorPaths paths;
+        NetConfig *net; /* network mode "nat": what isod decided (workload.json "net"); else NULL */
 
         int stdio[3];   /* the client's stdio, handed to the payload (-EBADF if none) */
         int tty_master; /* terminal workloads: pty master given back to isod */

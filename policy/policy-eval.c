@@ -107,6 +107,38 @@ static const char *yes_no(bool b) {
         return b ? "true" : "false";
 }
 
+static void format_ipv4(char buf[static 16], uint32_t address) {
+        const uint8_t *b = (const uint8_t *) &address;
+
+        (void) snprintf(buf, 16, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+/* "127.0.0.1:8080->80/tcp", as docker ps shows it; address 0 is "0.0.0.0". */
+static void print_port(FILE *f, const SpecPort *p) {
+        char a[16];
+
+        format_ipv4(a, p->address);
+        fprintf(f, "%s:%u->%u/%s", a, p->host, p->guest, strna(port_proto_to_string(p->proto)));
+}
+
+static void print_addresses(FILE *f, const uint32_t *l, size_t n) {
+        if (n > 1)
+                fputs("any of ", f);
+        for (size_t i = 0; i < n; i++) {
+                char a[16];
+
+                format_ipv4(a, l[i]);
+                fprintf(f, "%s'%s'", i == 0 ? "" : ", ", a);
+        }
+}
+
+static bool addresses_contain(const uint32_t *l, size_t n, uint32_t address) {
+        for (size_t i = 0; i < n; i++)
+                if (l[i] == address)
+                        return true;
+        return false;
+}
+
 static void print_size(FILE *f, uint64_t bytes) {
         char buf[32];
 
@@ -263,6 +295,7 @@ static bool match_key_test(const PolicyMatch *m, MatchKey k, const WorkloadSpec 
                 return false;
         case MATCH_TERMINAL:
         case MATCH_USERNS:
+        case MATCH_PORTS:
         case MATCH_HOST_MOUNTS: {
                 bool want = m->host_mounts, have = s->n_mounts > 0;
 
@@ -272,6 +305,9 @@ static bool match_key_test(const PolicyMatch *m, MatchKey k, const WorkloadSpec 
                 } else if (k == MATCH_USERNS) {
                         want = m->userns;
                         have = s->userns;
+                } else if (k == MATCH_PORTS) {
+                        want = m->ports;
+                        have = s->n_ports > 0;
                 }
 
                 if (want == have)
@@ -287,6 +323,55 @@ static bool match_key_test(const PolicyMatch *m, MatchKey k, const WorkloadSpec 
                         fprintf(why, "network: request mode '%s', rule wants ",
                                 strna(network_mode_to_string(s->network)));
                         print_mask(why, m->networks, network_to_string_int, _NETWORK_MODE_MAX);
+                }
+                return false;
+        case MATCH_NETWORK_NAME: {
+                const char *n = spec_network_name(s);
+
+                if (n && glob_any(m->network_names, n))
+                        return true;
+                if (why) {
+                        if (n)
+                                fprintf(why, "network_name: request network '%s', rule wants ", n);
+                        else
+                                fprintf(why,
+                                        "network_name: request mode '%s' uses no named network, rule wants ",
+                                        strna(network_mode_to_string(s->network)));
+                        print_strv(why, m->network_names);
+                }
+                return false;
+        }
+        case MATCH_PORT_BELOW:
+                for (size_t i = 0; i < s->n_ports; i++)
+                        if (s->ports[i].host < m->port_below)
+                                return true;
+                if (why) {
+                        if (s->n_ports == 0)
+                                fputs("port_below: request publishes no ports", why);
+                        else {
+                                fputs("port_below: request host ports", why);
+                                for (size_t i = 0; i < s->n_ports; i++)
+                                        fprintf(why, "%s%u", i == 0 ? " " : ", ", s->ports[i].host);
+                        }
+                        fprintf(why, ", rule wants one below %u", m->port_below);
+                }
+                return false;
+        case MATCH_PORT_ADDRESS:
+                for (size_t i = 0; i < s->n_ports; i++)
+                        if (addresses_contain(m->port_addresses, m->n_port_addresses, s->ports[i].address))
+                                return true;
+                if (why) {
+                        if (s->n_ports == 0)
+                                fputs("port_address: request publishes no ports", why);
+                        else {
+                                fputs("port_address: request ports", why);
+                                for (size_t i = 0; i < s->n_ports; i++) {
+                                        fputs(i == 0 ? " " : ", ", why);
+                                        print_port(why, &s->ports[i]);
+                                }
+                        }
+                        fputs(", rule wants ", why);
+                        print_addresses(why, m->port_addresses, m->n_port_addresses);
                 }
                 return false;
         case MATCH_MEMORY_OVER:
@@ -373,8 +458,15 @@ static void print_request(FILE *f, const WorkloadSpec *s) {
                 fprintf(f, ", pids %" PRIu64, s->pids);
         else
                 fputs(", pids unset", f);
-        fprintf(f, ", terminal %s, userns %s, network %s, host mounts %zu", yes_no(s->terminal),
-                yes_no(s->userns), strna(network_mode_to_string(s->network)), s->n_mounts);
+        fprintf(f, ", terminal %s, userns %s, network %s", yes_no(s->terminal), yes_no(s->userns),
+                strna(network_mode_to_string(s->network)));
+        if (spec_network_name(s))
+                fprintf(f, " on '%s'", spec_network_name(s));
+        for (size_t i = 0; i < s->n_ports; i++) {
+                fputs(i == 0 ? ", ports " : " ", f);
+                print_port(f, &s->ports[i]);
+        }
+        fprintf(f, ", host mounts %zu", s->n_mounts);
         for (size_t i = 0; i < s->n_labels; i++)
                 fprintf(f, "%s%s=%s", i == 0 ? ", labels " : " ", s->labels[i].key, s->labels[i].value);
         fputc('\n', f);
@@ -486,11 +578,130 @@ static int apply_force(const PolicyAction *a, WorkloadSpec *s, FILE *f) {
                 s->userns = a->force_userns;
         }
         if (a->force_network >= 0) {
-                fprintf(f, "forced: network %s (request: %s)\n", network_mode_to_string(a->force_network),
+                fprintf(f, "forced: network %s (request: %s", network_mode_to_string(a->force_network),
                         strna(network_mode_to_string(s->network)));
+                /* Only nat has a network, ports, an address: a spec in another mode carries none. */
+                if (a->force_network != NETWORK_NAT && s->network == NETWORK_NAT) {
+                        if (s->n_ports > 0)
+                                fprintf(f, "; %zu published port%s dropped", s->n_ports,
+                                        s->n_ports == 1 ? "" : "s");
+                        s->n_ports = 0;
+                        free(s->network_name);
+                        s->network_name = NULL;
+                        s->ip = 0;
+                        s->mac_set = false;
+                        memset(s->mac, 0, sizeof s->mac);
+                }
+                fputs(")\n", f);
                 s->network = a->force_network;
         }
         return 0;
+}
+
+/* Is the effective spec's network within what the rule allows? Explains each setting to f, and
+ * writes what it does not allow to refusal ("; "-separated). A forced mode is allowed by definition. */
+static void check_network(const PolicyAction *a, const WorkloadSpec *s, Isolation iso, FILE *f,
+                          FILE *refusal) {
+        static const uint8_t loopback_bytes[4] = { 127, 0, 0, 1 };
+        const uint32_t *addresses = a->addresses;
+        size_t n_addresses = a->n_addresses;
+        const char *mode = strna(network_mode_to_string(s->network)), *name;
+        uint32_t loopback;
+        bool any_address;
+
+        memcpy(&loopback, loopback_bytes, sizeof loopback);
+        if (!addresses) {
+                addresses = &loopback;
+                n_addresses = 1;
+        }
+        any_address = addresses_contain(addresses, n_addresses, 0);
+
+        fputs("network:\n", f);
+        if (s->network == NETWORK_HOST && iso == ISOLATION_VM) {
+                fputs("  mode host: refused: a VM cannot share the host's network namespace\n", f);
+                fprintf(refusal,
+                        "%snetwork mode host needs a container: a VM cannot share the host's network namespace",
+                        ftell(refusal) > 0 ? "; " : "");
+        } else if (a->force_network >= 0)
+                fprintf(f, "  mode %s (forced)\n", mode);
+        else if (s->network >= 0 && (a->network_modes & (1U << s->network))) {
+                fprintf(f, "  mode %s (allowed: ", mode);
+                print_mask(f, a->network_modes, network_to_string_int, _NETWORK_MODE_MAX);
+                fputs(")\n", f);
+        } else {
+                fprintf(f, "  mode %s is not allowed (the rule allows ", mode);
+                print_mask(f, a->network_modes, network_to_string_int, _NETWORK_MODE_MAX);
+                fputs("): refused\n", f);
+                fprintf(refusal, "%snetwork mode '%s' is not allowed (the rule allows ",
+                        ftell(refusal) > 0 ? "; " : "", mode);
+                print_mask(refusal, a->network_modes, network_to_string_int, _NETWORK_MODE_MAX);
+                fputc(')', refusal);
+        }
+
+        name = spec_network_name(s);
+        if (!name)
+                return;
+        if (!a->networks)
+                fprintf(f, "  network '%s' (allowed: any)\n", name);
+        else if (glob_any(a->networks, name)) {
+                fprintf(f, "  network '%s' (allowed: ", name);
+                print_strv(f, a->networks);
+                fputs(")\n", f);
+        } else {
+                fprintf(f, "  network '%s' is not allowed (the rule allows ", name);
+                print_strv(f, a->networks);
+                fputs("): refused\n", f);
+                fprintf(refusal, "%snetwork '%s' is not allowed (the rule allows ",
+                        ftell(refusal) > 0 ? "; " : "", name);
+                print_strv(refusal, a->networks);
+                fputc(')', refusal);
+        }
+
+        if (s->n_ports > a->max_ports) {
+                fprintf(f, "  %zu published ports, more than the maximum %u: refused\n", s->n_ports,
+                        a->max_ports);
+                fprintf(refusal, "%s%zu published ports are more than the maximum %u",
+                        ftell(refusal) > 0 ? "; " : "", s->n_ports, a->max_ports);
+        }
+        for (size_t i = 0; i < s->n_ports; i++) {
+                const SpecPort *p = &s->ports[i];
+                bool low = p->host < a->port_min;
+                bool address = !any_address && !addresses_contain(addresses, n_addresses, p->address);
+                char buf[16];
+
+                fputs("  port ", f);
+                print_port(f, p);
+                if (!low && !address) {
+                        fprintf(f, " (allowed: host ports from %u on ", a->port_min);
+                        if (any_address)
+                                fputs("any address", f);
+                        else
+                                print_addresses(f, addresses, n_addresses);
+                        fputs(")\n", f);
+                        continue;
+                }
+
+                fprintf(refusal, "%sport ", ftell(refusal) > 0 ? "; " : "");
+                print_port(refusal, p);
+                fputs(": refused:", f);
+                fputc(':', refusal);
+                if (low) {
+                        fprintf(f, " host port %u is below %u", p->host, a->port_min);
+                        fprintf(refusal, " host port %u is below %u", p->host, a->port_min);
+                }
+                if (address) {
+                        format_ipv4(buf, p->address);
+                        fprintf(f, "%s address %s%s is not allowed (the rule allows ", low ? "," : "", buf,
+                                p->address == 0 ? " (all addresses)" : "");
+                        fprintf(refusal, "%s address %s%s is not allowed (the rule allows ", low ? "," : "",
+                                buf, p->address == 0 ? " (all addresses)" : "");
+                        print_addresses(f, addresses, n_addresses);
+                        print_addresses(refusal, addresses, n_addresses);
+                        fputc(')', f);
+                        fputc(')', refusal);
+                }
+                fputc('\n', f);
+        }
 }
 
 static Isolation decide_isolation(const PolicyAction *a, const WorkloadSpec *s, FILE *f) {
@@ -513,6 +724,11 @@ static Isolation decide_isolation(const PolicyAction *a, const WorkloadSpec *s, 
                         fprintf(f, "isolation: %s (as requested)\n", asked);
                         return s->isolation;
                 }
+                if ((a->force_network >= 0 ? a->force_network : s->network) == NETWORK_HOST) {
+                        fputs("isolation: container (the request asked for auto with network host, which only a container can have)\n",
+                              f);
+                        return ISOLATION_CONTAINER;
+                }
                 fprintf(f, "isolation: %s (the request asked for auto: the rule's 'auto' choice)\n",
                         isolation_to_string(a->auto_isolation));
                 return a->auto_isolation;
@@ -527,9 +743,9 @@ static Isolation decide_isolation(const PolicyAction *a, const WorkloadSpec *s, 
 static int evaluate(const Policy *p, const WorkloadSpec *spec, const PolicyCaller *caller,
                     PolicyDecision **ret, char **ret_explanation, char **reterr_message) {
         _cleanup_(policy_decision_freep) PolicyDecision *d = NULL;
-        _cleanup_free_ char *text = NULL, *refused = NULL;
-        size_t text_size = 0, refused_size = 0;
-        _cleanup_fclose_ FILE *f = NULL, *rf = NULL;
+        _cleanup_free_ char *text = NULL, *refused = NULL, *net_refused = NULL;
+        size_t text_size = 0, refused_size = 0, net_refused_size = 0;
+        _cleanup_fclose_ FILE *f = NULL, *rf = NULL, *nf = NULL;
         const PolicyRule *rule = NULL;
         const PolicyAction *a;
         const char *name, *reason;
@@ -544,6 +760,9 @@ static int evaluate(const Policy *p, const WorkloadSpec *spec, const PolicyCalle
                 return -ENOMEM;
         rf = open_memstream(&refused, &refused_size);
         if (!rf)
+                return -ENOMEM;
+        nf = open_memstream(&net_refused, &net_refused_size);
+        if (!nf)
                 return -ENOMEM;
 
         fprintf(f, "policy: %s (%zu rules)\n", p->source, p->n_rules);
@@ -593,8 +812,17 @@ static int evaluate(const Policy *p, const WorkloadSpec *spec, const PolicyCalle
                 r = apply_force(a, d->spec, f);
                 if (r < 0)
                         return r;
-                if (ftell(rf) > 0)
+                check_network(a, d->spec, d->isolation, f, nf);
+                if (ftell(rf) > 0 && ftell(nf) > 0)
+                        fprintf(f,
+                                "decision: refused (rule '%s' caps the request and does not clamp, and does not allow its network settings)\n",
+                                name);
+                else if (ftell(rf) > 0)
                         fprintf(f, "decision: refused (rule '%s' caps the request and does not clamp)\n",
+                                name);
+                else if (ftell(nf) > 0)
+                        fprintf(f,
+                                "decision: refused (rule '%s' does not allow the request's network settings)\n",
                                 name);
                 else
                         fprintf(f, "decision: %s (rule '%s')\n", isolation_to_string(d->isolation), name);
@@ -602,18 +830,18 @@ static int evaluate(const Policy *p, const WorkloadSpec *spec, const PolicyCalle
         if (reason)
                 fprintf(f, "reason: %s\n", reason);
 
-        if (fflush(f) != 0 || ferror(f) || fflush(rf) != 0 || ferror(rf))
+        if (fflush(f) != 0 || ferror(f) || fflush(rf) != 0 || ferror(rf) || fflush(nf) != 0 || ferror(nf))
                 return -ENOMEM;
-        if (fclose(TAKE_PTR(f)) != 0 || fclose(TAKE_PTR(rf)) != 0)
+        if (fclose(TAKE_PTR(f)) != 0 || fclose(TAKE_PTR(rf)) != 0 || fclose(TAKE_PTR(nf)) != 0)
                 return -ENOMEM;
 
-        if (refused_size > 0) {
+        if (refused_size > 0 || net_refused_size > 0) {
                 if (reterr_message) {
                         char *m = NULL;
 
-                        if (asprintf(&m,
-                                     "Policy rule '%s' refuses the request: %s (the rule does not clamp).",
-                                     name, refused) < 0)
+                        if (asprintf(&m, "Policy rule '%s' refuses the request: %s%s%s%s.", name, refused,
+                                     refused_size > 0 ? " (the rule does not clamp)" : "",
+                                     refused_size > 0 && net_refused_size > 0 ? "; " : "", net_refused) < 0)
                                 return -ENOMEM;
                         free(*reterr_message);
                         *reterr_message = m;

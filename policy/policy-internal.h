@@ -13,6 +13,12 @@
 #define POLICY_MAX_REASON 1024U /* bytes in a reason */
 #define POLICY_MAX_PATTERN 256U /* bytes in a glob, name or path prefix */
 
+/* What a decision allows of the network when it does not say: no host network, host ports from
+ * 1024 (the unprivileged ones), listening on 127.0.0.1 only. isod binds published ports as root, so
+ * a lower port, another address or the host's network are privileges a rule must grant. */
+#define POLICY_DEFAULT_NETWORK_MODES ((1U << NETWORK_NONE) | (1U << NETWORK_NAT))
+#define POLICY_DEFAULT_PORT_MIN 1024U
+
 /* The match keys, in the order they are tested (and reported by the explanation): caller keys
  * first, then workload keys. */
 typedef enum MatchKey {
@@ -30,6 +36,10 @@ typedef enum MatchKey {
         MATCH_TERMINAL,
         MATCH_USERNS,
         MATCH_NETWORK,
+        MATCH_NETWORK_NAME,
+        MATCH_PORTS,
+        MATCH_PORT_BELOW,
+        MATCH_PORT_ADDRESS,
         MATCH_HOST_MOUNTS,
         MATCH_MEMORY_OVER,
         MATCH_CPUS_OVER,
@@ -65,7 +75,12 @@ typedef struct PolicyMatch {
         unsigned isolations; /* bit mask of 1 << Isolation */
         bool terminal;
         bool userns;
-        unsigned networks; /* bit mask of 1 << NetworkMode */
+        unsigned networks;    /* bit mask of 1 << NetworkMode */
+        char **network_names; /* fnmatch() globs, against spec_network_name() */
+        bool ports;
+        unsigned port_below;      /* 1..65535: some published host port is below it */
+        uint32_t *port_addresses; /* IPv4, network byte order; 0 = "all addresses" */
+        size_t n_port_addresses;
         bool host_mounts;
         uint64_t memory_over;
         double cpus_over;
@@ -97,6 +112,15 @@ typedef struct PolicyAction {
         int force_readonly_rootfs; /* -1 = not forced, else 0/1 */
         int force_userns;          /* -1 = not forced, else 0/1 */
         NetworkMode force_network; /* _NETWORK_MODE_INVALID = not forced */
+
+        /* What the rule allows of the network (the "network" decision key). A request outside it
+         * is refused, never adjusted. */
+        unsigned network_modes; /* bit mask of 1 << NetworkMode; default none and nat */
+        char **networks;        /* fnmatch() globs of allowed nat networks; NULL = any */
+        unsigned max_ports;     /* default SPEC_MAX_PORTS */
+        unsigned port_min;      /* lowest host port; default POLICY_DEFAULT_PORT_MIN */
+        uint32_t *addresses;    /* allowed listen addresses; 0 allows any; NULL = 127.0.0.1 only */
+        size_t n_addresses;
 
         bool manage_others;
 } PolicyAction;

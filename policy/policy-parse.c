@@ -21,7 +21,8 @@ static const char default_policy_text[] =
         "      \"reason\": \"root may run anything, in the isolation it asks for (auto means a container).\",\n"
         "      \"match\": { \"root\": true },\n"
         "      \"isolation\": \"requested\",\n"
-        "      \"auto\": \"container\"\n"
+        "      \"auto\": \"container\",\n"
+        "      \"network\": { \"modes\": [\"none\", \"nat\", \"host\"], \"port_min\": 1, \"addresses\": \"0.0.0.0\" }\n"
         "    },\n"
         "    {\n"
         "      \"name\": \"isod-host-mounts\",\n"
@@ -36,12 +37,19 @@ static const char default_policy_text[] =
         "      \"isolation\": \"deny\"\n"
         "    },\n"
         "    {\n"
+        "      \"name\": \"isod-host-network\",\n"
+        "      \"reason\": \"Members of group isod may not use the host's network: use nat, with ports published on 127.0.0.1.\",\n"
+        "      \"match\": { \"group\": \"isod\", \"network\": \"host\" },\n"
+        "      \"isolation\": \"deny\"\n"
+        "    },\n"
+        "    {\n"
         "      \"name\": \"isod-group\",\n"
-        "      \"reason\": \"Members of group isod run workloads in VMs only, with bounded resources and the default seccomp filter.\",\n"
+        "      \"reason\": \"Members of group isod run workloads in VMs only, with bounded resources, the default seccomp filter, and ports from 1024 published on 127.0.0.1 only.\",\n"
         "      \"match\": { \"group\": \"isod\" },\n"
         "      \"isolation\": \"vm\",\n"
         "      \"caps\": { \"memory\": \"2G\", \"cpus\": 2, \"pids\": 1024 },\n"
-        "      \"force\": { \"seccomp\": \"default\" }\n"
+        "      \"force\": { \"seccomp\": \"default\" },\n"
+        "      \"network\": { \"modes\": [\"none\", \"nat\"], \"port_min\": 1024, \"addresses\": \"127.0.0.1\" }\n"
         "    }\n"
         "  ],\n"
         "  \"default\": {\n"
@@ -65,6 +73,10 @@ static const char *const match_key_table[_MATCH_KEY_MAX + 1] = {
         [MATCH_TERMINAL] = "terminal",
         [MATCH_USERNS] = "userns",
         [MATCH_NETWORK] = "network",
+        [MATCH_NETWORK_NAME] = "network_name",
+        [MATCH_PORTS] = "ports",
+        [MATCH_PORT_BELOW] = "port_below",
+        [MATCH_PORT_ADDRESS] = "port_address",
         [MATCH_HOST_MOUNTS] = "host_mounts",
         [MATCH_MEMORY_OVER] = "memory_over",
         [MATCH_CPUS_OVER] = "cpus_over",
@@ -113,6 +125,12 @@ void format_size(char *buf, size_t size, uint64_t bytes) {
         (void) snprintf(buf, size, "%" PRIu64, bytes);
 }
 
+static void policy_action_done(PolicyAction *a) {
+        free(a->force_seccomp);
+        strv_free(a->networks);
+        free(a->addresses);
+}
+
 static void policy_match_done(PolicyMatch *m) {
         free(m->uids);
         free(m->gids);
@@ -121,6 +139,8 @@ static void policy_match_done(PolicyMatch *m) {
         strv_free(m->units);
         strv_free(m->images);
         strv_free(m->rootfs_prefixes);
+        strv_free(m->network_names);
+        free(m->port_addresses);
         for (size_t i = 0; i < m->n_labels; i++) {
                 free(m->labels[i].key);
                 strv_free(m->labels[i].values);
@@ -135,11 +155,11 @@ Policy *policy_free(Policy *p) {
                 free(p->rules[i].name);
                 free(p->rules[i].reason);
                 policy_match_done(&p->rules[i].match);
-                free(p->rules[i].action.force_seccomp);
+                policy_action_done(&p->rules[i].action);
         }
         free(p->rules);
         free(p->default_reason);
-        free(p->default_action.force_seccomp);
+        policy_action_done(&p->default_action);
         json_decref(p->json);
         free(p->source);
         free(p);
@@ -510,6 +530,47 @@ static int parse_number(ParseContext *ctx, const Where *w, const char *section, 
         return 0;
 }
 
+/* A port number (or a count of ports) between min and max. */
+static int parse_port(ParseContext *ctx, const Where *w, const char *section, const char *key, json_t *v,
+                      unsigned min, unsigned max, unsigned *ret) {
+        if (!json_is_integer(v) || json_integer_value(v) < (json_int_t) min ||
+            json_integer_value(v) > (json_int_t) max)
+                return where_error(ctx, w, section, key, "'%s.%s' must be an integer between %u and %u.",
+                                   section, key, min, max);
+        *ret = (unsigned) json_integer_value(v);
+        return 0;
+}
+
+static bool ipv4_is_valid(const char *s) {
+        uint32_t a;
+
+        return parse_ipv4(s, &a) >= 0;
+}
+
+/* An IPv4 address, or a non-empty array of them ("0.0.0.0": all addresses). */
+static int parse_addresses(ParseContext *ctx, const Where *w, const char *section, const char *key,
+                           json_t *v, uint32_t **ret, size_t *ret_n) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ uint32_t *a = NULL;
+        size_t n;
+        int r;
+
+        r = parse_strings(ctx, w, section, key, v, ipv4_is_valid,
+                          "an IPv4 address like \"127.0.0.1\" (\"0.0.0.0\": all addresses)", &l);
+        if (r < 0)
+                return r;
+        n = strv_length(l);
+        a = calloc(n, sizeof(uint32_t));
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (parse_ipv4(l[i], &a[i]) < 0)
+                        return -EINVAL; /* cannot happen: checked above */
+        *ret = TAKE_PTR(a);
+        *ret_n = n;
+        return 0;
+}
+
 static int parse_count(ParseContext *ctx, const Where *w, const char *section, const char *key, json_t *v,
                        uint64_t min, uint64_t *ret) {
         if (!json_is_integer(v) || json_integer_value(v) < (json_int_t) min ||
@@ -641,11 +702,25 @@ static int parse_match(ParseContext *ctx, const Where *w, json_t *v, PolicyMatch
                         _cleanup_strv_free_ char **l = NULL;
 
                         r = parse_strings(ctx, w, "match", key, e, network_is_valid,
-                                          "a network mode (\"none\")", &l);
+                                          "a network mode (\"none\", \"nat\", \"host\")", &l);
                         if (r >= 0)
                                 r = strv_to_mask(l, network_from_string_int, &m->networks);
                         break;
                 }
+                case MATCH_NETWORK_NAME:
+                        r = parse_strings(ctx, w, "match", key, e, pattern_is_valid,
+                                          "a network name or glob", &m->network_names);
+                        break;
+                case MATCH_PORTS:
+                        r = parse_bool(ctx, w, "match", key, e, &m->ports);
+                        break;
+                case MATCH_PORT_BELOW:
+                        r = parse_port(ctx, w, "match", key, e, 1, 65535, &m->port_below);
+                        break;
+                case MATCH_PORT_ADDRESS:
+                        r = parse_addresses(ctx, w, "match", key, e, &m->port_addresses,
+                                            &m->n_port_addresses);
+                        break;
                 case MATCH_HOST_MOUNTS:
                         r = parse_bool(ctx, w, "match", key, e, &m->host_mounts);
                         break;
@@ -749,8 +824,71 @@ static int parse_force(ParseContext *ctx, const Where *w, json_t *v, PolicyActio
                 a->force_network = json_is_string(e) ? network_mode_from_string(json_string_value(e))
                                                      : _NETWORK_MODE_INVALID;
                 if (a->force_network < 0)
-                        return where_error(ctx, w, "force", "network",
-                                           "'force.network' must be a network mode (\"none\").");
+                        return where_error(
+                                ctx, w, "force", "network",
+                                "'force.network' must be a network mode (\"none\", \"nat\" or \"host\").");
+                if (a->force_network == NETWORK_HOST && a->verdict == VERDICT_VM)
+                        return where_error(
+                                ctx, w, "force", "network",
+                                "'force.network' \"host\" needs a container, and the rule says \"isolation\": \"vm\": a VM cannot share the host's network namespace.");
+        }
+        return 0;
+}
+
+static int parse_network_decision(ParseContext *ctx, const Where *w, json_t *v, PolicyAction *a) {
+        static const char *const keys[] = {
+                "modes", "networks", "max_ports", "port_min", "addresses", NULL
+        };
+        json_t *e;
+        int r;
+
+        if (!json_is_object(v))
+                return where_error(
+                        ctx, w, "network", NULL,
+                        "'network' must be an object like {\"modes\": [\"none\", \"nat\"], \"port_min\": 1024, \"addresses\": \"127.0.0.1\"}.");
+        r = check_keys(ctx, w, "network", v, keys);
+        if (r < 0)
+                return r;
+        e = json_object_get(v, "modes");
+        if (e) {
+                _cleanup_strv_free_ char **l = NULL;
+
+                r = parse_strings(ctx, w, "network", "modes", e, network_is_valid,
+                                  "a network mode (\"none\", \"nat\", \"host\")", &l);
+                if (r < 0)
+                        return r;
+                r = strv_to_mask(l, network_from_string_int, &a->network_modes);
+                if (r < 0)
+                        return r;
+                if ((a->network_modes & (1U << NETWORK_HOST)) && a->verdict == VERDICT_VM)
+                        return where_error(
+                                ctx, w, "network", "modes",
+                                "'network.modes' allows \"host\", which needs a container, and the rule says \"isolation\": \"vm\": a VM cannot share the host's network namespace.");
+        }
+        e = json_object_get(v, "networks");
+        if (e) {
+                r = parse_strings(ctx, w, "network", "networks", e, pattern_is_valid,
+                                  "a network name or glob", &a->networks);
+                if (r < 0)
+                        return r;
+        }
+        e = json_object_get(v, "max_ports");
+        if (e) {
+                r = parse_port(ctx, w, "network", "max_ports", e, 0, SPEC_MAX_PORTS, &a->max_ports);
+                if (r < 0)
+                        return r;
+        }
+        e = json_object_get(v, "port_min");
+        if (e) {
+                r = parse_port(ctx, w, "network", "port_min", e, 1, 65535, &a->port_min);
+                if (r < 0)
+                        return r;
+        }
+        e = json_object_get(v, "addresses");
+        if (e) {
+                r = parse_addresses(ctx, w, "network", "addresses", e, &a->addresses, &a->n_addresses);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -766,6 +904,9 @@ static int parse_action(ParseContext *ctx, const Where *w, json_t *obj, PolicyAc
                 .force_readonly_rootfs = -1,
                 .force_userns = -1,
                 .force_network = _NETWORK_MODE_INVALID,
+                .network_modes = POLICY_DEFAULT_NETWORK_MODES,
+                .max_ports = SPEC_MAX_PORTS,
+                .port_min = POLICY_DEFAULT_PORT_MIN,
         };
 
         v = json_object_get(obj, "isolation");
@@ -822,6 +963,16 @@ static int parse_action(ParseContext *ctx, const Where *w, json_t *obj, PolicyAc
                         return r;
         }
 
+        v = json_object_get(obj, "network");
+        if (v) {
+                if (a->verdict == VERDICT_DENY)
+                        return where_error(ctx, w, "network", NULL,
+                                           "'network' has no effect with \"isolation\": \"deny\".");
+                r = parse_network_decision(ctx, w, v, a);
+                if (r < 0)
+                        return r;
+        }
+
         v = json_object_get(obj, "manage_others");
         if (v) {
                 r = parse_bool(ctx, w, NULL, "manage_others", v, &a->manage_others);
@@ -845,8 +996,8 @@ static int parse_reason(ParseContext *ctx, const Where *w, json_t *obj, char **r
 }
 
 static int parse_rule(ParseContext *ctx, Policy *p, size_t idx, json_t *obj) {
-        static const char *const keys[] = { "name", "reason", "match", "isolation",     "auto",
-                                            "caps", "clamp",  "force", "manage_others", NULL };
+        static const char *const keys[] = { "name",  "reason", "match",   "isolation",     "auto", "caps",
+                                            "clamp", "force",  "network", "manage_others", NULL };
         PolicyRule *rule = &p->rules[idx];
         Where w = { .index = idx };
         json_t *v;
@@ -909,8 +1060,8 @@ static int parse_rule(ParseContext *ctx, Policy *p, size_t idx, json_t *obj) {
 static int policy_parse_full(const char *text, size_t size, const char *source, Policy **ret,
                              char **reterr) {
         static const char *const keys[] = { "version", "rules", "default", NULL };
-        static const char *const default_keys[] = { "reason", "isolation", "auto", "caps",
-                                                    "clamp",  "force",     NULL };
+        static const char *const default_keys[] = { "reason", "isolation", "auto",    "caps",
+                                                    "clamp",  "force",     "network", NULL };
         _cleanup_(policy_freep) Policy *p = NULL;
         ParseContext ctx = { .text = text, .size = size, .source = source, .reterr = reterr };
         Where wd = { .is_default = true };

@@ -126,7 +126,8 @@ start_isod() {
         mkdir -p "$T/state" "$T/cache"
         "$top_builddir/isod" --state-dir="$T/state" --image-dir="$IMAGE_DIR" --vm-dir="$VM_DIR" \
                 --cache-dir="$T/cache" --monitor="$top_builddir/isod-monitor" \
-                --policy="${ISOD_TEST_POLICY:-$T/policy.json}" --debug "$@" >>"$T/isod.log" 2>&1 &
+                --policy="${ISOD_TEST_POLICY:-$T/policy.json}" --network-dir="$T/networks" --dns-upstream= \
+                --debug "$@" >>"$T/isod.log" 2>&1 &
         ISOD_PID=$!
         local i
         for i in $(seq 1 100); do

@@ -408,6 +408,27 @@ out=$(as "$U1" "$G1" "$ISOD_GID" -- launch --mount /etc:/hostetc -- /bin/true 2>
 like "isod member: host mounts are denied" "$out" "rule 'isod-host-mounts' denies.*PolicyDenied"
 out=$(as "$U1" "$G1" "$ISOD_GID" -- launch --rootfs / -- /bin/true 2>&1)
 like "isod member: a host rootfs is denied" "$out" "rule 'isod-host-rootfs' denies.*PolicyDenied"
+# Networking: the policy decides before any network is set up, so these run without one.
+printf '{"network": {"mode": "host"}}\n' >"$T/net-host.json"
+printf '{"network": {"mode": "nat", "ports": [{"host": 80, "guest": 80, "address": "127.0.0.1"}]}}\n' >"$T/net-low.json"
+printf '{"network": {"mode": "nat", "ports": [{"host": 8080, "guest": 80}]}}\n' >"$T/net-all.json"
+before=$(n_workloads)
+out=$(as "$U1" "$G1" "$ISOD_GID" -- launch --spec "$T/net-host.json" --isolation=container -- /bin/true 2>&1)
+like "isod member: network host is denied" "$out" "rule 'isod-host-network' denies this workload.*PolicyDenied"
+out=$(as "$U1" "$G1" "$ISOD_GID" -- launch --spec "$T/net-low.json" -- /bin/true 2>&1)
+like "isod member: a host port below 1024 is refused, naming the port" "$out" \
+        "rule 'isod-group' refuses the request: port 127\.0\.0\.1:80->80/tcp: host port 80 is below 1024.*PolicyDenied"
+out=$(as "$U1" "$G1" "$ISOD_GID" -- launch --spec "$T/net-all.json" -- /bin/true 2>&1)
+like "isod member: a port on all addresses is refused, naming the address" "$out" \
+        "port 0\.0\.0\.0:8080->80/tcp: address 0\.0\.0\.0 \(all addresses\) is not allowed \(the rule allows '127\.0\.0\.1'\).*PolicyDenied"
+is "… and the refused launches create nothing" "$(n_workloads)" "$before"
+out=$(as "$U1" "$G1" "$ISOD_GID" -- policy explain --spec "$T/net-low.json" -- /bin/true)
+like "… explain shows the network decision" "$out" "^  port 127\.0\.0\.1:80->80/tcp: refused: host port 80 is below 1024$"
+like "… and the refusal" "$out" "^decision: refused \(rule 'isod-group' does not allow the request's network settings\)"
+out=$(isoctl policy explain --spec "$T/net-host.json" -- /bin/true)
+like "root: network host with auto is decided container" "$out" "^decision: container \(rule 'root'\)"
+out=$(isoctl policy explain --spec "$T/net-host.json" --isolation=vm -- /bin/true)
+like "root: network host in a VM is refused" "$out" "mode host: refused: a VM cannot share the host's network namespace"
 out=$(as "$U1" "$G1" "$ISOD_GID" -- policy explain --seccomp unconfined -- /bin/true)
 like "… the default seccomp filter is forced" "$out" "forced: seccomp default \(request: unconfined\)"
 

@@ -99,6 +99,10 @@ static Policy *policy_from(const char *json) {
 }
 
 #define SPEC(extra) "{\"process\":{\"args\":[\"/bin/true\"]}" extra "}"
+/* A nat network with these ports (a comma-separated list of PORT_*()). */
+#define NAT(ports) ",\"network\":{\"mode\":\"nat\",\"ports\":[" ports "]}"
+#define PORT_LO(n) "{\"host\":" #n ",\"guest\":80,\"address\":\"127.0.0.1\"}"
+#define PORT_ALL(n) "{\"host\":" #n ",\"guest\":80}" /* no address: all of the host's */
 
 /* ---- Match keys: one rule with the match, default deny --------------------------------------- */
 
@@ -168,6 +172,30 @@ static const MatchTest match_tests[] = {
         { "{\"userns\": true}", &caller_bob, SPEC(",\"userns\":true"), true, NULL },
         { "{\"userns\": false}", &caller_bob, SPEC(",\"userns\":true"), false, "userns: request says true" },
         { "{\"network\": \"none\"}", &caller_bob, SPEC(""), true, NULL },
+        { "{\"network\": \"nat\"}", &caller_bob, SPEC(NAT("")), true, NULL },
+        { "{\"network\": [\"nat\", \"host\"]}", &caller_bob, SPEC(""), false,
+          "network: request mode 'none', rule wants any of 'nat', 'host'" },
+        { "{\"network\": \"host\"}", &caller_bob, SPEC(",\"network\":{\"mode\":\"host\"}"), true, NULL },
+        { "{\"network_name\": \"isod*\"}", &caller_bob, SPEC(NAT("")), true, NULL }, /* the default */
+        { "{\"network_name\": \"lab\"}", &caller_bob,
+          SPEC(",\"network\":{\"mode\":\"nat\",\"network\":\"isod1\"}"), false,
+          "network_name: request network 'isod1', rule wants 'lab'" },
+        { "{\"network_name\": \"*\"}", &caller_bob, SPEC(""), false,
+          "network_name: request mode 'none' uses no named network" },
+        { "{\"ports\": true}", &caller_bob, SPEC(NAT(PORT_LO(8080))), true, NULL },
+        { "{\"ports\": true}", &caller_bob, SPEC(NAT("")), false,
+          "ports: request says false, rule wants true" },
+        { "{\"ports\": false}", &caller_bob, SPEC(""), true, NULL },
+        { "{\"port_below\": 1024}", &caller_bob, SPEC(NAT(PORT_LO(8080) "," PORT_LO(80))), true, NULL },
+        { "{\"port_below\": 1024}", &caller_bob, SPEC(NAT(PORT_LO(8080) "," PORT_LO(1024))), false,
+          "port_below: request host ports 8080, 1024, rule wants one below 1024" },
+        { "{\"port_below\": 1024}", &caller_bob, SPEC(NAT("")), false,
+          "port_below: request publishes no ports" },
+        { "{\"port_address\": \"0.0.0.0\"}", &caller_bob, SPEC(NAT(PORT_ALL(8080))), true, NULL },
+        { "{\"port_address\": \"0.0.0.0\"}", &caller_bob, SPEC(NAT(PORT_LO(8080))), false,
+          "port_address: request ports 127.0.0.1:8080->80/tcp, rule wants '0.0.0.0'" },
+        { "{\"port_address\": [\"10.0.0.1\", \"127.0.0.1\"]}", &caller_bob,
+          SPEC(NAT(PORT_ALL(8080) "," PORT_LO(8081))), true, NULL },
         { "{\"host_mounts\": true}", &caller_bob,
           SPEC(",\"mounts\":[{\"source\":\"/data\",\"target\":\"/data\"}]"), true, NULL },
         { "{\"host_mounts\": true}", &caller_bob, SPEC(""), false, "host_mounts: request says false" },
@@ -203,7 +231,8 @@ static void test_match_keys(void) {
 
                 if (asprintf(
                             &text,
-                            "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":%s,\"isolation\":\"container\"}],"
+                            "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":%s,\"isolation\":\"container\","
+                            "\"network\":{\"modes\":[\"none\",\"nat\",\"host\"],\"port_min\":1,\"addresses\":\"0.0.0.0\"}}],"
                             "\"default\":{\"isolation\":\"deny\"}}",
                             t->match) < 0)
                         abort();
@@ -355,6 +384,137 @@ static void test_explain(void) {
            "policy_explain() lists skipped rules with the failing key");
 }
 
+/* ---- Networking: modes, networks, published ports ---------------------------------------------- */
+
+static const char network_policy[] =
+        "{\"version\": 1, \"rules\": [\n"
+        " {\"name\": \"web\", \"match\": {\"user\": \"alice\"}, \"isolation\": \"requested\", \"auto\": \"vm\",\n"
+        "  \"caps\": {\"memory\": \"1G\"},\n"
+        "  \"network\": {\"modes\": [\"none\", \"nat\", \"host\"], \"networks\": [\"isod0\", \"lab*\"], \"max_ports\": 2,\n"
+        "              \"port_min\": 1024, \"addresses\": [\"127.0.0.1\", \"10.0.0.1\"]}},\n"
+        " {\"name\": \"ci\", \"match\": {\"unit\": \"ci-*.service\"}, \"isolation\": \"container\",\n"
+        "  \"force\": {\"network\": \"none\"}},\n"
+        " {\"name\": \"carol\", \"match\": {\"user\": \"carol\"}, \"isolation\": \"vm\", \"force\": {\"network\": \"nat\"}},\n"
+        " {\"name\": \"erin\", \"match\": {\"user\": \"erin\"}, \"isolation\": \"vm\"},\n"
+        " {\"name\": \"frank\", \"match\": {\"user\": \"frank\"}, \"isolation\": \"requested\", \"auto\": \"vm\",\n"
+        "  \"force\": {\"network\": \"host\"}},\n"
+        " {\"name\": \"root\", \"match\": {\"root\": true}, \"isolation\": \"requested\",\n"
+        "  \"network\": {\"modes\": [\"none\", \"nat\", \"host\"], \"port_min\": 1, \"addresses\": \"0.0.0.0\"}}\n"
+        "], \"default\": {\"isolation\": \"container\"}}\n";
+
+#define HOST ",\"network\":{\"mode\":\"host\"}"
+
+typedef struct NetworkTest {
+        const char *what;
+        const PolicyCaller *caller;
+        const char *spec;
+        int r; /* 0 or -EACCES */
+        const char *rule;
+        Isolation isolation;
+        NetworkMode network; /* expected in the effective spec (when allowed) */
+        size_t n_ports;
+        const char *text; /* substring of the explanation, or of the message when r < 0 */
+} NetworkTest;
+
+static const NetworkTest network_tests[] = {
+        { "allowed ports on an allowed address", &caller_alice,
+          SPEC(NAT(PORT_LO(8080) ",{\"host\":8443,\"guest\":443,\"address\":\"10.0.0.1\"}")), 0, "web",
+          ISOLATION_VM, NETWORK_NAT, 2,
+          "  port 127.0.0.1:8080->80/tcp (allowed: host ports from 1024 on any of '127.0.0.1', '10.0.0.1')" },
+        { "explain names the network", &caller_alice, SPEC(NAT("")), 0, "web", ISOLATION_VM, NETWORK_NAT, 0,
+          "network:\n  mode nat (allowed: any of 'none', 'nat', 'host')\n  network 'isod0' (allowed: any of 'isod0', 'lab*')\n" },
+        { "an allowed network by glob", &caller_alice,
+          SPEC(",\"network\":{\"mode\":\"nat\",\"network\":\"lab2\"}"), 0, "web", ISOLATION_VM, NETWORK_NAT,
+          0, "network 'lab2' (allowed:" },
+        { "a network the rule does not list", &caller_alice,
+          SPEC(",\"network\":{\"mode\":\"nat\",\"network\":\"other\"}"), -EACCES, "web", 0, 0, 0,
+          "Policy rule 'web' refuses the request: network 'other' is not allowed (the rule allows any of 'isod0', 'lab*')." },
+        { "a host port below port_min, naming the port", &caller_alice, SPEC(NAT(PORT_LO(80))), -EACCES,
+          "web", 0, 0, 0,
+          "Policy rule 'web' refuses the request: port 127.0.0.1:80->80/tcp: host port 80 is below 1024." },
+        { "all addresses when the rule lists some", &caller_alice, SPEC(NAT(PORT_ALL(8080))), -EACCES, "web",
+          0, 0, 0,
+          "port 0.0.0.0:8080->80/tcp: address 0.0.0.0 (all addresses) is not allowed (the rule allows any of '127.0.0.1', '10.0.0.1')" },
+        { "an address the rule does not list", &caller_alice,
+          SPEC(NAT("{\"host\":8080,\"guest\":80,\"proto\":\"udp\",\"address\":\"192.168.1.2\"}")), -EACCES,
+          "web", 0, 0, 0, "port 192.168.1.2:8080->80/udp: address 192.168.1.2 is not allowed" },
+        { "more ports than max_ports", &caller_alice,
+          SPEC(NAT(PORT_LO(8080) "," PORT_LO(8081) "," PORT_LO(8082))), -EACCES, "web", 0, 0, 0,
+          "3 published ports are more than the maximum 2" },
+        { "every problem is named, caps first", &caller_alice,
+          SPEC(",\"resources\":{\"memory\":\"2G\"}" NAT(PORT_ALL(22))), -EACCES, "web", 0, 0, 0,
+          "memory 2G is over the cap 1G (the rule does not clamp); port 0.0.0.0:22->80/tcp: host port 22 is below 1024, address 0.0.0.0 (all addresses) is not allowed" },
+        { "host + auto goes to a container, never a VM", &caller_alice, SPEC(HOST), 0, "web",
+          ISOLATION_CONTAINER, NETWORK_HOST, 0,
+          "isolation: container (the request asked for auto with network host, which only a container can have)" },
+        { "host + container as requested", &caller_alice, SPEC(",\"isolation\":\"container\"" HOST), 0,
+          "web", ISOLATION_CONTAINER, NETWORK_HOST, 0, "mode host (allowed:" },
+        { "host + a requested vm is refused", &caller_alice, SPEC(",\"isolation\":\"vm\"" HOST), -EACCES,
+          "web", 0, 0, 0,
+          "network mode host needs a container: a VM cannot share the host's network namespace" },
+        { "forced none drops the ports", &caller_bob, SPEC(NAT(PORT_ALL(80))), 0, "ci", ISOLATION_CONTAINER,
+          NETWORK_NONE, 0, "forced: network none (request: nat; 1 published port dropped)" },
+        { "forced none wins over host", &caller_bob, SPEC(HOST), 0, "ci", ISOLATION_CONTAINER, NETWORK_NONE,
+          0, "  mode none (forced)" },
+        { "forced nat", &caller_carol, SPEC(""), 0, "carol", ISOLATION_VM, NETWORK_NAT, 0,
+          "forced: network nat (request: none)" },
+        { "a vm rule refuses host", &caller_erin, SPEC(HOST), -EACCES, "erin", 0, 0, 0,
+          "Policy rule 'erin' refuses the request: network mode host needs a container" },
+        { "defaults: a port from 1024 on 127.0.0.1", &caller_erin, SPEC(NAT(PORT_LO(1024))), 0, "erin",
+          ISOLATION_VM, NETWORK_NAT, 1, "(allowed: host ports from 1024 on '127.0.0.1')" },
+        { "defaults: not on all addresses", &caller_erin, SPEC(NAT(PORT_ALL(8080))), -EACCES, "erin", 0, 0,
+          0, "address 0.0.0.0 (all addresses) is not allowed (the rule allows '127.0.0.1')" },
+        { "defaults: not below 1024", &caller_erin, SPEC(NAT(PORT_LO(1023))), -EACCES, "erin", 0, 0, 0,
+          "host port 1023 is below 1024" },
+        { "forced host + auto: a container", &caller_frank, SPEC(""), 0, "frank", ISOLATION_CONTAINER,
+          NETWORK_HOST, 0, "forced: network host (request: none)" },
+        { "forced host + a requested vm is refused", &caller_frank, SPEC(",\"isolation\":\"vm\""), -EACCES,
+          "frank", 0, 0, 0, "network mode host needs a container" },
+        { "root: host", &caller_root, SPEC(HOST), 0, "root", ISOLATION_CONTAINER, NETWORK_HOST, 0,
+          "mode host (allowed:" },
+        { "root: port 80 on all addresses", &caller_root, SPEC(NAT(PORT_ALL(80))), 0, "root",
+          ISOLATION_CONTAINER, NETWORK_NAT, 1, "(allowed: host ports from 1 on any address)" },
+        { "default decision: no host without a rule that allows it", &caller_nobody, SPEC(HOST), -EACCES,
+          "default", 0, 0, 0,
+          "Policy rule 'default' refuses the request: network mode 'host' is not allowed (the rule allows any of 'none', 'nat')." },
+};
+
+static void test_network(void) {
+        _cleanup_(policy_freep) Policy *p = policy_from(network_policy);
+
+        ok(p, "network policy parses");
+        for (size_t i = 0; p && i < ELEMENTSOF(network_tests); i++) {
+                const NetworkTest *t = &network_tests[i];
+                _cleanup_(policy_decision_freep) PolicyDecision *d = NULL;
+                _cleanup_(workload_spec_freep) WorkloadSpec *s = spec_from(t->spec), *again = NULL;
+                _cleanup_free_ char *err = NULL, *text = NULL, *j = NULL;
+                int r = s ? policy_evaluate(p, s, t->caller, &d, &err) : -EINVAL;
+                bool good = r == t->r;
+
+                if (good && r < 0)
+                        good = !d && contains(err, t->text);
+                else if (good) {
+                        j = workload_spec_to_string(d->spec);
+                        /* The effective spec must be one the daemon can store and parse again. */
+                        good = streq(d->rule, t->rule) && !d->deny && d->isolation == t->isolation &&
+                               d->spec->network == t->network && d->spec->n_ports == t->n_ports &&
+                               contains(d->explanation, t->text) && j &&
+                               workload_spec_parse(j, strlen(j), &again, NULL) >= 0;
+                }
+                if (!ok(good, "network: %s", t->what))
+                        diag("returned %d (%s), effective spec %s, explanation:\n%s", r, strna(err),
+                             strna(j), d ? d->explanation : "");
+
+                /* policy_explain() explains refusals too, and never fails on them. */
+                if (s && r < 0) {
+                        good = policy_explain(p, s, t->caller, &text) >= 0 &&
+                               contains(text, "network settings)\n");
+                        if (!ok(good, "network: %s: explained", t->what))
+                                diag("explanation:\n%s", strna(text));
+                }
+        }
+}
+
 /* ---- policy_may_manage -------------------------------------------------------------------------- */
 
 static void test_may_manage(void) {
@@ -455,8 +615,18 @@ static const BadTest bad_tests[] = {
           "'match.labels.a' must be a string" },
         { P(RULE("\"isolation\":\"vm\",\"match\":{\"isolation\":\"deny\"}"), DENY), EINVAL,
           "'match.isolation' must be one of \"auto\", \"vm\", \"container\"" },
-        { P(RULE("\"isolation\":\"vm\",\"match\":{\"network\":\"host\"}"), DENY), EINVAL,
-          "'match.network' must be a network mode" },
+        { P(RULE("\"isolation\":\"vm\",\"match\":{\"network\":\"bridge\"}"), DENY), EINVAL,
+          "'match.network' must be a network mode (\"none\", \"nat\", \"host\") or a non-empty array of them, got 'bridge'" },
+        { P(RULE("\"isolation\":\"vm\",\"match\":{\"network_name\":[]}"), DENY), EINVAL,
+          "'match.network_name' must be a network name or glob" },
+        { P(RULE("\"isolation\":\"vm\",\"match\":{\"ports\":1}"), DENY), EINVAL,
+          "'match.ports' must be true or false" },
+        { P(RULE("\"isolation\":\"vm\",\"match\":{\"port_below\":\"1024\"}"), DENY), EINVAL,
+          "'match.port_below' must be an integer between 1 and 65535" },
+        { P(RULE("\"isolation\":\"vm\",\"match\":{\"port_below\":65536}"), DENY), EINVAL,
+          "'match.port_below' must be an integer between 1 and 65535" },
+        { P(RULE("\"isolation\":\"vm\",\"match\":{\"port_address\":\"::1\"}"), DENY), EINVAL,
+          "'match.port_address' must be an IPv4 address like \"127.0.0.1\" (\"0.0.0.0\": all addresses) or a non-empty array of them, got '::1'" },
         { P(RULE("\"isolation\":\"vm\",\"match\":{\"memory_over\":\"lots\"}"), DENY), EINVAL,
           "'match.memory_over' must be a size" },
         { P(RULE("\"isolation\":\"vm\",\"match\":{\"cpus_over\":\"2\"}"), DENY), EINVAL,
@@ -488,8 +658,35 @@ static const BadTest bad_tests[] = {
           "'force.seccomp' must be \"default\", \"unconfined\" or an absolute path" },
         { P(RULE("\"isolation\":\"vm\",\"force\":{\"readonly_rootfs\":\"yes\"}"), DENY), EINVAL,
           "'force.readonly_rootfs' must be true or false" },
+        { P(RULE("\"isolation\":\"vm\",\"force\":{\"network\":\"bridge\"}"), DENY), EINVAL,
+          "'force.network' must be a network mode (\"none\", \"nat\" or \"host\")" },
         { P(RULE("\"isolation\":\"vm\",\"force\":{\"network\":\"host\"}"), DENY), EINVAL,
-          "'force.network' must be a network mode" },
+          "rule 'a' (rules[0]): 'force.network' \"host\" needs a container, and the rule says \"isolation\": \"vm\"" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":1"), DENY), EINVAL, "'network' must be an object" },
+        { P(RULE("\"isolation\":\"deny\",\"network\":{}"), DENY), EINVAL,
+          "'network' has no effect with \"isolation\": \"deny\"" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"port\":1}"), DENY), EINVAL,
+          "Unknown key 'network.port' (known keys: modes, networks, max_ports, port_min, addresses)" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"modes\":[\"nat\",\"bridge\"]}"), DENY), EINVAL,
+          "'network.modes' must be a network mode (\"none\", \"nat\", \"host\") or a non-empty array of them, got 'bridge'" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"modes\":[\"nat\",\"host\"]}"), DENY), EINVAL,
+          "'network.modes' allows \"host\", which needs a container, and the rule says \"isolation\": \"vm\"" },
+        { P("", "{\"isolation\":\"vm\",\"network\":{\"modes\":\"host\"}}"), EINVAL,
+          "default: 'network.modes' allows \"host\"" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"networks\":[]}"), DENY), EINVAL,
+          "'network.networks' must be a network name or glob" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"port_min\":0}"), DENY), EINVAL,
+          "'network.port_min' must be an integer between 1 and 65535" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"port_min\":80.5}"), DENY), EINVAL,
+          "'network.port_min' must be an integer between 1 and 65535" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"max_ports\":65}"), DENY), EINVAL,
+          "'network.max_ports' must be an integer between 0 and 64" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"addresses\":\"localhost\"}"), DENY), EINVAL,
+          "'network.addresses' must be an IPv4 address like \"127.0.0.1\" (\"0.0.0.0\": all addresses) or a non-empty array of them, got 'localhost'" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"addresses\":[]}"), DENY), EINVAL,
+          "'network.addresses' must be an IPv4 address" },
+        { P(RULE("\"isolation\":\"vm\",\"network\":{\"addresses\":\"127.0.0.01\"}"), DENY), EINVAL,
+          "got '127.0.0.01'" },
         { P(RULE("\"isolation\":\"vm\",\"reason\":5"), DENY), EINVAL,
           "'reason' must be a non-empty string" },
         { P(RULE("\"isolation\":\"vm\",\"manage_others\":1"), DENY), EINVAL,
@@ -515,6 +712,29 @@ static void test_malformed(void) {
 
                 if (!ok(r == -t->error && !p && contains(err, t->message), "rejected with '%s'", t->message))
                         diag("returned %d, message: %s", r, strna(err));
+        }
+}
+
+static void test_network_parse(void) {
+        static const char *const good[] = {
+                P(RULE("\"isolation\":\"requested\",\"force\":{\"network\":\"host\"}"), DENY),
+                P(RULE("\"isolation\":\"requested\",\"auto\":\"vm\",\"network\":{\"modes\":\"host\"}"),
+                  DENY),
+                P(RULE("\"isolation\":\"container\",\"network\":{}"), DENY),
+                P("", "{\"isolation\":\"container\",\"network\":{\"max_ports\":0,\"networks\":\"isod*\"}}"),
+                P(RULE("\"isolation\":\"vm\",\"match\":{\"network\":[\"none\",\"nat\",\"host\"],"
+                       "\"network_name\":[\"a\",\"b*\"],\"ports\":true,\"port_below\":1024,"
+                       "\"port_address\":[\"0.0.0.0\",\"127.0.0.1\"]}"),
+                  DENY),
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                _cleanup_(policy_freep) Policy *p = NULL;
+                _cleanup_free_ char *err = NULL;
+
+                if (!ok(policy_parse(good[i], strlen(good[i]), &p, &err) >= 0, "network policy accepted: %s",
+                        good[i]))
+                        diag("%s", strna(err));
         }
 }
 
@@ -608,6 +828,7 @@ static void test_default_policy(void) {
                 int r;
                 const char *rule;
                 Isolation isolation; /* _ISOLATION_INVALID: deny */
+                const char *message; /* when r < 0 */
         } tests[] = {
                 { &caller_root, SPEC(""), 0, "root", ISOLATION_CONTAINER },
                 { &caller_root, SPEC(",\"isolation\":\"vm\",\"resources\":{\"memory\":\"64G\"}"), 0, "root",
@@ -616,11 +837,22 @@ static void test_default_policy(void) {
                   SPEC(",\"rootfs\":\"/srv/x\",\"mounts\":[{\"source\":\"/a\",\"target\":\"/a\"}]"), 0,
                   "root", ISOLATION_CONTAINER },
                 { &caller_alice, SPEC(",\"isolation\":\"container\""), 0, "isod-group", ISOLATION_VM },
-                { &caller_alice, SPEC(",\"resources\":{\"memory\":\"4G\"}"), -EACCES, "isod-group", 0 },
+                { &caller_alice, SPEC(",\"resources\":{\"memory\":\"4G\"}"), -EACCES, "isod-group", 0,
+                  "memory 4G is over the cap 2G" },
                 { &caller_alice, SPEC(",\"mounts\":[{\"source\":\"/etc\",\"target\":\"/etc2\"}]"), 0,
                   "isod-host-mounts", _ISOLATION_INVALID },
                 { &caller_alice, SPEC(",\"rootfs\":\"/\""), 0, "isod-host-rootfs", _ISOLATION_INVALID },
                 { &caller_bob, SPEC(""), 0, "default", _ISOLATION_INVALID },
+                { &caller_root, SPEC(HOST), 0, "root", ISOLATION_CONTAINER },
+                { &caller_root, SPEC(NAT(PORT_ALL(80))), 0, "root", ISOLATION_CONTAINER },
+                { &caller_alice, SPEC(HOST), 0, "isod-host-network", _ISOLATION_INVALID },
+                { &caller_alice, SPEC(",\"isolation\":\"container\"" HOST), 0, "isod-host-network",
+                  _ISOLATION_INVALID },
+                { &caller_alice, SPEC(NAT(PORT_LO(8080))), 0, "isod-group", ISOLATION_VM },
+                { &caller_alice, SPEC(NAT(PORT_LO(443))), -EACCES, "isod-group", 0,
+                  "port 127.0.0.1:443->80/tcp: host port 443 is below 1024" },
+                { &caller_alice, SPEC(NAT(PORT_ALL(8080))), -EACCES, "isod-group", 0,
+                  "port 0.0.0.0:8080->80/tcp: address 0.0.0.0 (all addresses) is not allowed (the rule allows '127.0.0.1')" },
                 { &caller_nobody, SPEC(""), 0, "default", _ISOLATION_INVALID },
         };
         for (size_t i = 0; p && i < ELEMENTSOF(tests); i++) {
@@ -631,7 +863,7 @@ static void test_default_policy(void) {
                 bool good = r == tests[i].r;
 
                 if (good && r < 0)
-                        good = contains(m, tests[i].rule) && contains(m, "memory 4G is over the cap 2G");
+                        good = contains(m, tests[i].rule) && contains(m, tests[i].message);
                 else if (good)
                         good = streq(d->rule, tests[i].rule) && d->isolation == tests[i].isolation &&
                                d->deny == (tests[i].isolation < 0);
@@ -658,6 +890,8 @@ int main(void) {
         test_match_keys();
         test_decisions();
         test_explain();
+        test_network();
+        test_network_parse();
         test_may_manage();
         test_malformed();
         test_limits();

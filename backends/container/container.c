@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "container.h"
+#include "links.h"
 #include "util.h"
 
 /* The container backend (runs in isod-monitor). The monitor clone3()s the container init into new
@@ -213,7 +214,7 @@ _noreturn_ static void finish_and_exec(Container *c, int err_fd, const char *cwd
 _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         const WorkloadSpec *spec = m->spec;
         const char *what = NULL, *hostname;
-        char upper[4096], work[4096], root[4096], lower_mnt[4096];
+        char upper[4096], work[4096], root[4096], lower_mnt[4096], resolv[4096], hosts[4096];
         int idmap_fds[1 + SPEC_MAX_MOUNTS];
         char **env;
         int r;
@@ -237,6 +238,8 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         (void) snprintf(work, sizeof work, "%s/work", m->dir);
         (void) snprintf(root, sizeof root, "%s/rootfs", m->dir);
         (void) snprintf(lower_mnt, sizeof lower_mnt, "%s/lower", m->dir);
+        (void) snprintf(resolv, sizeof resolv, "%s/resolv.conf", m->dir);
+        (void) snprintf(hosts, sizeof hosts, "%s/hosts", m->dir);
         /* User namespace: wait for the monitor to write our id maps (userns.c). */
         if (c->userns) {
                 r = container_userns_recv(c->userns_sync[1], idmap_fds, 1 + spec->n_mounts);
@@ -250,12 +253,14 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
                                                      .spec = spec,
                                                      .userns = c->userns,
                                                      .idmap_fds = c->userns ? idmap_fds : NULL,
-                                                     .lower_mnt = lower_mnt },
+                                                     .lower_mnt = lower_mnt,
+                                                     .resolv_conf = c->net_files ? resolv : NULL,
+                                                     .hosts = c->net_files ? hosts : NULL },
                                &what);
         if (r < 0)
                 child_fail(err_fd, r, what);
 
-        if (!c->net_ready) {
+        if (!c->net_ready && spec->network != NETWORK_HOST) {
                 r = container_loopback_up();
                 if (r < 0)
                         child_fail(err_fd, r, "bring up the loopback interface");
@@ -314,6 +319,71 @@ static int resolve_lower(Monitor *m, Container *c) {
         if (stat(c->lower, &st) < 0 || !S_ISDIR(st.st_mode))
                 return -ENOENT;
         return 0;
+}
+
+/* DIR/resolv.conf and DIR/hosts, bound on the workload's /etc (mounts.c). nat: the network's name
+ * server on the gateway (dnsmasq: workloads by name, the rest forwarded), never a copied
+ * 127.0.0.53; host: the host's own files, as the host's network namespace is shared. */
+static int write_net_files(Monitor *m, Container *c) {
+        const char *hostname = m->spec->hostname ?: m->name;
+        _cleanup_free_ char *text = NULL, *hosts = NULL;
+        char ip[16];
+        size_t size;
+        int r;
+
+        if (m->net) {
+                _cleanup_free_ char *ns = NULL;
+
+                for (size_t i = 0; i < m->net->n_dns; i++) {
+                        char *n;
+
+                        if (asprintf(&n, "%snameserver %s\n", strempty(ns),
+                                     ipv4_to_string(m->net->dns[i], ip)) < 0)
+                                return -ENOMEM;
+                        free(ns);
+                        ns = n;
+                }
+                if (asprintf(&text, "# isod: network %s\n%ssearch " NETCONF_DOMAIN "\n", m->net->network,
+                             strempty(ns)) < 0 ||
+                    asprintf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n%s\t%s\n",
+                             ipv4_to_string(m->net->ip, ip), hostname) < 0)
+                        return -ENOMEM;
+        } else if (m->spec->network == NETWORK_HOST) {
+                r = read_full_file_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &text, &size);
+                if (r < 0 && asprintf(&text, "# isod: the host has no /etc/resolv.conf\n") < 0)
+                        return -ENOMEM;
+                r = read_full_file_at(AT_FDCWD, "/etc/hosts", 1024 * 1024, &hosts, &size);
+                if (r < 0 && asprintf(&hosts, "127.0.0.1\tlocalhost\n") < 0)
+                        return -ENOMEM;
+        } else
+                return 0;
+        r = write_file_atomic_at(m->dir_fd, "resolv.conf", text, strlen(text), 0644);
+        if (r < 0)
+                return r;
+        r = write_file_atomic_at(m->dir_fd, "hosts", hosts, strlen(hosts), 0644);
+        if (r < 0)
+                return r;
+        c->net_files = true;
+        return 0;
+}
+
+/* The workload's eth0, made from here (the host's network namespace) into the init's, while the
+ * init waits for our byte: a workload never starts without the network it asked for. */
+static int container_net_setup(Monitor *m, pid_t pid) {
+        _cleanup_close_ int fd = -EBADF;
+        char p[64];
+        int r;
+
+        (void) snprintf(p, sizeof p, "/proc/%d/ns/net", (int) pid);
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = link_veth_create(m->net, fd);
+        if (r == -EEXIST) /* a stale host end of the same name, now removed: once more */
+                r = link_veth_create(m->net, fd);
+        if (r >= 0)
+                monitor_set_fact(m, "host_ifname", json_string(m->net->host_ifname));
+        return r;
 }
 
 typedef struct InitArgs {
@@ -380,6 +450,12 @@ static int container_start(Monitor *m) {
         if (mkdirat(m->dir_fd, "rootfs", 0755) < 0 && errno != EEXIST)
                 return -errno;
 
+        r = write_net_files(m, c);
+        if (r < 0) {
+                monitor_payload_failed(m, r, "write the workload's /etc/resolv.conf and /etc/hosts");
+                return r;
+        }
+
         /* seccomp program (compiled once, cached), user namespace id range (docs/security.md). */
         {
                 _cleanup_free_ char *sec_msg = NULL;
@@ -420,11 +496,14 @@ static int container_start(Monitor *m) {
         for (int attempt = 0;; attempt++) {
                 uint64_t flags = (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0);
 
+                if (m->spec->network == NETWORK_HOST)
+                        flags &= ~(uint64_t) CLONE_NEWNET;
                 init_args = (InitArgs){ .m = m,
                                         .c = c,
                                         .fd = sp[1],
                                         .other_fd = sp[0],
-                                        .wait = c->userns || !cgroup_clone_born_placed(c->cgroup) };
+                                        .wait = c->userns || m->net ||
+                                                !cgroup_clone_born_placed(c->cgroup) };
                 c->net_ready = cgroup_clone_net_ready(c->cgroup, flags);
                 pid = cgroup_clone_fn(c->cgroup, flags, container_init, &init_args, &pidfd);
                 if (pid != -EAGAIN || attempt > 0)
@@ -452,6 +531,19 @@ static int container_start(Monitor *m) {
                 /* How many hierarchies the init had to be moved into (0: born in its cgroup). */
                 monitor_set_fact(m, "cgroup_attached", json_integer(r));
                 monitor_set_fact(m, "init_waited", json_boolean(init_args.wait));
+                if (m->net) {
+                        r = container_net_setup(m, pid);
+                        if (r < 0) {
+                                (void) pidfd_send_signal_compat(pidfd, SIGKILL);
+                                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t){}, WEXITED);
+                                (void) close(sp[0]);
+                                (void) snprintf(msg, sizeof msg,
+                                                "set up the network (veth %s on bridge %s): %s",
+                                                m->net->host_ifname, m->net->network, strerror(-r));
+                                monitor_payload_failed(m, r, msg);
+                                return r;
+                        }
+                }
                 r = !init_args.wait || write(sp[0], &(char){ 0 }, 1) == 1 ? 0 : -errno;
         }
         if (r < 0) {
@@ -704,6 +796,20 @@ static int container_stats(Monitor *m, json_t **ret) {
         if (!j)
                 return -ENOMEM;
         (void) json_object_set_new(j, "leader_pid", json_integer((json_int_t) c->pid));
+        if (m->net) {
+                LinkStats st;
+
+                if (link_workload_stats(m->net->host_ifname, &st) >= 0) {
+                        (void) json_object_set_new(j, "net_rx_bytes",
+                                                   json_integer((json_int_t) st.rx_bytes));
+                        (void) json_object_set_new(j, "net_rx_packets",
+                                                   json_integer((json_int_t) st.rx_packets));
+                        (void) json_object_set_new(j, "net_tx_bytes",
+                                                   json_integer((json_int_t) st.tx_bytes));
+                        (void) json_object_set_new(j, "net_tx_packets",
+                                                   json_integer((json_int_t) st.tx_packets));
+                }
+        }
         *ret = j;
         return 0;
 }

@@ -22,6 +22,7 @@ typedef struct Container {
         Cgroup *cgroup;          /* the workload's cgroup (cgroup.c); NULL before start */
         SeccompProgram *seccomp; /* compiled filter (seccomp.c), NULL = unconfined; for exec too */
         bool userns;             /* in its own user namespace (userns.c) */
+        bool net_files;          /* DIR/resolv.conf and DIR/hosts are to be bound on /etc */
         bool net_ready;          /* born in a network namespace made ahead, loopback up (cgroup.c) */
         uid_t userns_base;       /* host id of root inside */
         int userns_lock_fd;      /* holds the id range (flock); -EBADF if none */
@@ -41,6 +42,10 @@ typedef struct ContainerFsConfig {
         bool userns;
         const int *idmap_fds;
         const char *lower_mnt; /* DIR/lower: where an idmapped image is attached for overlay */
+        /* Network modes nat and host: files bound read-only on /etc/resolv.conf and /etc/hosts
+         * (written by the monitor in DIR), NULL for none. */
+        const char *resolv_conf;
+        const char *hosts;
 } ContainerFsConfig;
 
 /* mounts.c: runs in the child, inside its new mount namespace. On failure returns -errno and sets

@@ -445,6 +445,19 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
                              remount_ro_in_root(root_fd, sm->target, MS_NOSUID | MS_NODEV));
         }
 
+        /* The network's name server and the workload's own name (network modes nat and host). */
+        for (int i = 0; i < 2; i++) {
+                const char *src = i == 0 ? c->resolv_conf : c->hosts;
+                const char *dst = i == 0 ? "/etc/resolv.conf" : "/etc/hosts";
+
+                if (!src)
+                        continue;
+                STEP("bind the network's /etc/resolv.conf and /etc/hosts",
+                     mount_in_root(root_fd, dst, src, NULL, MS_BIND, NULL, true));
+                STEP("make /etc/resolv.conf and /etc/hosts read-only",
+                     remount_ro_in_root(root_fd, dst, MS_NOSUID | MS_NODEV | MS_NOEXEC));
+        }
+
         STEP("enter the root", fchdir(root_fd) < 0 ? -errno : 0);
         STEP("pivot_root", syscall(SYS_pivot_root, ".", ".") < 0 ? -errno : 0);
         STEP("detach the old root", umount2(".", MNT_DETACH) < 0 ? -errno : 0);

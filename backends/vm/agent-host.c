@@ -259,8 +259,23 @@ static void kv_add_winsize(KvBuf *b, const struct winsize *ws) {
         kv_addu(b, "cols", ws->ws_col);
 }
 
+/* The guest's NIC (docs/agent-protocol.md): net.mac picks the interface, the rest is its static
+ * configuration; every DNS server is a net.dns entry. */
+static void kv_add_net(KvBuf *b, const NetConfig *c) {
+        char a[18];
+
+        kv_add(b, "net.mac", mac_to_string(c->mac, a));
+        kv_add(b, "net.ip", ipv4_to_string(c->ip, a));
+        kv_addu(b, "net.prefix", c->prefix);
+        kv_add(b, "net.gateway", ipv4_to_string(c->gateway, a));
+        kv_addu(b, "net.mtu", c->mtu);
+        for (size_t i = 0; i < c->n_dns && i < NETCONF_MAX_DNS; i++)
+                kv_add(b, "net.dns", ipv4_to_string(c->dns[i], a));
+        kv_add(b, "net.domain", NETCONF_DOMAIN);
+}
+
 int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, const struct winsize *ws,
-                        uint8_t **ret, size_t *ret_size) {
+                        const NetConfig *net, uint8_t **ret, size_t *ret_size) {
         KvBuf b = {};
 
         for (char **a = s->args; a && *a; a++)
@@ -288,6 +303,8 @@ int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, c
                 else
                         kv_add(&b, "mount", v);
         }
+        if (net)
+                kv_add_net(&b, net);
         return kv_finish(&b, ret, ret_size);
 }
 

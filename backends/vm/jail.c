@@ -192,7 +192,7 @@ static int jail_enter(const JailConfig *c, char **argv, const char **step) {
 
 int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_message) {
         _cleanup_close_ int err_r = -EBADF, err_w = -EBADF;
-        int p[2], fds[_VM_FD_MAX + 1], err_copy;
+        int p[2], fds[_VM_JAIL_FD_MAX + 1], err_copy;
         struct {
                 int error;
                 char step[64];
@@ -200,7 +200,7 @@ int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_m
         ssize_t n;
         pid_t pid;
 
-        assert(c->n_fds <= _VM_FD_MAX);
+        assert(c->n_fds <= _VM_JAIL_FD_MAX);
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
         err_r = p[0];
@@ -223,11 +223,11 @@ int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_m
 
                 /* Inherited fds become 3, 4, …: move them above the target range first. */
                 for (size_t i = 0; i < c->n_fds && r >= 0; i++) {
-                        fds[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 3 + _VM_FD_MAX + 8);
+                        fds[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 3 + _VM_JAIL_FD_MAX + 8);
                         if (fds[i] < 0)
                                 r = -errno;
                 }
-                err_copy = fcntl(err_w, F_DUPFD_CLOEXEC, 3 + _VM_FD_MAX + 16);
+                err_copy = fcntl(err_w, F_DUPFD_CLOEXEC, 3 + _VM_JAIL_FD_MAX + 16);
                 /* QEMU's own messages go to a pipe the monitor keeps in qemu.log: no host file
                  * (such as isod's log) stays open in the jail. */
                 if (r >= 0 &&
@@ -237,7 +237,7 @@ int jail_spawn(const JailConfig *c, char **argv, pid_t *ret_pid, char **reterr_m
                         if (dup2(fds[i], 3 + (int) i) < 0)
                                 r = -errno;
                 if (r >= 0) {
-                        int keep[_VM_FD_MAX + 1];
+                        int keep[_VM_JAIL_FD_MAX + 1];
                         size_t k = 0;
                         for (size_t i = 0; i < c->n_fds; i++)
                                 keep[k++] = 3 + (int) i;

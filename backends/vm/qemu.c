@@ -224,6 +224,18 @@ int qemu_build_argv(const QemuConfig *c, const char *qemu_path, char ***ret) {
         }
         ADD("-device");
         ADD("virtio-rng-device");
+        /* The NIC: the monitor opened the tap in the host's network namespace (network/tap.c);
+         * QEMU, in an empty one, only reads and writes the fd. No vhost-net (not on every host,
+         * and its device node would have to be in the jail). Last, so the other devices keep
+         * their virtio-mmio slots. */
+        if (c->nic) {
+                if (!c->mac)
+                        return -EINVAL;
+                ADD("-netdev");
+                ADD("tap,id=n0,fd=%d,vhost=off", 3 + VM_FD_TAP);
+                ADD("-device");
+                ADD("virtio-net-device,netdev=n0,mac=%s", c->mac);
+        }
 #undef ADD
 
         *ret = TAKE_PTR(a);

@@ -47,12 +47,15 @@ typedef enum VmAccel {
 int vm_accel_detect(const char *want, VmAccel *ret, char **ret_reason);
 const char *vm_accel_to_string(VmAccel a);
 
-/* File descriptors QEMU inherits, by index (they become fds 3, 4, …). */
+/* File descriptors QEMU inherits, by index (they become fds 3, 4, …): the socket pairs the
+ * monitor makes, then, with a NIC (network mode "nat"), the tap (network/tap.c). */
 enum {
         VM_FD_QMP,
         VM_FD_CTL,
         VM_FD_CONSOLE,
         _VM_FD_MAX,
+        VM_FD_TAP = _VM_FD_MAX,
+        _VM_JAIL_FD_MAX,
 };
 
 typedef struct QemuConfig {
@@ -64,6 +67,8 @@ typedef struct QemuConfig {
         const char *rootfs;              /* NULL: the rootfs is inside the initramfs */
         const char *const *mount_images; /* extra read-only images, NULL-terminated */
         const char *extra_append;        /* appended to the kernel command line, may be NULL */
+        bool nic;                        /* a virtio-net NIC on the tap inherited as VM_FD_TAP */
+        const char *mac;                 /* its MAC, "02:00:0a:…" */
 } QemuConfig;
 
 int qemu_build_argv(const QemuConfig *c, const char *qemu_path, char ***ret);
@@ -91,7 +96,7 @@ typedef struct JailConfig {
         bool kvm; /* give the jailed uid a private /dev/kvm node */
         uid_t uid;
         gid_t gid;
-        const int *fds; /* become 3, 4, … in QEMU */
+        const int *fds; /* become 3, 4, … in QEMU (at most _VM_JAIL_FD_MAX) */
         size_t n_fds;
         Cgroup *cgroup; /* QEMU is moved into it before anything else, may be NULL */
         int stderr_fd;  /* QEMU's stderr (a pipe to the monitor), -1: /dev/null */
@@ -147,8 +152,9 @@ bool agent_conn_can_send(AgentConn *a);
 int agent_conn_pump(AgentConn *a, uint64_t timeout_usec);
 /* Encodes a spec (or an exec request) as a kv payload. */
 struct winsize;
+/* net: the guest's eth0 (network mode "nat"), NULL for a VM without a NIC. */
 int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, const struct winsize *ws,
-                        uint8_t **ret, size_t *ret_size);
+                        const NetConfig *net, uint8_t **ret, size_t *ret_size);
 int agent_encode_exec(const ExecRequest *x, const WorkloadSpec *spec, const struct winsize *ws,
                       uint8_t **ret, size_t *ret_size);
 DEFINE_CLEANUP_FUNC(AgentConn *, agent_conn_free);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 
+#include "links.h"
 #include "log.h"
 #include "util.h"
 #include "vm-internal.h"
@@ -87,6 +88,7 @@ typedef struct Vm {
         int console_fd, qemu_log_fd, qemu_err_pipe;
 
         bool agent_ready, workload_started, workload_exited, reported, stopping;
+        bool agent_net; /* READY said the agent configures a NIC (net=1) */
         uint32_t exit_code, exit_signal;
         char *agent_error;    /* ERROR for id 0 */
         char *protocol_error; /* the agent broke the protocol */
@@ -159,6 +161,9 @@ static int vm_validate(const WorkloadSpec *s, char **reterr) {
                 msg = "A VM needs at least 64M of memory ('resources.memory').";
         else if (s->cpus > VM_MAX_CPUS)
                 msg = "A VM has at most 64 vCPUs ('resources.cpus').";
+        else if (s->network == NETWORK_HOST)
+                msg = "network mode \"host\" is for containers only; a VM has its own kernel and network "
+                      "stack: use \"nat\" (a NIC on an isod network) or \"none\".";
         for (size_t i = 0; !msg && i < s->n_mounts; i++)
                 if (!s->mounts[i].readonly)
                         msg = "VMs support read-only mounts only (set 'readonly': true).";
@@ -529,7 +534,8 @@ static void send_config(Vm *vm) {
                 if (strv_extend(&disks, d) < 0)
                         goto fail;
         }
-        r = agent_encode_config(vm->m->spec, (const char *const *) disks, vm->tty ? &vm->ws : NULL, &kv, &n);
+        r = agent_encode_config(vm->m->spec, (const char *const *) disks, vm->tty ? &vm->ws : NULL,
+                                vm->m->net, &kv, &n);
         if (r >= 0)
                 r = agent_conn_send(vm->agent, AGENT_MSG_CONFIG, kv, n, NULL, 0);
         if (r >= 0) {
@@ -572,6 +578,8 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                                 vm->g_modules = u;
                         else if (agent_kv_key_is(k, kl, "t_ports"))
                                 vm->g_ports = u;
+                        else if (agent_kv_key_is(k, kl, "net"))
+                                vm->agent_net = u == 1;
                 }
                 if (version != AGENT_PROTO_VERSION) {
                         /* An initramfs from another isod: its agent would not understand us. */
@@ -580,6 +588,15 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
                                      ", this isod %u: run isod-vm-setup again",
                                      version, AGENT_PROTO_VERSION) < 0)
                                 vm->agent_error = NULL;
+                        (void) on_grace_over(NULL, 0, vm);
+                        break;
+                }
+                if (vm->m->net && !vm->agent_net) {
+                        /* An initramfs from before NICs: its agent would ignore net.* and run the
+                         * workload without the network it asked for. */
+                        vm->agent_error = strdup(
+                                "the guest has no network support (no virtio_net module or an older "
+                                "agent in the initramfs): run isod-vm-setup again");
                         (void) on_grace_over(NULL, 0, vm);
                         break;
                 }
@@ -720,13 +737,33 @@ static void close_pairs(int fds[_VM_FD_MAX][2]) {
                         }
 }
 
+static char *tap_error_message(const NetConfig *c, int r) {
+        char *s;
+        int n;
+
+        if (r == -ENODEV)
+                n = asprintf(
+                        &s,
+                        "cannot create the VM's network interface '%s': the bridge '%s' of network '%s' does not exist",
+                        c->host_ifname, c->network, c->network);
+        else if (r == -ENOTTY)
+                n = asprintf(&s, "cannot create the VM's network interface '%s': '%s' is not a bridge",
+                             c->host_ifname, c->network);
+        else
+                n = asprintf(&s, "cannot create the VM's network interface '%s' on bridge '%s': %s",
+                             c->host_ifname, c->network, strerror(-r));
+        return n < 0 ? NULL : s;
+}
+
 static int vm_launch(Vm *vm, char **reterr) {
         Monitor *m = vm->m;
         const WorkloadSpec *s = m->spec;
         _cleanup_free_ char *kernel = NULL, *initrd = NULL, *console = NULL, *cg_path = NULL, *cg_msg = NULL,
                             *qemu_log = NULL;
         _cleanup_strv_free_ char **argv = NULL, **jail_mounts = NULL;
-        int fds[_VM_FD_MAX][2], child_fds[_VM_FD_MAX], errp[2] = { -EBADF, -EBADF };
+        int fds[_VM_FD_MAX][2], child_fds[_VM_JAIL_FD_MAX], errp[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int tap_fd = -EBADF;
+        char mac[18];
         JailBind binds[3 + SPEC_MAX_MOUNTS];
         size_t n_binds = 0;
         QemuConfig qc;
@@ -768,6 +805,8 @@ static int vm_launch(Vm *vm, char **reterr) {
                 .initrd = "/vm/initramfs.cpio",
                 .rootfs = vm->image ? "/vm/rootfs.erofs" : NULL,
                 .mount_images = (const char *const *) jail_mounts,
+                .nic = m->net != NULL,
+                .mac = m->net ? mac_to_string(m->net->mac, mac) : NULL,
         };
         r = qemu_build_argv(&qc, m->paths.qemu ?: ISOD_QEMU_PATH, &argv);
         if (r < 0)
@@ -798,6 +837,17 @@ static int vm_launch(Vm *vm, char **reterr) {
 
         vm_setup_tty(vm);
 
+        /* The NIC's tap, here in the host's network namespace: the jail's clone() below gives
+         * QEMU an empty one, and QEMU only inherits the fd. */
+        if (m->net) {
+                r = tap_open(m->net, &tap_fd);
+                if (r < 0) {
+                        *reterr = tap_error_message(m->net, r);
+                        return r;
+                }
+                monitor_set_fact(m, "host_ifname", json_string(m->net->host_ifname));
+        }
+
         r = socketpairs(fds);
         if (r < 0) {
                 close_pairs(fds);
@@ -805,6 +855,7 @@ static int vm_launch(Vm *vm, char **reterr) {
         }
         for (size_t i = 0; i < _VM_FD_MAX; i++)
                 child_fds[i] = fds[i][1];
+        child_fds[VM_FD_TAP] = tap_fd;
         if (pipe2(errp, O_CLOEXEC) < 0) {
                 close_pairs(fds);
                 return -errno;
@@ -818,12 +869,14 @@ static int vm_launch(Vm *vm, char **reterr) {
                 .uid = jail_uid_for(getpid()),
                 .gid = jail_uid_for(getpid()),
                 .fds = child_fds,
-                .n_fds = _VM_FD_MAX,
+                .n_fds = tap_fd >= 0 ? _VM_JAIL_FD_MAX : _VM_FD_MAX,
                 .cgroup = vm->cgroup,
                 .stderr_fd = errp[1],
         };
         r = jail_spawn(&jc, argv, &pid, reterr);
         (void) close(errp[1]);
+        /* QEMU holds the tap now: the kernel removes it when QEMU exits. */
+        tap_fd = safe_close(tap_fd);
         if (r < 0) {
                 (void) close(errp[0]);
                 close_pairs(fds);
@@ -1142,6 +1195,21 @@ static int vm_stats(Monitor *m, json_t **ret) {
         (void) json_object_set_new(o, "accel", json_string(vm_accel_to_string(vm->accel)));
         if (vm->qemu_pid > 0 && !vm->qemu_exited)
                 (void) proc_qemu_figures(vm->qemu_pid, o);
+        if (m->net && vm->qemu_pid > 0 && !vm->qemu_exited) {
+                /* The tap's counters, seen from the guest (what the tap sends, the guest gets). */
+                LinkStats st;
+
+                if (link_workload_stats(m->net->host_ifname, &st) >= 0) {
+                        (void) json_object_set_new(o, "net_rx_bytes",
+                                                   json_integer((json_int_t) st.rx_bytes));
+                        (void) json_object_set_new(o, "net_rx_packets",
+                                                   json_integer((json_int_t) st.rx_packets));
+                        (void) json_object_set_new(o, "net_tx_bytes",
+                                                   json_integer((json_int_t) st.tx_bytes));
+                        (void) json_object_set_new(o, "net_tx_packets",
+                                                   json_integer((json_int_t) st.tx_packets));
+                }
+        }
 
         /* Ask the agent, bounded; the answer arrives through on_agent_msg(). */
         if (vm->agent && vm->workload_started && !vm->workload_exited &&

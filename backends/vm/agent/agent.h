@@ -39,12 +39,31 @@ typedef struct AgentMount {
         char *target; /* absolute path in the workload's root */
 } AgentMount;
 
+#define AGENT_MAX_DNS 3
+/* How long the NIC may take to show up once virtio_net is loaded (it probes synchronously: this
+ * is a bound, not a wait anyone should see). */
+#define AGENT_NET_WAIT_MSEC 2000
+
+/* The guest's NIC (CONFIG net.*): static IPv4 configuration, no DHCP. Addresses in network byte
+ * order. */
+typedef struct AgentNet {
+        bool set;
+        bool have_mac, have_ip;
+        uint8_t mac[6];
+        uint32_t ip, gateway;
+        unsigned prefix, mtu;
+        uint32_t dns[AGENT_MAX_DNS];
+        size_t n_dns;
+        char *domain; /* resolv.conf "search" */
+} AgentNet;
+
 typedef struct AgentConfig {
         ProcessConfig proc;
         char *hostname;
         bool readonly_rootfs;
         AgentMount mounts[AGENT_MAX_MOUNTS];
         size_t n_mounts;
+        AgentNet net;
 } AgentConfig;
 
 /* util.c-like helpers in agent.c */
@@ -60,6 +79,14 @@ bool rootfs_inline(void);
 int find_port(const char *name, char **ret_path, int timeout_ms);
 int find_disk(const char *serial, char **ret_path);
 int setup_root(const AgentConfig *c);
+/* Networking (guest-setup.c): the loopback up; whether the machine has a virtio-net device
+ * (virtio device id 1, seen once virtio_mmio is loaded); eth0's address, netmask, MTU, link and
+ * default route from c->net; /etc/resolv.conf and /etc/hosts in the workload's root. On failure
+ * they return -errno and write what failed into err. */
+int setup_loopback(void);
+bool net_device_present(void);
+int setup_net(const AgentNet *n, char *err, size_t err_size);
+int setup_net_files(const AgentConfig *c, char *err, size_t err_size);
 int read_stats(uint8_t *buf, size_t size, size_t *ret_size);
 
 /* config parsing (host → guest kv lists) */

@@ -2,7 +2,9 @@
 /* Parses the CONFIG / EXEC key=value lists the host sends (docs/agent-protocol.md). */
 
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,11 +60,66 @@ void process_config_done(ProcessConfig *p) {
 void agent_config_done(AgentConfig *c) {
         process_config_done(&c->proc);
         free(c->hostname);
+        free(c->net.domain);
         for (size_t i = 0; i < c->n_mounts; i++) {
                 free(c->mounts[i].disk);
                 free(c->mounts[i].target);
         }
         *c = (AgentConfig){};
+}
+
+static int parse_ipv4(const char *s, uint32_t *ret) {
+        struct in_addr a;
+
+        if (inet_pton(AF_INET, s, &a) != 1)
+                return -EINVAL;
+        *ret = a.s_addr;
+        return 0;
+}
+
+static int parse_mac(const char *s, uint8_t ret[6]) {
+        unsigned b[6];
+        char end;
+
+        if (strlen(s) != 17 ||
+            sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+                return -EINVAL;
+        for (size_t i = 0; i < 6; i++)
+                ret[i] = (uint8_t) b[i];
+        return 0;
+}
+
+/* One net.* key of CONFIG (docs/agent-protocol.md). */
+static int parse_net(AgentNet *n, const char *k, size_t kl, const char *v) {
+        n->set = true;
+        if (agent_kv_key_is(k, kl, "net.mac")) {
+                n->have_mac = true;
+                return parse_mac(v, n->mac);
+        }
+        if (agent_kv_key_is(k, kl, "net.ip")) {
+                n->have_ip = true;
+                return parse_ipv4(v, &n->ip);
+        }
+        if (agent_kv_key_is(k, kl, "net.gateway"))
+                return parse_ipv4(v, &n->gateway);
+        if (agent_kv_key_is(k, kl, "net.prefix"))
+                return parse_u32(v, 32, &n->prefix);
+        if (agent_kv_key_is(k, kl, "net.mtu"))
+                return parse_u32(v, 65535, &n->mtu);
+        if (agent_kv_key_is(k, kl, "net.dns")) {
+                if (n->n_dns >= AGENT_MAX_DNS)
+                        return -E2BIG;
+                return parse_ipv4(v, &n->dns[n->n_dns++]);
+        }
+        if (agent_kv_key_is(k, kl, "net.domain")) {
+                /* Goes into resolv.conf: one word. */
+                if (!*v || strpbrk(v, " \t\n#;"))
+                        return -EINVAL;
+                free(n->domain);
+                n->domain = strdup(v);
+                return n->domain ? 0 : -ENOMEM;
+        }
+        return 0; /* a newer host's key */
 }
 
 int config_parse(const uint8_t *kv, size_t n, AgentConfig *c, bool exec) {
@@ -116,13 +173,18 @@ int config_parse(const uint8_t *kv, size_t n, AgentConfig *c, bool exec) {
                         c->n_mounts++;
                         r = c->mounts[c->n_mounts - 1].disk && c->mounts[c->n_mounts - 1].target ? 0
                                                                                                  : -ENOMEM;
-                }
+                } else if (!exec && kl > 4 && memcmp(k, "net.", 4) == 0)
+                        r = parse_net(&c->net, k, kl, v);
                 /* Unknown keys are ignored: a newer host may send more. */
                 if (r < 0)
                         return r;
         }
         if (r < 0)
                 return r;
+        /* A NIC needs at least its MAC and address; prefix 0 or 32 would leave no gateway on link. */
+        if (c->net.set && (!c->net.have_mac || !c->net.have_ip || c->net.prefix < 1 || c->net.prefix > 31 ||
+                           (c->net.mtu != 0 && c->net.mtu < 68)))
+                return -EINVAL;
         if (!c->proc.env) {
                 r = strv_push(&c->proc.env, &n_env,
                               "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");

@@ -3,16 +3,23 @@
  * workload's root (erofs lower + tmpfs upper + overlay), statistics, spawning processes. */
 
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <grp.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -470,4 +477,279 @@ fail : {
         if (ret_master)
                 *ret_master = master;
         return pid;
+}
+
+/* ---------------------------------------------------------------- network
+ *
+ * Classic ioctls only: the agent is built with musl-gcc, which has no <linux/…> headers for
+ * rtnetlink, and static IPv4 needs nothing more (SIOCSIFADDR, SIOCSIFNETMASK, SIOCSIFMTU,
+ * SIOCSIFFLAGS, SIOCADDRT). */
+
+static void sockaddr_in_set(struct sockaddr *sa, uint32_t addr) {
+        struct sockaddr_in *s = (struct sockaddr_in *) sa;
+
+        memset(s, 0, sizeof *s);
+        s->sin_family = AF_INET;
+        s->sin_addr.s_addr = addr;
+}
+
+static int link_up(int fd, const char *ifname) {
+        struct ifreq r = {};
+
+        (void) snprintf(r.ifr_name, sizeof r.ifr_name, "%s", ifname);
+        if (ioctl(fd, SIOCGIFFLAGS, &r) < 0)
+                return -errno;
+        r.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &r) < 0)
+                return -errno;
+        return 0;
+}
+
+int setup_loopback(void) {
+        int fd, r;
+
+        /* The kernel gives lo 127.0.0.1/8 (and ::1) when it comes up. */
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        r = link_up(fd, "lo");
+        (void) close(fd);
+        return r;
+}
+
+bool net_device_present(void) {
+        char p[512], v[32];
+        struct dirent *de;
+        bool found = false;
+        DIR *d;
+
+        /* virtio_mmio registers its devices while it loads; "device" is the virtio device id. */
+        d = opendir("/sys/bus/virtio/devices");
+        while (d && !found && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                (void) snprintf(p, sizeof p, "/sys/bus/virtio/devices/%s/device", de->d_name);
+                found = read_line(p, v, sizeof v) == 0 && strtoul(v, NULL, 0) == 1; /* VIRTIO_ID_NET */
+        }
+        if (d)
+                (void) closedir(d);
+        return found;
+}
+
+/* The interface with that MAC (there is no udev to name it), waiting a bounded time for
+ * virtio_net to register it. Falls back to eth0. */
+static int find_ifname(const uint8_t mac[6], char ret[IFNAMSIZ]) {
+        char want[18], p[512], v[64];
+        struct dirent *de;
+        DIR *d;
+
+        (void) snprintf(want, sizeof want, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                        mac[4], mac[5]);
+        for (int waited = 0;; waited++) {
+                d = opendir("/sys/class/net");
+                while (d && (de = readdir(d))) {
+                        if (de->d_name[0] == '.' || strlen(de->d_name) >= IFNAMSIZ)
+                                continue;
+                        (void) snprintf(p, sizeof p, "/sys/class/net/%s/address", de->d_name);
+                        if (read_line(p, v, sizeof v) < 0 || strcasecmp(v, want) != 0)
+                                continue;
+                        memcpy(ret, de->d_name, strlen(de->d_name) + 1); /* < IFNAMSIZ, checked */
+                        (void) closedir(d);
+                        return 0;
+                }
+                if (d)
+                        (void) closedir(d);
+                if (waited >= AGENT_NET_WAIT_MSEC)
+                        break;
+                sleep_ms(1);
+        }
+        if (access("/sys/class/net/eth0", F_OK) == 0) {
+                agent_log("no interface has MAC %s, using eth0", want);
+                (void) snprintf(ret, IFNAMSIZ, "eth0");
+                return 0;
+        }
+        return -ENODEV;
+}
+
+#define NET_FAIL(r, ...)                                     \
+        do {                                                 \
+                (void) snprintf(err, err_size, __VA_ARGS__); \
+                if (fd >= 0)                                 \
+                        (void) close(fd);                    \
+                return (r);                                  \
+        } while (0)
+
+int setup_net(const AgentNet *n, char *err, size_t err_size) {
+        char ifname[IFNAMSIZ], a[INET_ADDRSTRLEN];
+        struct rtentry rt = {};
+        struct ifreq r = {};
+        int fd = -1, k;
+
+        k = find_ifname(n->mac, ifname);
+        if (k < 0)
+                NET_FAIL(k,
+                         "no network interface with MAC %02x:%02x:%02x:%02x:%02x:%02x appeared within %d ms",
+                         n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+                         AGENT_NET_WAIT_MSEC);
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                NET_FAIL(-errno, "socket(AF_INET): %s", strerror(errno));
+
+        (void) snprintf(r.ifr_name, sizeof r.ifr_name, "%s", ifname);
+        sockaddr_in_set(&r.ifr_addr, n->ip);
+        if (ioctl(fd, SIOCSIFADDR, &r) < 0)
+                NET_FAIL(-errno, "cannot set address %s on %s: %s", inet_ntop(AF_INET, &n->ip, a, sizeof a),
+                         ifname, strerror(errno));
+        sockaddr_in_set(&r.ifr_netmask,
+                        n->prefix == 0 ? 0 : htonl(~((UINT32_C(1) << (32 - n->prefix)) - 1)));
+        if (ioctl(fd, SIOCSIFNETMASK, &r) < 0)
+                NET_FAIL(-errno, "cannot set netmask /%u on %s: %s", n->prefix, ifname, strerror(errno));
+        if (n->mtu > 0) {
+                r.ifr_mtu = (int) n->mtu;
+                if (ioctl(fd, SIOCSIFMTU, &r) < 0)
+                        NET_FAIL(-errno, "cannot set MTU %u on %s: %s", n->mtu, ifname, strerror(errno));
+        }
+        k = link_up(fd, ifname);
+        if (k < 0)
+                NET_FAIL(k, "cannot bring %s up: %s", ifname, strerror(-k));
+        if (n->gateway != 0) {
+                sockaddr_in_set(&rt.rt_dst, 0);
+                sockaddr_in_set(&rt.rt_genmask, 0);
+                sockaddr_in_set(&rt.rt_gateway, n->gateway);
+                rt.rt_flags = RTF_UP | RTF_GATEWAY;
+                rt.rt_dev = ifname;
+                if (ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+                        NET_FAIL(-errno, "cannot add the default route via %s on %s: %s",
+                                 inet_ntop(AF_INET, &n->gateway, a, sizeof a), ifname, strerror(errno));
+        }
+        (void) close(fd);
+        return 0;
+}
+
+/* Puts TEXT at /etc/NAME in the workload's root. Writable root (the overlay's tmpfs upper, or an
+ * inline rootfs): a new file renamed over whatever is there, so a symlink there (to
+ * ../run/systemd/resolve/…) is replaced, never followed into the agent's own tree. Read-only root:
+ * the text is written under /run/isod (the initramfs) and bound over the image's regular file. */
+static int put_etc_file(const char *name, const char *text, char *err, size_t err_size) {
+        char tmp[64], src[128], dst[128];
+        size_t len = strlen(text);
+        struct stat st;
+        int dfd, fd = -1, r;
+
+        if (mkdir(AGENT_NEWROOT "/etc", 0755) < 0 && errno != EEXIST && errno != EROFS) {
+                (void) snprintf(err, err_size, "cannot create /etc: %s", strerror(errno));
+                return -errno;
+        }
+        dfd = open(AGENT_NEWROOT "/etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0) {
+                r = -errno;
+                (void) snprintf(err, err_size, "cannot open /etc of the root file system: %s", strerror(-r));
+                return r;
+        }
+        (void) snprintf(tmp, sizeof tmp, ".%s.isod-agent", name);
+        (void) unlinkat(dfd, tmp, 0);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+                r = write(fd, text, len) == (ssize_t) len ? 0 : -EIO;
+                (void) close(fd);
+                if (r >= 0 && renameat(dfd, tmp, dfd, name) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        (void) unlinkat(dfd, tmp, 0);
+                        (void) close(dfd);
+                        (void) snprintf(err, err_size, "cannot write /etc/%s: %s", name, strerror(-r));
+                        return r;
+                }
+                (void) close(dfd);
+                return 0;
+        }
+        if (errno != EROFS) {
+                r = -errno;
+                (void) close(dfd);
+                (void) snprintf(err, err_size, "cannot write /etc/%s: %s", name, strerror(-r));
+                return r;
+        }
+
+        /* Read-only root. */
+        r = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+        (void) close(dfd);
+        if (r < 0 || !S_ISREG(st.st_mode)) {
+                (void) snprintf(
+                        err, err_size,
+                        "the root file system is read-only and its /etc/%s is %s: nothing to bind the "
+                        "network's %s over",
+                        name, r < 0 ? "missing" : "not a regular file", name);
+                return r < 0 ? r : -EROFS;
+        }
+        (void) mkdir("/run/isod", 0755);
+        (void) snprintf(src, sizeof src, "/run/isod/%s", name);
+        (void) snprintf(dst, sizeof dst, AGENT_NEWROOT "/etc/%s", name);
+        fd = open(src, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, text, len) != (ssize_t) len) {
+                r = fd < 0 ? -errno : -EIO;
+                if (fd >= 0)
+                        (void) close(fd);
+                (void) snprintf(err, err_size, "cannot write %s: %s", src, strerror(-r));
+                return r;
+        }
+        (void) close(fd);
+        if (mount(src, dst, NULL, MS_BIND, NULL) < 0 ||
+            mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
+                r = -errno;
+                (void) snprintf(err, err_size, "cannot bind %s over /etc/%s: %s", src, name, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* Appends to a text buffer; *at stays ≤ size, and reaches size when the text did not fit. */
+static void text_append(char *buf, size_t size, size_t *at, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void text_append(char *buf, size_t size, size_t *at, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        if (*at >= size)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(buf + *at, size - *at, fmt, ap);
+        va_end(ap);
+        *at = n < 0 || (size_t) n >= size - *at ? size : *at + (size_t) n;
+}
+
+int setup_net_files(const AgentConfig *c, char *err, size_t err_size) {
+        char text[1024], a[INET_ADDRSTRLEN];
+        size_t at = 0;
+        int r;
+
+        /* resolv.conf: the network's name servers (isod's: the gateway), its domain. */
+        for (size_t i = 0; i < c->net.n_dns; i++)
+                text_append(text, sizeof text, &at, "nameserver %s\n",
+                            inet_ntop(AF_INET, &c->net.dns[i], a, sizeof a));
+        if (c->net.n_dns == 0 && c->net.gateway != 0)
+                text_append(text, sizeof text, &at, "nameserver %s\n",
+                            inet_ntop(AF_INET, &c->net.gateway, a, sizeof a));
+        if (c->net.domain)
+                text_append(text, sizeof text, &at, "search %s\n", c->net.domain);
+        if (at >= sizeof text) {
+                (void) snprintf(err, err_size, "resolv.conf too long");
+                return -E2BIG;
+        }
+        text[at] = 0;
+        r = put_etc_file("resolv.conf", text, err, err_size);
+        if (r < 0)
+                return r;
+
+        /* hosts: localhost, and the workload's own name on its address. */
+        at = 0;
+        text_append(text, sizeof text, &at,
+                    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        if (c->hostname)
+                text_append(text, sizeof text, &at, "%s\t%s\n", inet_ntop(AF_INET, &c->net.ip, a, sizeof a),
+                            c->hostname);
+        if (at >= sizeof text) {
+                (void) snprintf(err, err_size, "hosts too long");
+                return -E2BIG;
+        }
+        return put_etc_file("hosts", text, err, err_size);
 }
