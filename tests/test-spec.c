@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include "spec.h"
 #include "tap.h"
 #include "util.h"
@@ -48,7 +49,35 @@ static const struct {
         { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"cpus\":0}}", -EINVAL, "resources.cpus" },
         { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"cpus\":1000}}", -EINVAL, "resources.cpus" },
         { "{\"process\":{\"args\":[\"x\"]},\"resources\":{\"pids\":-1}}", -EINVAL, "resources.pids" },
-        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"host\"}}", -EINVAL, "not supported" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"bridge\"}}", -EINVAL, "not supported" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"ports\":[{\"host\":0,\"guest\":80}]}}",
+          -EINVAL, "network.ports[0].host" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"ports\":[{\"host\":70000,\"guest\":80}]}}",
+          -EINVAL, "between 1 and 65535" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"ports\":[{\"host\":80,\"guest\":80},{\"host\":80,\"guest\":81}]}}",
+          -EINVAL, "again" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"ports\":[{\"host\":80,\"guest\":80,\"proto\":\"sctp\"}]}}",
+          -EINVAL, "proto" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"ports\":[{\"host\":80,\"guest\":80,\"address\":\"1.2.3\"}]}}",
+          -EINVAL, "address" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"ports\":[{\"host\":80,\"guest\":80,\"bind\":1}]}}",
+          -EINVAL, "Unknown key" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"none\",\"ports\":[{\"host\":80,\"guest\":80}]}}",
+          -EINVAL, "needs" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"host\",\"ip\":\"10.0.0.2\"}}", -EINVAL,
+          "needs" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"network\":\"../x\"}}", -EINVAL,
+          "Invalid network name" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"network\":\"abcdefghijklmnop\"}}",
+          -EINVAL, "Invalid network name" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"ip\":\"010.1.2.3\"}}", -EINVAL,
+          "network.ip" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"mac\":\"01:00:5e:00:00:01\"}}",
+          -EINVAL, "multicast" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"mac\":\"02:00:00:00:00\"}}",
+          -EINVAL, "network.mac" },
+        { "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"dns\":[]}}", -EINVAL,
+          "Unknown key" },
         { "{\"process\":{\"args\":[\"x\"]},\"mounts\":[{\"source\":\"rel\",\"target\":\"/x\"}]}", -EINVAL,
           "mounts[0].source" },
         { "{\"process\":{\"args\":[\"x\"]},\"mounts\":[{\"source\":\"/x\",\"target\":\"/\"}]}", -EINVAL,
@@ -108,6 +137,36 @@ static void test_roundtrip(void) {
         workload_spec_free(c);
 }
 
+static void test_network(void) {
+        const char *j = "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\",\"network\":\"lan\","
+                        "\"ports\":[{\"host\":8080,\"guest\":80,\"address\":\"127.0.0.1\"},"
+                        "{\"host\":53,\"guest\":53,\"proto\":\"udp\"}],\"ip\":\"10.1.2.3\","
+                        "\"mac\":\"02:00:0a:01:02:03\"}}";
+        WorkloadSpec *s = NULL, *c = NULL;
+        char *t1, *t2;
+
+        ASSERT_OK(workload_spec_parse(j, strlen(j), &s, NULL));
+        ok(s->network == NETWORK_NAT && streq(spec_network_name(s), "lan"), "network nat on lan");
+        ok(s->n_ports == 2 && s->ports[0].host == 8080 && s->ports[0].guest == 80 &&
+                   s->ports[0].proto == PORT_TCP && s->ports[0].address == htonl(0x7f000001),
+           "port 127.0.0.1:8080 -> 80/tcp");
+        ok(s->ports[1].proto == PORT_UDP && s->ports[1].address == 0, "port 53/udp on all addresses");
+        ok(s->ip == htonl(0x0a010203) && s->mac_set && s->mac[5] == 3, "fixed ip and mac");
+        c = workload_spec_copy(s);
+        t1 = workload_spec_to_string(s);
+        t2 = c ? workload_spec_to_string(c) : NULL;
+        ok(t1 && t2 && streq(t1, t2), "the network survives a round trip");
+        free(t1);
+        free(t2);
+        workload_spec_free(s);
+        workload_spec_free(c);
+        s = NULL;
+        j = "{\"process\":{\"args\":[\"x\"]},\"network\":{\"mode\":\"nat\"}}";
+        ASSERT_OK(workload_spec_parse(j, strlen(j), &s, NULL));
+        ok(streq(spec_network_name(s), SPEC_DEFAULT_NETWORK), "nat without a name is isod0");
+        workload_spec_free(s);
+}
+
 static void test_defaults_and_limits(void) {
         WorkloadSpec *s = NULL;
         char *big, *err = NULL;
@@ -132,6 +191,7 @@ static void test_defaults_and_limits(void) {
 int main(void) {
         test_table();
         test_roundtrip();
+        test_network();
         test_defaults_and_limits();
         return done_testing();
 }
