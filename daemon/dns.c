@@ -77,6 +77,18 @@ static void dns_forget(Network *n) {
 void dns_detach(Network *n) {
         dns_forget(n);
         n->dns_restart = sd_event_source_disable_unref(n->dns_restart);
+        n->dns_refresh = sd_event_source_disable_unref(n->dns_refresh);
+}
+
+/* A dnsmasq just started reads the hosts directory, then sets up its inotify watch: a hosts file
+ * renamed in between (the first workload's lease, right after the network was made) would be
+ * missed. Writing the file again once it surely watches closes that window. */
+static int on_dns_refresh(sd_event_source *s, uint64_t usec, void *userdata) {
+        Network *n = userdata;
+
+        n->dns_refresh = sd_event_source_disable_unref(n->dns_refresh);
+        (void) dns_update_hosts(n);
+        return 0;
 }
 
 static int dns_watch(Network *n, pid_t pid, int pidfd) {
@@ -208,6 +220,9 @@ static int dns_spawn(Network *n, int dfd) {
                 (void) close(pidfd);
                 return r;
         }
+        n->dns_refresh = sd_event_source_disable_unref(n->dns_refresh);
+        (void) sd_event_add_time_relative(n->manager->event, &n->dns_refresh, CLOCK_MONOTONIC,
+                                          500 * USEC_PER_MSEC, 0, on_dns_refresh, n);
         log_debug("Network '%s': started its name server (PID %d).", n->name, (int) pid);
         return 0;
 }

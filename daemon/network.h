@@ -43,6 +43,7 @@ typedef struct Network {
         int dns_pidfd;
         sd_event_source *dns_src;
         sd_event_source *dns_restart;
+        sd_event_source *dns_refresh; /* rewrites the hosts file once a new dnsmasq watches it */
         unsigned dns_failures;
 } Network;
 
