@@ -151,11 +151,43 @@ _noreturn_ static void dns_child(Network *n, const char *hostsdir, const char *u
         (void) close_all_fds_except((const int[]){ 2 }, 1);
         (void) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         /* A read-only view of everything: dnsmasq reads its hosts file and the resolvers, writes
-         * nothing (no DHCP, no lease file, no PID file). */
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &(struct mount_attr){ .attr_set = MOUNT_ATTR_RDONLY },
-                          sizeof(struct mount_attr)) < 0)
-                _exit(125);
+         * nothing (no DHCP, no lease file, no PID file). It drops to nobody, who may not traverse
+         * the state directory (/run/isod is 0700): its hosts directory and the upstream file are
+         * bound where nobody may read them, on a tmpfs over /tmp in this namespace. */
+        {
+                /* Opened in this namespace: a mount of the parent's cannot be bound here. */
+                char p[64];
+                int hfd, ufd;
+
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        _exit(121);
+                hfd = open(hostsdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                ufd = upstream && *upstream ? open(upstream, O_PATH | O_CLOEXEC) : -EBADF;
+
+                if (hfd < 0 || (upstream && *upstream && ufd < 0))
+                        _exit(124);
+                if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") <
+                            0 ||
+                    mkdir("/tmp/hosts.d", 0755) < 0)
+                        _exit(125);
+                (void) snprintf(p, sizeof p, "/proc/self/fd/%d", hfd);
+                if (mount(p, "/tmp/hosts.d", NULL, MS_BIND, NULL) < 0)
+                        _exit(122);
+                if (ufd >= 0) {
+                        int f = open("/tmp/resolv.conf", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+                        (void) snprintf(p, sizeof p, "/proc/self/fd/%d", ufd);
+                        if (f < 0 || close(f) < 0 || mount(p, "/tmp/resolv.conf", NULL, MS_BIND, NULL) < 0)
+                                _exit(125);
+                }
+                if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE,
+                                  &(struct mount_attr){ .attr_set = MOUNT_ATTR_RDONLY },
+                                  sizeof(struct mount_attr)) < 0)
+                        _exit(123);
+        }
+        hostsdir = "/tmp/hosts.d";
+        if (upstream && *upstream)
+                upstream = "/tmp/resolv.conf";
 
         (void) snprintf(listen, sizeof listen, "--listen-address=%s", ipv4_to_string(n->gateway, gw));
         (void) snprintf(hosts, sizeof hosts, "--hostsdir=%s", hostsdir);
