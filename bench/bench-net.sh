@@ -26,9 +26,9 @@
 #                    [--parts "launch tput vm teardown"] [--quick]
 # Env (the same, for scripts): ISOD_BUILD (build tree with isod, isod-monitor, isoctl and
 #   test-assets; default /tmp/b), BENCH_RESULTS (default <repo>/bench/results), BENCH_DATE
-#   (default today), BENCH_WORK (scratch, raw data; default /tmp/isod-bench-net), BENCH_ROUNDS (6),
+#   (default today), BENCH_PACE (idle seconds before each launch of the "paced" rows, 0.2), BENCH_WORK (scratch, raw data; default /tmp/isod-bench-net), BENCH_ROUNDS (6),
 #   BENCH_RUNS (15), BENCH_PODMAN_RUNS (= BENCH_RUNS), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_SECS (4),
-#   BENCH_VM_ROUNDS (3), BENCH_VM_RUNS (2), BENCH_BURST (50), BENCH_PARTS, BENCH_INSTALL=1.
+#   BENCH_VM_ROUNDS (3), BENCH_VM_RUNS (3), BENCH_BURST (50), BENCH_PARTS, BENCH_INSTALL=1.
 # Needs: iproute2, nftables, iperf3, hyperfine, jq, busybox (static), python3, dnsmasq; for the
 #   Podman rows podman, netavark, aardvark-dns, crun, iptables (--install: apt-get install them;
 #   else missing ones are reported and the rows skipped); for vm, qemu-system-x86_64 and
@@ -50,8 +50,9 @@ PM_RUNS=${BENCH_PODMAN_RUNS:-}
 TPUT_ROUNDS=${BENCH_TPUT_ROUNDS:-3}
 TPUT_SECS=${BENCH_TPUT_SECS:-4}
 VM_ROUNDS=${BENCH_VM_ROUNDS:-3}
-VM_RUNS=${BENCH_VM_RUNS:-2}
+VM_RUNS=${BENCH_VM_RUNS:-3}
 BURST=${BENCH_BURST:-50}
+PACE=${BENCH_PACE:-0.2}
 PARTS=${BENCH_PARTS:-launch tput vm teardown}
 INSTALL=${BENCH_INSTALL:-0}
 
@@ -206,9 +207,11 @@ sub() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; el
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 verdict() { awk -v v="$1" -v t="$2" -v d="$3" 'BEGIN { if (v == "-") print "not measured";
         else if ((d == "le" && v <= t) || (d == "ge" && v >= t)) print "**met**"; else print "**missed**" }'; }
-# hf NAME ROUND RUNS CMD: one round of a row
+# hf NAME ROUND RUNS CMD [PREPARE]: one round of a row (PREPARE: run untimed before each launch)
 hf() {
-        hyperfine -N --style none --warmup 0 --runs "$3" -n "$1" --export-json "$RAW/$1.r$2.json" "$4" \
+        local prep=()
+        [ -n "${5:-}" ] && prep=(--prepare "$5")
+        hyperfine -N --style none --warmup 0 --runs "$3" "${prep[@]}" -n "$1" --export-json "$RAW/$1.r$2.json" "$4" \
                 >>"$RAW/hyperfine.log" 2>&1 || { log "$1: round $2 failed (hyperfine.log)"; rm -f "$RAW/$1.r$2.json"; }
 }
 rotate() { # K WORDS...: the words starting at index (K-1) mod n
@@ -270,7 +273,7 @@ launch_part() {
         L_CMD_pm_bridge="$P run --rm --network bridge $PM_IMG /bin/true"
         L_CMD_pm_1p="$P run --rm --network bridge -p 18080:80 $PM_IMG /bin/true"
         L_CMD_pm_4p="$P run --rm --network bridge -p 18081:80 -p 18082:81 -p 18083:82 -p 18084:83 $PM_IMG /bin/true"
-        local rows="isod-none isod-nat isod-nat1p isod-nat4p" r k
+        local rows="isod-none isod-nat isod-nat1p isod-nat4p isod-none-paced isod-nat-paced" r k
         [ "$PODMAN_OK" = 1 ] && rows+=" podman-none podman-bridge podman-1p podman-4p"
         # warm-up (spare monitors, page cache, Podman's first network setup)
         for r in none nat nat1p nat4p; do local c="L_CMD_$r"; ${!c} >/dev/null 2>&1 || die "does not run: ${!c}"; done
@@ -278,6 +281,7 @@ launch_part() {
         for k in $(seq 1 "$ROUNDS"); do
                 for r in $(rotate "$k" $rows); do
                         case $r in
+                        isod-*-paced) local c="L_CMD_${r#isod-}"; c=${c%-paced}; hf "$r" "$k" "$RUNS" "${!c}" "sleep $PACE" ;;
                         isod-*) local c="L_CMD_${r#isod-}"; hf "$r" "$k" "$RUNS" "${!c}" ;;
                         podman-*) local c="L_CMD_pm_${r#podman-}"; hf_pm "$r" "$k" "$PM_RUNS" "${!c}" ;;
                         esac
@@ -405,7 +409,7 @@ wget_rate() { # NS URL -> Mbit/s for 32 MiB
         t0=$(now)
         inl "$1" $BB timeout 120 wget -q -O /dev/null "$2" || { echo -; return 0; }
         t1=$(now)
-        awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", 32 * 8 * 1.048576 / (d / 1e9) }'
+        awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f\n", 32 * 8 * 1.048576 / (d / 1e9) }'
 }
 vm_tput_isod() {
         log "== vm tap: host wget 32 MiB from an isod VM's busybox httpd"
@@ -462,7 +466,7 @@ subprocess.check_call(["ip", "link", "set", name, "master", bridge, "up"])
 os.set_inheritable(fd, True)
 os.execvp(sys.argv[3], [a.replace("@FD@", str(fd)) for a in sys.argv[3:]])
 EOF
-        local acc=(-accel tcg,thread=multi -cpu max) tsc=" tsc_early_khz=2000000"
+        local acc=(-accel tcg,thread=multi -cpu qemu64,+rdrand) tsc=" tsc_early_khz=2000000"
         [ "${VM_ACCEL:-}" = kvm ] && acc=(-accel kvm -cpu host) tsc=""
         inl $LH python3 "$L/taprun.py" tapl0 br0 unshare -n qemu-system-x86_64 \
                 -M microvm,x-option-roms=off,pit=off,pic=off,acpi=on -nodefaults -no-user-config -nographic -no-reboot \
@@ -525,7 +529,7 @@ teardown_part() {
         s=$(settle)
         TD_RM_MS=$(ms "$t0" "$t1") TD_RM_SETTLE=$s
         log "  launch -d x$BURST $TD_DET_MS ms ($TD_DET_ENDS host ends, $TD_DET_LEASES leases); rm -f x$BURST $TD_RM_MS ms; then until clean: ${s%% *} ms (${s#* })"
-        TD_FWD=$(inh nft list table inet isod 2>/dev/null | grep -c ' : ' || true)
+        TD_FWD=$(inh nft -j list table inet isod 2>/dev/null | jq '[.nftables[] | select(.map? and (.map.name | test("^fwd4"))) | (.map.elem // []) | length] | add' 2>/dev/null || echo "?")
         [ -s "$RAW/burst.err" ] && log "  burst errors: $(sort "$RAW/burst.err" | uniq -c | head -3 | xargs)"
         return 0
 }
@@ -571,6 +575,8 @@ row() { # label NAME -> | label | median | p90 | min | n |
                 row "isod \`--network nat\`" isod-nat
                 row "isod \`--network nat -p 127.0.0.1:18080:80\`" isod-nat1p
                 row "isod \`--network nat\` + 4 forwards" isod-nat4p
+                row "isod \`--network none\`, paced (${PACE} s idle before each launch, untimed)" isod-none-paced
+                row "isod \`--network nat\`, paced" isod-nat-paced
                 if [ "$PODMAN_OK" = 1 ]; then
                         row "podman \`run --rm --network none\`" podman-none
                         row "podman \`run --rm --network bridge\`" podman-bridge
@@ -589,6 +595,7 @@ row() { # label NAME -> | label | median | p90 | min | n |
                 echo "| one forward (1 port − nat) | **$D_1P** | ≤ 1 ms | $(verdict "${D_1P#+}" 1 le) | $PD_1P |"
                 echo "| four forwards (4 ports − nat) | $D_4P | | | $PD_4P |"
                 echo "| per forward ((4 ports − nat) / 4) | **$PER_PORT** | ≤ 1 ms | $(verdict "${PER_PORT#+}" 1 le) | $PPER |"
+                echo "| network, paced (nat − none, ${PACE} s idle before each) | $(sub "$(med_of isod-nat-paced)" "$(med_of isod-none-paced)") | | | |"
                 echo "| whole launch, nat: Podman / isod | $(div "${M1:--}" "$N1")× | | | |"
                 echo
                 echo "What a nat workload saw: \`$(head -3 "$RAW/nat-probe.txt" 2>/dev/null | tr '\n' ';' | sed 's/  */ /g')\`"
