@@ -152,7 +152,7 @@ tbl=$(inh nft list table inet isod 2>&1)
 like "isod's table inet isod exists" "$tbl" 'table inet isod'
 like "... with web's forward" "$tbl" "8081 : $wip \. 80"
 check "table bridge isod exists (anti-spoofing)" inh nft list table bridge isod
-out=$(isoctl launch --network nat -- sh -c "timeout 2 wget -q -O - http://$gw:7777/" 2>&1)
+out=$(isoctl launch --network nat -- sh -c "timeout 2 wget -q -O - http://$gw:7777/; :" 2>&1)
 unlike "a workload does not reach a host service on 127.0.0.1 through the gateway" "$out" host-secret
 
 # nft flush ruleset: isod notices and restores its tables.
@@ -170,7 +170,7 @@ wait_until 30 state_is vmweb running
 vip=$(ip_of vmweb)
 wait_until 30 sh -c "[ \"\$(nsenter --net=/run/netns/$NH -- $BB timeout 1 wget -q -O - http://127.0.0.1:8090/)\" = hello-vm ]"
 is "the VM's forward 127.0.0.1:8090 reaches its httpd" "$(hget http://127.0.0.1:8090/)" hello-vm
-is "a container reaches the VM by name" "$(isoctl launch --network nat -- sh -c "timeout 3 wget -q -O - http://vmweb.isod/" 2>&1)" hello-vm
+is "a container reaches the VM by name" "$(isoctl launch --network nat -- sh -c "timeout 3 wget -q -O - http://vmweb.isod/; :" 2>&1)" hello-vm
 out=$(isoctl launch --isolation=vm --network nat -- /bin/sh -c "
         timeout 3 wget -q -O - http://web.isod/; timeout 3 wget -q -O - http://web/
         timeout 3 wget -q -O - http://198.51.100.2/cgi-bin/who; cat /etc/resolv.conf
@@ -213,7 +213,7 @@ like "on an isolated network a workload reaches the gateway" "$out" '^gw-ok$'
 like "... but not another workload" "$out" '^peer-blocked$'
 like "... and still the outside" "$out" '^outside-ok$'
 is "workloads on different networks do not reach each other" \
-        "$(isoctl launch --network iso1 -- sh -c "timeout 2 wget -q -O - http://$wip/" 2>&1 | grep -c hello-web)" 0
+        "$(isoctl launch --network iso1 -- sh -c "timeout 2 wget -q -O - http://$wip/; :" 2>&1 | grep -c hello-web)" 0
 out=$(isoctl network rm iso1 2>&1)
 check "a network in use cannot be removed" [ $? -ne 0 ]
 like "... and the error names its users" "$out" 'isoa'
@@ -275,7 +275,7 @@ sleep 0.5
 is "the re-adopted workload keeps its address" "$(ip_of web)" "$wip"
 is "the tables after the restart are the same as before" "$( (inh nft list table inet isod; inh nft list table bridge isod) 2>&1 | sort | md5sum)" "$tbl1"
 is "the forward works after the restart" "$(hget http://127.0.0.1:8080/)" hello-web
-is "names still resolve after the restart" "$(isoctl launch --network nat -- sh -c "timeout 3 wget -q -O - http://web/" 2>&1)" hello-web
+is "names still resolve after the restart" "$(isoctl launch --network nat -- sh -c "timeout 3 wget -q -O - http://web/; :" 2>&1)" hello-web
 bad "the restarted isod still holds web's ports" 'web' isoctl launch --network nat -p 8081:80 -- true
 
 # ---------------------------------------------------------------- kill -9 of a monitor, then rm
