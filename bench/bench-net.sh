@@ -26,9 +26,10 @@
 #                    [--parts "launch tput vm teardown"] [--quick]
 # Env (the same, for scripts): ISOD_BUILD (build tree with isod, isod-monitor, isoctl and
 #   test-assets; default /tmp/b), BENCH_RESULTS (default <repo>/bench/results), BENCH_DATE
-#   (default today), BENCH_PACE (idle seconds before each launch of the "paced" rows, 0.2), BENCH_WORK (scratch, raw data; default /tmp/isod-bench-net), BENCH_ROUNDS (6),
-#   BENCH_RUNS (15), BENCH_PODMAN_RUNS (= BENCH_RUNS), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_SECS (4),
-#   BENCH_VM_ROUNDS (3), BENCH_VM_RUNS (3), BENCH_BURST (50), BENCH_PARTS, BENCH_INSTALL=1.
+#   (default today), BENCH_WORK (scratch, raw data; default /tmp/isod-bench-net), BENCH_ROUNDS (6),
+#   BENCH_RUNS (15), BENCH_PODMAN_RUNS (= BENCH_RUNS), BENCH_PACE (idle seconds before each launch
+#   of the "paced" rows, 0.1), BENCH_TPUT_ROUNDS (5), BENCH_TPUT_SECS (3), BENCH_VM_ROUNDS (3),
+#   BENCH_VM_RUNS (3), BENCH_BURST (50), BENCH_PARTS, BENCH_INSTALL=1.
 # Needs: iproute2, nftables, iperf3, hyperfine, jq, busybox (static), python3, dnsmasq; for the
 #   Podman rows podman, netavark, aardvark-dns, crun, iptables (--install: apt-get install them;
 #   else missing ones are reported and the rows skipped); for vm, qemu-system-x86_64 and
@@ -47,12 +48,12 @@ WORK=${BENCH_WORK:-/tmp/isod-bench-net}
 ROUNDS=${BENCH_ROUNDS:-6}
 RUNS=${BENCH_RUNS:-15}
 PM_RUNS=${BENCH_PODMAN_RUNS:-}
-TPUT_ROUNDS=${BENCH_TPUT_ROUNDS:-3}
-TPUT_SECS=${BENCH_TPUT_SECS:-4}
+TPUT_ROUNDS=${BENCH_TPUT_ROUNDS:-5}
+TPUT_SECS=${BENCH_TPUT_SECS:-3}
 VM_ROUNDS=${BENCH_VM_ROUNDS:-3}
 VM_RUNS=${BENCH_VM_RUNS:-3}
 BURST=${BENCH_BURST:-50}
-PACE=${BENCH_PACE:-0.2}
+PACE=${BENCH_PACE:-0.1}
 PARTS=${BENCH_PARTS:-launch tput vm teardown}
 INSTALL=${BENCH_INSTALL:-0}
 
@@ -273,7 +274,7 @@ launch_part() {
         L_CMD_pm_bridge="$P run --rm --network bridge $PM_IMG /bin/true"
         L_CMD_pm_1p="$P run --rm --network bridge -p 18080:80 $PM_IMG /bin/true"
         L_CMD_pm_4p="$P run --rm --network bridge -p 18081:80 -p 18082:81 -p 18083:82 -p 18084:83 $PM_IMG /bin/true"
-        local rows="isod-none isod-nat isod-nat1p isod-nat4p isod-none-paced isod-nat-paced" r k
+        local rows="isod-none isod-nat isod-nat1p isod-nat4p isod-none-paced isod-nat-paced isod-nat1p-paced isod-nat4p-paced" r k
         [ "$PODMAN_OK" = 1 ] && rows+=" podman-none podman-bridge podman-1p podman-4p"
         # warm-up (spare monitors, page cache, Podman's first network setup)
         for r in none nat nat1p nat4p; do local c="L_CMD_$r"; ${!c} >/dev/null 2>&1 || die "does not run: ${!c}"; done
@@ -372,6 +373,11 @@ tput_med() { # ROW -> "median_gbit median_retrans n"
                         m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
                         printf "%.2f %s %d\n", m, t[int((NR + 1) / 2)], NR }'
 }
+tput_pair() { # ISOD_ROW LAB_ROW -> median over rounds of isod/lab measured in the same round
+        awk -F'\t' -v a="$1" -v b="$2" '$3 !~ /^-/ { split($3, x, " "); v[$1, $2] = x[1] }
+                END { for (k = 1; k <= 1000; k++) if (((a, k) in v) && ((b, k) in v) && v[b, k] > 0) print v[a, k] / v[b, k] }' "$RAW/tput.tsv" |
+                sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 tput_all() { awk -v r="$1" -F'\t' '$1 == r { split($3, a, " "); printf "%s%s", s, a[1]; s = ", " }' "$RAW/tput.tsv"; }
 ping_avg() { sed -n 's#.* = \([0-9.]*\)/\([0-9.]*\)/.*#\2 (\1)#p' "$RAW/ping-$1.txt" 2>/dev/null; }
 
@@ -393,17 +399,37 @@ vm_part() {
         log "== vm boot: $VM_ROUNDS rounds x $VM_RUNS launches, accelerator ${VM_ACCEL:-?}"
         local k r rows="vm-none"
         [ "$VMNET_OK" = 1 ] && rows+=" vm-nat"
+        # Timed here (not hyperfine) to read each launch's timing facts (monitor.json, as
+        # bench-vm.sh): --keep, removed after the measurement, outside the timing.
+        : >"$RAW/vm-boot.tsv"
+        local i n t0 t1
         for k in $(seq 1 "$VM_ROUNDS"); do
                 for r in $(rotate "$k" $rows); do
-                        hf "$r" "$k" "$VM_RUNS" "$ISOCTL launch --isolation=vm --network ${r#vm-} -- /bin/true"
+                        for i in $(seq 1 "$VM_RUNS"); do
+                                n=vb-$k-$i-${r#vm-}
+                                t0=$(now)
+                                "$ISOCTL" launch --isolation=vm --keep --name "$n" --network "${r#vm-}" -- /bin/true >/dev/null 2>>"$RAW/vm-boot.err" || { log "$n failed"; continue; }
+                                t1=$(now)
+                                jq -r --arg r "$r" --argjson w $(((t1 - t0) / 1000)) '.facts.timing | [$r, $w, .spawn_usec, .guest_agent_usec,
+                                        .guest_modules_usec - .guest_agent_usec, .guest_ports_usec - .guest_modules_usec,
+                                        .ready_usec - .spawn_usec - .guest_ports_usec, .started_usec - .ready_usec,
+                                        .qemu_exit_usec - .exit_usec] | @tsv' "$T/state/workloads/$n/monitor.json" >>"$RAW/vm-boot.tsv" 2>/dev/null || true
+                                "$ISOCTL" rm -f "$n" >/dev/null 2>&1 || true
+                        done
                 done
-                log "round $k/$VM_ROUNDS: none/nat $(med_of vm-none)/$(med_of vm-nat) ms"
+                log "round $k/$VM_ROUNDS: none/nat $(vm_med vm-none 2)/$(vm_med vm-nat 2) ms"
         done
         [ "$VMNET_OK" = 1 ] || return 0
         vm_tput_isod
         vm_tput_lab
 }
 WGET_REPS=3
+vm_med() { # ROW COLUMN -> median in ms over vm-boot.tsv (columns: 2 wall ... 9 power-off)
+        awk -v r="$1" -v c="$2" -F'\t' '$1 == r { print $c }' "$RAW/vm-boot.tsv" 2>/dev/null | sort -g |
+                awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.0f\n", ((NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1000 }'
+}
+vm_p90() { awk -v r="$1" -F'\t' '$1 == r { print $2 }' "$RAW/vm-boot.tsv" 2>/dev/null | sort -g |
+                awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.0f %.0f %d\n", v[int((NR - 1) * 0.9) + 1] / 1000, v[1] / 1000, NR }'; }
 wget_rate() { # NS URL -> Mbit/s for 32 MiB
         local t0 t1
         t0=$(now)
@@ -508,8 +534,22 @@ settle() { # -> ms until no host end and no lease (polled every 10 ms, at most 3
         echo "$(ms "$t0" "$t1") $peak $(host_ends) $(leases)"
 }
 teardown_part() {
-        log "== teardown: burst of $BURST nat launches, 4 parallel clients"
+        log "== teardown: burst of $BURST nat launches, 4 parallel clients (and none, for comparison)"
         local t0 t1 s
+        t0=$(now)
+        seq 1 "$BURST" | xargs -P4 -I{} "$ISOCTL" launch --network none -- /bin/true >/dev/null 2>>"$RAW/burst.err" || true
+        t1=$(now)
+        TD_NONE_MS=$(ms "$t0" "$t1")
+        sleep 0.5
+        t0=$(now)
+        seq 1 "$BURST" | xargs -P4 -I{} "$ISOCTL" launch -d --name tn{} --network none -- /bin/sleep 600 >/dev/null 2>>"$RAW/burst.err" || true
+        t1=$(now)
+        TD_NONE_DET_MS=$(ms "$t0" "$t1")
+        t0=$(now)
+        seq 1 "$BURST" | xargs -P4 -I{} "$ISOCTL" rm -f tn{} >/dev/null 2>>"$RAW/burst.err" || true
+        t1=$(now)
+        TD_NONE_RM_MS=$(ms "$t0" "$t1")
+        sleep 0.5
         t0=$(now)
         seq 1 "$BURST" | xargs -P4 -I{} "$ISOCTL" launch --network nat -- /bin/true >/dev/null 2>>"$RAW/burst.err" || true
         t1=$(now)
@@ -577,6 +617,8 @@ row() { # label NAME -> | label | median | p90 | min | n |
                 row "isod \`--network nat\` + 4 forwards" isod-nat4p
                 row "isod \`--network none\`, paced (${PACE} s idle before each launch, untimed)" isod-none-paced
                 row "isod \`--network nat\`, paced" isod-nat-paced
+                row "isod \`--network nat\` + 1 forward, paced" isod-nat1p-paced
+                row "isod \`--network nat\` + 4 forwards, paced" isod-nat4p-paced
                 if [ "$PODMAN_OK" = 1 ]; then
                         row "podman \`run --rm --network none\`" podman-none
                         row "podman \`run --rm --network bridge\`" podman-bridge
@@ -595,7 +637,12 @@ row() { # label NAME -> | label | median | p90 | min | n |
                 echo "| one forward (1 port − nat) | **$D_1P** | ≤ 1 ms | $(verdict "${D_1P#+}" 1 le) | $PD_1P |"
                 echo "| four forwards (4 ports − nat) | $D_4P | | | $PD_4P |"
                 echo "| per forward ((4 ports − nat) / 4) | **$PER_PORT** | ≤ 1 ms | $(verdict "${PER_PORT#+}" 1 le) | $PPER |"
-                echo "| network, paced (nat − none, ${PACE} s idle before each) | $(sub "$(med_of isod-nat-paced)" "$(med_of isod-none-paced)") | | | |"
+                Q0=$(med_of isod-none-paced) Q1=$(med_of isod-nat-paced) Q2=$(med_of isod-nat1p-paced) Q4=$(med_of isod-nat4p-paced)
+                DQ_NAT=$(sub "$Q1" "$Q0") DQ_1P=$(sub "$Q2" "$Q1")
+                DQ_PER=$(awk -v a="$Q4" -v b="$Q1" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.2f", (a - b) / 4 }')
+                echo "| paced (${PACE} s idle before each launch): network (nat − none) | **$DQ_NAT** | ≤ 5 ms | $(verdict "${DQ_NAT#+}" 5 le) | |"
+                echo "| paced: one forward | $DQ_1P | ≤ 1 ms | $(verdict "${DQ_1P#+}" 1 le) | |"
+                echo "| paced: per forward ((4 ports − nat) / 4) | $DQ_PER | ≤ 1 ms | $(verdict "${DQ_PER#+}" 1 le) | |"
                 echo "| whole launch, nat: Podman / isod | $(div "${M1:--}" "$N1")× | | | |"
                 echo
                 echo "What a nat workload saw: \`$(head -3 "$RAW/nat-probe.txt" 2>/dev/null | tr '\n' ';' | sed 's/  */ /g')\`"
@@ -604,10 +651,10 @@ row() { # label NAME -> | label | median | p90 | min | n |
         if part tput; then
                 read -r LC2C LC2CR _ <<<"$(tput_med lab-c2c)"; read -r IC2C IC2CR _ <<<"$(tput_med isod-c2c)"
                 read -r LDN LDNR _ <<<"$(tput_med lab-dnat)"; read -r IDN IDNR _ <<<"$(tput_med isod-dnat)"
-                R_C2C=$(div "$IC2C" "$LC2C") R_DN=$(div "$IDN" "$LDN")
+                R_C2C=$(tput_pair isod-c2c lab-c2c) R_DN=$(tput_pair isod-dnat lab-dnat)
                 echo "## 2. Throughput: iperf3, 1 TCP stream, ${TPUT_SECS} s, $TPUT_ROUNDS interleaved rounds (Gbit/s, receiver)"
                 echo
-                echo "| path | hand-made (netlab) | isod | isod / hand-made | target |"
+                echo "| path | hand-made (netlab): median (each round) | isod: median (each round) | isod / hand-made (median of per-round ratios) | target |"
                 echo "|---|---|---|---|---|"
                 echo "| container → container over the bridge | $LC2C (rounds: $(tput_all lab-c2c); retrans $LC2CR) | $IC2C (rounds: $(tput_all isod-c2c); retrans $IC2CR) | **$R_C2C** | ≥ 0.9: $(verdict "$R_C2C" 0.9 ge) |"
                 echo "| outside → uplink → DNAT → bridge → container | $LDN (rounds: $(tput_all lab-dnat); retrans $LDNR) | $IDN (rounds: $(tput_all isod-dnat); retrans $IDNR) | **$R_DN** | ≥ 0.9: $(verdict "$R_DN" 0.9 ge) |"
@@ -620,12 +667,17 @@ row() { # label NAME -> | label | median | p90 | min | n |
                 echo "## 3. VMs (accelerator: ${VM_ACCEL:-?})"
                 echo
                 if [ "$VM_OK" = 1 ]; then
-                        V0=$(med_of vm-none) V1=$(med_of vm-nat)
+                        V0=$(vm_med vm-none 2) V1=$(vm_med vm-nat 2)
                         R_VM=$(div "$V1" "$V0")
-                        echo "| row | median ms | p90 | min | runs |"
-                        echo "|---|---|---|---|---|"
-                        row "\`isoctl launch --isolation=vm --network none -- /bin/true\`" vm-none
-                        [ "$VMNET_OK" = 1 ] && row "\`… --network nat …\`" vm-nat
+                        echo "\`isoctl launch --isolation=vm [--network none|nat] -- /bin/true\` to completion, $VM_ROUNDS interleaved rounds × $VM_RUNS; phases from each launch's monitor.json (medians, ms):"
+                        echo
+                        echo "| row | wall median | p90 | min | runs | host: spawn QEMU | guest boot to agent | agent: modules | agent: wait for ports | QEMU start to guest clock | CONFIG → started | power-off |"
+                        echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+                        for r in vm-none vm-nat; do
+                                [ "$r" = vm-nat ] && [ "$VMNET_OK" != 1 ] && continue
+                                read -r p90 mn nn <<<"$(vm_p90 $r)"
+                                echo "| \`--network ${r#vm-}\` | **$(vm_med $r 2)** | $p90 | $mn | $nn | $(vm_med $r 3) | $(vm_med $r 4) | $(vm_med $r 5) | $(vm_med $r 6) | $(vm_med $r 7) | $(vm_med $r 8) | $(vm_med $r 9) |"
+                        done
                         echo
                         if [ "$VMNET_OK" = 1 ]; then
                                 echo "- boot with NIC / without: **$R_VM** (delta $(sub "$V1" "$V0") ms; target ≤ 1.05: $(verdict "$R_VM" 1.05 le))"
@@ -648,6 +700,8 @@ row() { # label NAME -> | label | median | p90 | min | n |
                 set -- $TD_RM_SETTLE; r1=$1 r2=$2 r3=$3 r4=$4
                 echo "| what | time | then until no vi* host end and no lease | peak host ends while waiting | left (host ends, leases) |"
                 echo "|---|---|---|---|---|"
+                echo "| control: $BURST × \`isoctl launch --network none -- /bin/true\`, 4 parallel | $TD_NONE_MS ms ($(awk -v n="$BURST" -v t="$TD_NONE_MS" 'BEGIN { printf "%.0f", n / (t / 1000) }')/s) | | | |"
+                echo "| control: $BURST × \`launch -d --network none\`, then $BURST × \`rm -f\` | launch $TD_NONE_DET_MS ms; rm $TD_NONE_RM_MS ms ($(awk -v n="$BURST" -v t="$TD_NONE_RM_MS" 'BEGIN { printf "%.1f", t / n }') ms each) | | | |"
                 echo "| $BURST × \`isoctl launch --network nat -- /bin/true\`, 4 parallel clients | $TD_BURST_MS ms ($(awk -v n="$BURST" -v t="$TD_BURST_MS" 'BEGIN { printf "%.0f", n / (t / 1000) }')/s) | **$b1 ms** | $b2 | $b3, $b4 |"
                 echo "| $BURST × \`launch -d … sleep 600\` ($TD_DET_ENDS host ends, $TD_DET_LEASES leases), then $BURST × \`isoctl rm -f\`, 4 parallel | launch $TD_DET_MS ms; rm $TD_RM_MS ms ($(awk -v n="$BURST" -v t="$TD_RM_MS" 'BEGIN { printf "%.1f", t / n }') ms each) | **$r1 ms** | $r2 | $r3, $r4 |"
                 echo
