@@ -7,6 +7,8 @@
 # tests/test-network.sh does, with an uplink veth to "x", the outside):
 #   launch   container /bin/true to completion, interleaved rounds (hyperfine -N):
 #              isoctl launch --network none | nat | nat -p 127.0.0.1:P:80 | nat + 4 forwards
+#              the same none/nat/1/4 rows "paced": BENCH_PACE s idle (untimed, hyperfine --prepare)
+#              before each launch, so that the previous launch's teardown is not on the next one
 #              podman run --rm --network none | bridge | bridge -p P:80 | bridge + 4 -p
 #              (Podman + netavark + crun, run in a namespace of their own "p", storage under the
 #              work dir; as ../shared/notes/networking-scripts/podman-bench.sh)
@@ -23,7 +25,7 @@
 #
 # Usage (root):  bench/bench-net.sh [--install] [--rounds N] [--runs N] [--podman-runs N]
 #                    [--tput-rounds N] [--tput-secs N] [--vm-rounds N] [--vm-runs N] [--burst N]
-#                    [--parts "launch tput vm teardown"] [--quick]
+#                    [--pace SECONDS] [--parts "launch tput vm teardown"] [--quick]
 # Env (the same, for scripts): ISOD_BUILD (build tree with isod, isod-monitor, isoctl and
 #   test-assets; default /tmp/b), BENCH_RESULTS (default <repo>/bench/results), BENCH_DATE
 #   (default today), BENCH_WORK (scratch, raw data; default /tmp/isod-bench-net), BENCH_ROUNDS (6),
@@ -69,6 +71,7 @@ while [ $# -gt 0 ]; do
         --vm-rounds) VM_ROUNDS=$2; shift ;;
         --vm-runs) VM_RUNS=$2; shift ;;
         --burst) BURST=$2; shift ;;
+        --pace) PACE=$2; shift ;;
         --parts) PARTS=$2; shift ;;
         --quick) ROUNDS=2 RUNS=5 TPUT_ROUNDS=1 TPUT_SECS=2 VM_ROUNDS=1 VM_RUNS=1 BURST=10 ;;
         -h | --help) usage 0 ;;
@@ -80,6 +83,7 @@ PM_RUNS=${PM_RUNS:-$RUNS}
 for v in ROUNDS RUNS PM_RUNS TPUT_ROUNDS TPUT_SECS VM_ROUNDS VM_RUNS BURST; do
         [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] && [ "${!v}" -le 1000 ] || { echo "$v must be 1..1000" >&2; exit 2; }
 done
+[[ $PACE =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "--pace wants seconds" >&2; exit 2; }
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -140,6 +144,8 @@ BGPIDS=
 net_cleanup() {
         set +e
         [ -n "$BGPIDS" ] && kill $BGPIDS 2>/dev/null
+        [ -s "$WORK/iperf-lab.pid" ] && kill "$(cat "$WORK/iperf-lab.pid")" 2>/dev/null
+        rm -f "$WORK/iperf-lab.pid" "$WORK/labvm/qemu.pid"
         local n
         for n in $ALL_NS; do
                 [ -e /run/netns/$n ] || continue
@@ -338,7 +344,7 @@ NFT
 tput_part() {
         log "== throughput: $TPUT_ROUNDS rounds of iperf3 -t $TPUT_SECS"
         lab_up
-        inl $L2 iperf3 -s -D -B 10.91.0.12 -p 5201 --logfile "$RAW/iperf-lab.log"
+        inl $L2 iperf3 -s -D -B 10.91.0.12 -p 5201 --logfile "$RAW/iperf-lab.log" -I "$WORK/iperf-lab.pid"
         "$ISOCTL" launch -d --name ipsrv --rootfs / --network nat -p 15201:5201 -- iperf3 -s >/dev/null ||
                 die "cannot launch iperf3 -s with --rootfs /"
         wait_until 10 sh -c "[ \"\$('$ISOCTL' show --json ipsrv | jq -r '.. | objects | .State? // empty' | head -1)\" = running ]" || true
@@ -365,7 +371,7 @@ tput_part() {
         inl $LH ping -q -c 200 -i 0.01 10.91.0.12 2>&1 | tail -1 >"$RAW/ping-lab.txt" || true
         inh ping -q -c 200 -i 0.01 "$SIP" 2>&1 | tail -1 >"$RAW/ping-isod.txt" || true
         "$ISOCTL" rm -f ipsrv >/dev/null 2>&1 || true
-        inl $L2 pkill -x -n iperf3 2>/dev/null || true
+        kill "$(cat "$WORK/iperf-lab.pid" 2>/dev/null)" 2>/dev/null || true
 }
 tput_med() { # ROW -> "median_gbit median_retrans n"
         awk -v r="$1" -F'\t' '$1 == r && $3 !~ /^-/ { split($3, a, " "); print a[1], a[2] }' "$RAW/tput.tsv" |
@@ -499,8 +505,10 @@ EOF
                 "${acc[@]}" -smp 1 -m 256M -kernel "$VM_DIR/vmlinux" -initrd "$L/ird.cpio" \
                 -append "console=ttyS0 quiet panic=-1 nokaslr random.trust_cpu=on$tsc" -serial file:"$L/guest.log" \
                 -netdev tap,id=n0,fd=@FD@,vhost=off -device virtio-net-device,netdev=n0,mac=52:54:00:12:34:56 \
-                >"$L/qemu.out" 2>&1 &
-        local qpid=$! i
+                -pidfile "$L/qemu.pid" >"$L/qemu.out" 2>&1 &
+        local qjob=$! qpid i
+        for i in $(seq 1 100); do [ -s "$L/qemu.pid" ] && break; sleep 0.05; done
+        qpid=$(cat "$L/qemu.pid" 2>/dev/null) || qpid=$qjob
         BGPIDS="$BGPIDS $qpid"
         for i in $(seq 1 600); do grep -q READY "$L/guest.log" 2>/dev/null && break; kill -0 $qpid 2>/dev/null || break; sleep 0.2; done
         if ! grep -q READY "$L/guest.log" 2>/dev/null; then
@@ -513,7 +521,8 @@ EOF
         inl $LH ping -q -c 50 -i 0.02 10.91.0.50 2>&1 | tail -1 >"$RAW/ping-vm-lab.txt" || true
         log "  hand-made VM: $(xargs <"$RAW/vm-wget-lab.txt") Mbit/s"
         kill $qpid 2>/dev/null || true
-        wait $qpid 2>/dev/null || true
+        for i in $(seq 1 50); do kill -0 $qpid 2>/dev/null || break; sleep 0.1; done
+        wait $qjob 2>/dev/null || true
 }
 LABVM_WHY=
 med_file() { sort -g "$1" 2>/dev/null | grep -v '^-' | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
