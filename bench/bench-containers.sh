@@ -33,7 +33,8 @@
 #                         < BENCH_MAX_OTHER cores              (default 60; 0.25 cores)
 #       BENCH_SKIP_INSTALL=1  no apt-get
 # Output: BENCH_RESULTS/containers-<date>.md (table + ratios + conditions) and raw data in
-#         BENCH_RESULTS/containers-raw-<date>/; one summary line on stdout.
+#         BENCH_WORK/containers-raw-<date>/ (default /tmp/isod-bench; not committed);
+#         one summary line on stdout.
 #
 # Everything runs in a private mount namespace: /run is a fresh tmpfs (crun/runc state, isod's
 # --state-dir and the private bus socket, as on a production host whose /run is tmpfs). crun 1.8
@@ -68,7 +69,7 @@ B_ALW=$WORK/bundle-allowlist
 P_ALW=$WORK/profile-allowlist.json
 RUN=/run/isod-bench            # inside the measurement namespace (tmpfs)
 MW=$RUN/mon                    # workload dirs for the isod-backend row
-RAW=$BENCH_RESULTS/containers-raw-$BENCH_DATE
+RAW=$WORK/containers-raw-$BENCH_DATE
 OUT=$BENCH_RESULTS/containers-$BENCH_DATE.md
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$RUN/bus.sock
 # isoctl as root goes straight to isod's private socket; with a bus address set it must be told
@@ -467,7 +468,7 @@ write_report() {
   {
     echo "# isod container launch vs crun/runc/bwrap/unshare — $BENCH_DATE"
     echo
-    echo "Script: \`bench/bench-containers.sh\` (raw data: \`results/containers-raw-$BENCH_DATE/\`)."
+    echo "Script: \`bench/bench-containers.sh\` (raw data, not committed: \`$RAW/\`)."
     echo "Workload: \`/bin/true\` (static busybox) in isod's built-in busybox image, the same rootfs for every row."
     echo "Latency: hyperfine -N, warmup $BENCH_WARMUP, ≥ $BENCH_MIN_RUNS runs. Throughput: $BENCH_TPUT_N launches via xargs -P1 / -P8 with unique names, median of $BENCH_TPUT_REPS batches."
     echo "Peak RSS: median ru_maxrss of the command's process tree (for isod rows: isoctl, the client; isod and the monitor are not its children — see the isod-backend row for the monitor + payload)."

@@ -25,7 +25,8 @@
 #                        BENCH_RUNS_B for (b) (default 3)
 #       BENCH_DATE       date in the result file's name (default today)
 #       BENCH_SKIP_INSTALL=1  never apt-get install hyperfine
-# Output: BENCH_RESULTS/vm-<date>.md, raw hyperfine JSON in BENCH_RESULTS/vm-raw-<date>/, and a
+# Output: BENCH_RESULTS/vm-<date>.md, raw hyperfine JSON in BENCH_WORK/vm-raw-<date>/ (default /tmp/isod-bench;
+# not committed), and a
 #         summary on stdout.
 set -euo pipefail
 
@@ -38,7 +39,7 @@ RUNS_B=${BENCH_RUNS_B:-3}
 ROUNDS=${BENCH_ROUNDS:-4}
 DATE=${BENCH_DATE:-$(date +%F)}
 OUT=$BENCH_RESULTS/vm-$DATE.md
-RAW=$BENCH_RESULTS/vm-raw-$DATE
+RAW=${BENCH_WORK:-/tmp/isod-bench}/vm-raw-$DATE
 QEMU=${QEMU:-qemu-system-x86_64}
 VMD=$ISOD_BUILD/test-assets/vm
 KDIR=$ISOD_BUILD/test-assets/kernel-cache/$(cat "$VMD/kernel.release" 2>/dev/null || echo none)/root
