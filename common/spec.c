@@ -149,19 +149,8 @@ WorkloadSpec *workload_spec_free(WorkloadSpec *s) {
         return NULL;
 }
 
-_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                *reterr = NULL;
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return -EINVAL;
-}
+/* Every parse error is -EINVAL with a message naming the key. */
+#define fail(reterr, ...) set_error_message(reterr, -EINVAL, __VA_ARGS__)
 
 bool path_is_safe_absolute(const char *p) {
         const char *s;

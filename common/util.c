@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -417,6 +418,19 @@ int close_all_fds_except(const int *keep, size_t n_keep) {
         }
         (void) closedir(d);
         return 0;
+}
+
+int set_error_message(char **reterr_message, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (reterr_message) {
+                free(*reterr_message);
+                va_start(ap, fmt);
+                if (vasprintf(reterr_message, fmt, ap) < 0)
+                        *reterr_message = NULL;
+                va_end(ap);
+        }
+        return r;
 }
 
 uint64_t now_usec(int clock) {

@@ -48,6 +48,10 @@ int close_all_fds_except(const int *keep, size_t n_keep);
 
 uint64_t now_usec(int clock);
 
+/* Replaces *reterr_message (when not NULL) with the formatted text; returns r, so that a failing
+ * path is one statement: return set_error_message(reterr, -EINVAL, "…", …). */
+int set_error_message(char **reterr_message, int r, const char *fmt, ...) _printf_(3, 4);
+
 /* Bus object path escaping (like sd_bus_path_encode, but pure). */
 char *strv_join(char **l, const char *sep);
 size_t strv_length(char **l);

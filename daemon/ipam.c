@@ -14,20 +14,6 @@
 
 #define IPAM_MAX_LEASES 65536U
 
-static int ipam_fail(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
-static int ipam_fail(char **reterr, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 NetLease *ipam_find(Network *n, const char *workload) {
         for (size_t i = 0; i < n->n_leases; i++)
                 if (streq(n->leases[i].workload, workload))
@@ -84,20 +70,21 @@ int ipam_allocate(Network *n, const char *workload, uint32_t fixed_ip, const uin
         int r;
 
         if (ipam_find(n, workload))
-                return ipam_fail(reterr, -EEXIST, "Workload '%s' has an address on network '%s' already.",
-                                 workload, n->name);
+                return set_error_message(reterr, -EEXIST,
+                                         "Workload '%s' has an address on network '%s' already.", workload,
+                                         n->name);
         if (fixed_ip) {
                 if (!usable(n, fixed_ip))
-                        return ipam_fail(
+                        return set_error_message(
                                 reterr, -EINVAL,
                                 "Address %s is not a usable address of network '%s' (%s/%u, gateway .1).",
                                 ipv4_to_string(fixed_ip, a), n->name, ipv4_to_string(n->subnet, b),
                                 n->prefix);
                 o = find_ip(n, fixed_ip);
                 if (o)
-                        return ipam_fail(reterr, -EADDRINUSE,
-                                         "Address %s on network '%s' is taken by workload '%s'.",
-                                         ipv4_to_string(fixed_ip, a), n->name, o->workload);
+                        return set_error_message(reterr, -EADDRINUSE,
+                                                 "Address %s on network '%s' is taken by workload '%s'.",
+                                                 ipv4_to_string(fixed_ip, a), n->name, o->workload);
                 ip = fixed_ip;
         } else {
                 uint32_t size = UINT32_C(1) << (32 - n->prefix), base = ntohl(n->subnet);
@@ -112,9 +99,9 @@ int ipam_allocate(Network *n, const char *workload, uint32_t fixed_ip, const uin
                         }
                 }
                 if (!ip)
-                        return ipam_fail(reterr, -EUSERS,
-                                         "Network '%s' has no free address (%zu leases in %s/%u).", n->name,
-                                         n->n_leases, ipv4_to_string(n->subnet, a), n->prefix);
+                        return set_error_message(
+                                reterr, -EUSERS, "Network '%s' has no free address (%zu leases in %s/%u).",
+                                n->name, n->n_leases, ipv4_to_string(n->subnet, a), n->prefix);
         }
         if (fixed_mac)
                 memcpy(mac, fixed_mac, 6);
@@ -122,9 +109,9 @@ int ipam_allocate(Network *n, const char *workload, uint32_t fixed_ip, const uin
                 netconf_mac_from_ip(ip, mac);
         o = find_mac(n, mac);
         if (o)
-                return ipam_fail(reterr, -EADDRINUSE,
-                                 "MAC address %s on network '%s' is taken by workload '%s'.",
-                                 mac_to_string(mac, b), n->name, o->workload);
+                return set_error_message(reterr, -EADDRINUSE,
+                                         "MAC address %s on network '%s' is taken by workload '%s'.",
+                                         mac_to_string(mac, b), n->name, o->workload);
         r = add_lease(n, workload, ip, mac, ret);
         if (r < 0)
                 return r;

@@ -19,20 +19,6 @@
  * on first use; persisted in NETWORK_DIR/NAME/network.json; a bridge with the gateway address; a
  * name server; a share of isod's nftables tables. Workloads take a lease from create to remove. */
 
-static int fail(char **reterr, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **reterr, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 static Network *network_free(Network *n) {
         if (!n)
                 return NULL;
@@ -406,53 +392,60 @@ int network_create(Manager *m, const char *name, const NetworkOptions *o, Networ
         int r;
 
         if (!network_name_is_valid(name))
-                return fail(
+                return set_error_message(
                         reterr, -EINVAL,
                         "Invalid network name: use [A-Za-z0-9][A-Za-z0-9_-]{0,14} (it names the bridge).");
         if (streq(name, "none") || streq(name, "nat") || streq(name, "host"))
-                return fail(reterr, -EINVAL, "Invalid network name '%s': it is a network mode.", name);
+                return set_error_message(reterr, -EINVAL, "Invalid network name '%s': it is a network mode.",
+                                         name);
         if (network_find(m, name))
-                return fail(reterr, -EEXIST, "Network '%s' exists already.", name);
+                return set_error_message(reterr, -EEXIST, "Network '%s' exists already.", name);
         if (m->n_networks >= NETWORK_MAX)
-                return fail(reterr, -EUSERS, "Too many networks (max %u).", NETWORK_MAX);
+                return set_error_message(reterr, -EUSERS, "Too many networks (max %u).", NETWORK_MAX);
         if (link_exists(name))
-                return fail(reterr, -EEXIST, "A network interface named '%s' exists on the host already.",
-                            name);
+                return set_error_message(reterr, -EEXIST,
+                                         "A network interface named '%s' exists on the host already.", name);
         if (o->mtu != 0 && (o->mtu < 576 || o->mtu > 65535))
-                return fail(reterr, -EINVAL, "MTU %u is out of range (576-65535).", o->mtu);
+                return set_error_message(reterr, -EINVAL, "MTU %u is out of range (576-65535).", o->mtu);
         if (!o->subnet || streq(o->subnet, "auto")) {
                 r = subnet_auto(m, &net);
                 if (r < 0)
-                        return fail(reterr, r, "No free private /24 found for network '%s'.", name);
+                        return set_error_message(reterr, r, "No free private /24 found for network '%s'.",
+                                                 name);
         } else {
                 if (parse_cidr(o->subnet, &net, &prefix) < 0)
-                        return fail(reterr, -EINVAL, "Subnet '%s' is not an IPv4 CIDR like 10.42.0.0/24.",
-                                    o->subnet);
+                        return set_error_message(reterr, -EINVAL,
+                                                 "Subnet '%s' is not an IPv4 CIDR like 10.42.0.0/24.",
+                                                 o->subnet);
                 if (prefix < NETWORK_MIN_PREFIX || prefix > NETWORK_MAX_PREFIX)
-                        return fail(reterr, -EINVAL, "Subnet '%s': the prefix must be /%u to /%u.",
-                                    o->subnet, NETWORK_MIN_PREFIX, NETWORK_MAX_PREFIX);
+                        return set_error_message(reterr, -EINVAL,
+                                                 "Subnet '%s': the prefix must be /%u to /%u.", o->subnet,
+                                                 NETWORK_MIN_PREFIX, NETWORK_MAX_PREFIX);
                 if ((net & ~prefix_to_mask(prefix)) != 0)
-                        return fail(reterr, -EINVAL, "Subnet '%s' has host bits set.", o->subnet);
+                        return set_error_message(reterr, -EINVAL, "Subnet '%s' has host bits set.",
+                                                 o->subnet);
                 {
                         const uint8_t *b = (const uint8_t *) &net;
                         bool private = b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
                                        (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xc0) == 64);
                         if (!private)
-                                return fail(
+                                return set_error_message(
                                         reterr, -EINVAL,
                                         "Subnet '%s' is not a private range (10/8, 172.16/12, 192.168/16, "
                                         "100.64/10).",
                                         o->subnet);
                 }
                 if (subnet_overlaps_ours(m, net, prefix))
-                        return fail(reterr, -EADDRINUSE, "Subnet '%s' overlaps another isod network.",
-                                    o->subnet);
+                        return set_error_message(reterr, -EADDRINUSE,
+                                                 "Subnet '%s' overlaps another isod network.", o->subnet);
                 r = link_subnet_in_use(net, prefix);
                 if (r < 0)
-                        return fail(reterr, r, "Cannot read the host's routes: %s", strerror(-r));
+                        return set_error_message(reterr, r, "Cannot read the host's routes: %s",
+                                                 strerror(-r));
                 if (r > 0)
-                        return fail(reterr, -EADDRINUSE,
-                                    "Subnet '%s' overlaps a route or address of the host.", o->subnet);
+                        return set_error_message(reterr, -EADDRINUSE,
+                                                 "Subnet '%s' overlaps a route or address of the host.",
+                                                 o->subnet);
         }
         r = network_new(m, name, &n);
         if (r < 0)
@@ -469,7 +462,7 @@ int network_create(Manager *m, const char *name, const NetworkOptions *o, Networ
                 r = firewall_new(&m->firewall);
                 if (r < 0) {
                         network_free(n);
-                        return fail(reterr, r, "nftables is unavailable: %s", strerror(-r));
+                        return set_error_message(reterr, r, "nftables is unavailable: %s", strerror(-r));
                 }
                 if (firewall_watch(m->firewall, m->event, on_firewall_lost, m) < 0)
                         log_warning("Cannot watch for changes of isod's nftables tables.");
@@ -483,13 +476,14 @@ int network_create(Manager *m, const char *name, const NetworkOptions *o, Networ
                 (void) link_delete(name);
                 (void) rm_rf_at(m->network_dir_fd, name);
                 network_free(n);
-                return fail(reterr, r, "Failed to set up network '%s': %s", name, strerror(-r));
+                return set_error_message(reterr, r, "Failed to set up network '%s': %s", name, strerror(-r));
         }
         network_add(m, n);
         r = firewall_apply_all(m);
         if (r < 0) {
                 (void) network_remove(n, NULL);
-                return fail(reterr, r, "Failed to apply the firewall rules for network '%s'.", name);
+                return set_error_message(reterr, r, "Failed to apply the firewall rules for network '%s'.",
+                                         name);
         }
         r = dns_start(n);
         if (r < 0)
@@ -520,7 +514,8 @@ int network_remove(Network *n, char **reterr) {
                 _cleanup_strv_free_ char **users = network_users(n);
                 _cleanup_free_ char *list = users ? strv_join(users, ", ") : NULL;
 
-                return fail(reterr, -EBUSY, "Network '%s' is in use by: %s.", n->name, strna(list));
+                return set_error_message(reterr, -EBUSY, "Network '%s' is in use by: %s.", n->name,
+                                         strna(list));
         }
         dns_stop(n);
         for (Network **p = &m->networks; *p; p = &(*p)->next)
@@ -590,20 +585,23 @@ static int reserve_ports(Manager *m, Workload *w, char **reterr) {
                         Workload *o = port_owner(m, p);
 
                         if (o && o != w)
-                                return fail(reterr, -EADDRINUSE,
-                                            "%s port %u on %s is published by workload '%s' already.",
-                                            port_proto_to_string(p->proto), p->host,
-                                            p->address ? ipv4_to_string(p->address, a) : "all addresses",
-                                            o->name);
+                                return set_error_message(
+                                        reterr, -EADDRINUSE,
+                                        "%s port %u on %s is published by workload '%s' already.",
+                                        port_proto_to_string(p->proto), p->host,
+                                        p->address ? ipv4_to_string(p->address, a) : "all addresses",
+                                        o->name);
                         if (r == -EADDRNOTAVAIL)
-                                return fail(reterr, -EINVAL,
-                                            "Cannot publish %s port %u on %s: not an address of this host.",
-                                            port_proto_to_string(p->proto), p->host,
-                                            ipv4_to_string(p->address, a));
-                        return fail(reterr, r == -EADDRINUSE ? -EADDRINUSE : r,
-                                    "Cannot publish %s port %u on %s: %s%s", port_proto_to_string(p->proto),
-                                    p->host, p->address ? ipv4_to_string(p->address, a) : "all addresses",
-                                    strerror(-r), r == -EADDRINUSE ? " (a host process uses it)" : "");
+                                return set_error_message(
+                                        reterr, -EINVAL,
+                                        "Cannot publish %s port %u on %s: not an address of this host.",
+                                        port_proto_to_string(p->proto), p->host,
+                                        ipv4_to_string(p->address, a));
+                        return set_error_message(
+                                reterr, r == -EADDRINUSE ? -EADDRINUSE : r,
+                                "Cannot publish %s port %u on %s: %s%s", port_proto_to_string(p->proto),
+                                p->host, p->address ? ipv4_to_string(p->address, a) : "all addresses",
+                                strerror(-r), r == -EADDRINUSE ? " (a host process uses it)" : "");
                 }
         }
         return 0;
@@ -650,12 +648,13 @@ int network_workload_attach(Manager *m, Workload *w, char **reterr) {
                 if (r < 0)
                         return r;
         } else if (!(n = network_find(m, name)))
-                return fail(reterr, -ENXIO, "Network '%s' does not exist (isoctl network create %s).", name,
-                            name);
+                return set_error_message(reterr, -ENXIO,
+                                         "Network '%s' does not exist (isoctl network create %s).", name,
+                                         name);
 
         if (!m->firewall)
-                return fail(reterr, -EOPNOTSUPP, "Network '%s' is unusable: nftables could not be set up.",
-                            name);
+                return set_error_message(reterr, -EOPNOTSUPP,
+                                         "Network '%s' is unusable: nftables could not be set up.", name);
         w->net = calloc(1, sizeof(WorkloadNet));
         if (!w->net)
                 return -ENOMEM;
@@ -670,8 +669,8 @@ int network_workload_attach(Manager *m, Workload *w, char **reterr) {
                 goto fail;
         r = ipam_save(n);
         if (r < 0) {
-                (void) fail(reterr, r, "Failed to save the leases of network '%s': %s", n->name,
-                            strerror(-r));
+                (void) set_error_message(reterr, r, "Failed to save the leases of network '%s': %s", n->name,
+                                         strerror(-r));
                 goto fail;
         }
         endpoint_of(n, w, &ep);
@@ -683,7 +682,7 @@ int network_workload_attach(Manager *m, Workload *w, char **reterr) {
                 r = firewall_add_forward(m->firewall, &f, &err);
         }
         if (r < 0) {
-                (void) fail(reterr, r, "Failed to add the firewall rules: %s", strna(err));
+                (void) set_error_message(reterr, r, "Failed to add the firewall rules: %s", strna(err));
                 goto fail;
         }
         (void) dns_update_hosts(n);

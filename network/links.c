@@ -17,8 +17,6 @@
 /* Links with libnl-route-3 (docs/network.md#links). libnl's -NLE_* codes are not errno values:
  * every call converts. */
 
-DEFINE_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
-DEFINE_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);
 DEFINE_CLEANUP_FUNC(struct rtnl_addr *, rtnl_addr_put);
 DEFINE_CLEANUP_FUNC(struct rtnl_route *, rtnl_route_put);
 DEFINE_CLEANUP_FUNC(struct nl_addr *, nl_addr_put);
@@ -114,6 +112,15 @@ int link_sysctl(const char *ifname, const char *key, const char *value) {
         return write_string_file(p, value);
 }
 
+int link_disable_ipv6(const char *ifname) {
+        char p[256];
+
+        if (strchr(ifname, '/') || streq(ifname, ".") || streq(ifname, ".."))
+                return -EINVAL;
+        (void) snprintf(p, sizeof p, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+        return write_string_file(p, "1");
+}
+
 bool link_exists(const char *ifname) {
         return if_nametoindex(ifname) > 0;
 }
@@ -163,15 +170,25 @@ int link_bridge_ensure(const char *name, uint32_t gateway, unsigned prefix, unsi
         /* Forwarding must be on for the bridge and the uplink (both directions fail otherwise), so
          * for "all"; IPv6 stays off on the bridge: workloads have no IPv6 yet. */
         (void) write_string_file("/proc/sys/net/ipv4/ip_forward", "1");
-        {
-                char p[256];
-
-                (void) snprintf(p, sizeof p, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
-                (void) write_string_file(p, "1");
-        }
+        (void) link_disable_ipv6(name);
         /* Localhost forwards: packets from 127.0.0.1 DNATed onto the bridge must be routable
          * (the firewall's guard chain keeps workloads from reaching the host's 127/8). */
         return link_sysctl(name, "route_localnet", "1");
+}
+
+/* A new socket and the link named ifname, both for the caller to free. */
+static int link_get(const char *ifname, struct nl_sock **ret_sk, struct rtnl_link **ret_link) {
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+        int r;
+
+        r = link_socket(&sk);
+        if (r < 0)
+                return r;
+        r = NLERR(rtnl_link_get_kernel(sk, 0, ifname, ret_link));
+        if (r < 0)
+                return r;
+        *ret_sk = TAKE_PTR(sk);
+        return 0;
 }
 
 int link_delete(const char *ifname) {
@@ -179,10 +196,7 @@ int link_delete(const char *ifname) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
         int r;
 
-        r = link_socket(&sk);
-        if (r < 0)
-                return r;
-        r = NLERR(rtnl_link_get_kernel(sk, 0, ifname, &l));
+        r = link_get(ifname, &sk, &l);
         if (r < 0)
                 return r;
         return NLERR(rtnl_link_delete(sk, l));
@@ -260,12 +274,7 @@ int link_veth_create(const NetConfig *c, int netns_fd) {
                 if (r < 0)
                         return r;
         }
-        {
-                char p[256];
-
-                (void) snprintf(p, sizeof p, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", c->host_ifname);
-                (void) write_string_file(p, "1");
-        }
+        (void) link_disable_ipv6(c->host_ifname);
 
         /* Inside: eth0 up, its address, the default route via the gateway. */
         r = socket_in_netns(netns_fd, &skw);
@@ -314,10 +323,7 @@ int link_workload_stats(const char *ifname, LinkStats *ret) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
         int r;
 
-        r = link_socket(&sk);
-        if (r < 0)
-                return r;
-        r = NLERR(rtnl_link_get_kernel(sk, 0, ifname, &l));
+        r = link_get(ifname, &sk, &l);
         if (r < 0)
                 return r;
         /* The host end's transmit is the workload's receive. */

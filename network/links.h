@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
 #include <stdint.h>
 
 #include "netconf.h"
+
+DEFINE_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
+DEFINE_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);
 
 /* Links, addresses and routes with libnl-route-3 (docs/network.md#links). Negative errno. */
 
@@ -39,6 +44,8 @@ unsigned link_uplink_mtu(void);
 int link_subnet_in_use(uint32_t net, unsigned prefix);
 /* Sets /proc/sys/net/ipv4/conf/IFNAME/KEY (or "all"/"default"); for forwarding, route_localnet. */
 int link_sysctl(const char *ifname, const char *key, const char *value);
+/* No IPv6 on ifname (no link-local address, no router solicitations): isod has no IPv6 yet. */
+int link_disable_ipv6(const char *ifname);
 
 /* network/tap.c: a VM's tap, c->host_ifname, opened in this (the host's) network namespace with
  * IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, on the bridge, MTU and hairpin as c says, up. The fd is for

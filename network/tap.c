@@ -14,9 +14,6 @@
 #include "links.h"
 #include "util.h"
 
-DEFINE_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
-DEFINE_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);
-
 static int tap_attach(int fd, const char *ifname) {
         struct ifreq ifr = {
                 /* IFF_VNET_HDR: QEMU probes it (TUNGETIFF) and then sets the header size the
@@ -39,7 +36,6 @@ int tap_open(const NetConfig *c, int *ret_fd) {
         _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
         _cleanup_(rtnl_link_putp) struct rtnl_link *br = NULL, *l = NULL, *chg = NULL;
         _cleanup_close_ int fd = -EBADF;
-        char p[256];
         int r, ifindex;
 
         assert(c);
@@ -84,8 +80,7 @@ int tap_open(const NetConfig *c, int *ret_fd) {
 
         /* No IPv6 on the host end (no link-local address, no router solicitations), as for a
          * container's veth. */
-        (void) snprintf(p, sizeof p, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", c->host_ifname);
-        (void) write_string_file(p, "1");
+        (void) link_disable_ipv6(c->host_ifname);
 
         /* One RTM_NEWLINK: MTU, on the bridge, up. */
         chg = rtnl_link_alloc();

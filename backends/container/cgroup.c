@@ -125,20 +125,6 @@ static const CgroupDeviceRule default_devices[] = {
         { 'c', 136, -1, "rwm" },                                    /* /dev/pts/N */
 };
 
-static int set_message(char **reterr_message, int r, const char *fmt, ...) _printf_(3, 4);
-static int set_message(char **reterr_message, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr_message) {
-                free(*reterr_message);
-                va_start(ap, fmt);
-                if (vasprintf(reterr_message, fmt, ap) < 0)
-                        *reterr_message = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 static int write_at(int dir_fd, const char *file, const char *value) {
         _cleanup_close_ int fd = -EBADF;
         size_t n = strlen(value);
@@ -676,10 +662,11 @@ static int apply_limits(Cgroup *cg, const CgroupLimits *l, char **reterr_message
 
 fail:
         if (r == -EOPNOTSUPP)
-                return set_message(reterr_message, r,
-                                   "cannot set '%s': the controller is not available on this host", file);
-        return set_message(reterr_message, r, "cannot set '%s' in '%s': %s", file, cgroup_path(cg),
-                           strerror(-r));
+                return set_error_message(reterr_message, r,
+                                         "cannot set '%s': the controller is not available on this host",
+                                         file);
+        return set_error_message(reterr_message, r, "cannot set '%s' in '%s': %s", file, cgroup_path(cg),
+                                 strerror(-r));
 }
 
 /* ---------------------------------------------------------------- v2 */
@@ -758,17 +745,17 @@ static int setup_v2(Cgroup *cg, const char *base_path, const char *group, const 
 
         base_fd = open(base_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (base_fd < 0)
-                return set_message(reterr_message, -errno, "cannot open '%s': %m", base_path);
+                return set_error_message(reterr_message, -errno, "cannot open '%s': %m", base_path);
         r = fd_is_cgroupfs(base_fd, true);
         if (r <= 0)
-                return set_message(reterr_message, r < 0 ? r : -EOPNOTSUPP,
-                                   "'%s' is not a cgroup2 file system", base_path);
+                return set_error_message(reterr_message, r < 0 ? r : -EOPNOTSUPP,
+                                         "'%s' is not a cgroup2 file system", base_path);
 
         cg->n_dirs = 1;
         r = make_leaf(cg, d, base_fd, base_path, group);
         if (r < 0)
-                return set_message(reterr_message, r, "cannot create cgroup '%s/%s/%s': %s", base_path,
-                                   group, cg->leaf, strerror(-r));
+                return set_error_message(reterr_message, r, "cannot create cgroup '%s/%s/%s': %s", base_path,
+                                         group, cg->leaf, strerror(-r));
 
         /* Fast path: GROUP already delegates what this workload needs (the common case after the
          * first launch). Else enable what the host has, in BASE and then in GROUP. */
@@ -781,7 +768,7 @@ static int setup_v2(Cgroup *cg, const char *base_path, const char *group, const 
 
                 r = v2_enable(base_fd, all, need, &in_base);
                 if (r < 0)
-                        return set_message(
+                        return set_error_message(
                                 reterr_message, r,
                                 r == -EBUSY
                                         ? "cannot enable controllers in '%s': it holds processes (cgroup v2's no-internal-processes rule); run isod in a delegated cgroup (Delegate=yes, DelegateSubgroup=supervisor)"
@@ -789,8 +776,9 @@ static int setup_v2(Cgroup *cg, const char *base_path, const char *group, const 
                                 base_path);
                 r = v2_enable(d->group_fd, in_base, need, &have);
                 if (r < 0)
-                        return set_message(reterr_message, r, "cannot enable controllers in '%s/%s': %s",
-                                           base_path, group, strerror(-r));
+                        return set_error_message(reterr_message, r,
+                                                 "cannot enable controllers in '%s/%s': %s", base_path,
+                                                 group, strerror(-r));
         }
         for (Controller c = 0; c < _CTRL_MAX; c++)
                 if (have & (1U << c)) {
@@ -850,7 +838,8 @@ static int v1_add_hierarchies(Cgroup *cg, const char *group, unsigned need, char
 
         r = read_full_file_at(AT_FDCWD, "/proc/self/cgroup", 1U << 16, &lines, NULL);
         if (r < 0)
-                return set_message(reterr_message, r, "cannot read /proc/self/cgroup: %s", strerror(-r));
+                return set_error_message(reterr_message, r, "cannot read /proc/self/cgroup: %s",
+                                         strerror(-r));
 
         /* One line per hierarchy: "ID:ctrl[,ctrl…]:/our/path". Mounted, by every distribution's
          * convention, at /sys/fs/cgroup/<ctrl> (co-mounted ones through a symlink). */
@@ -893,23 +882,23 @@ static int v1_add_hierarchies(Cgroup *cg, const char *group, unsigned need, char
                                 cg->dir_of[c] = (int) (d - cg->dirs);
                 r = make_leaf(cg, d, base_fd, base_path, group);
                 if (r < 0)
-                        return set_message(reterr_message, r, "cannot create cgroup '%s/%s/%s': %s",
-                                           base_path, group, cg->leaf, strerror(-r));
+                        return set_error_message(reterr_message, r, "cannot create cgroup '%s/%s/%s': %s",
+                                                 base_path, group, cg->leaf, strerror(-r));
         }
         return 0;
 }
 
 static int v1_check(Cgroup *cg, unsigned limited, char **reterr_message) {
         if (cg->dir_of[CTRL_MEMORY] < 0 && cg->dir_of[CTRL_PIDS] < 0)
-                return set_message(
+                return set_error_message(
                         reterr_message, -EOPNOTSUPP,
                         "no usable cgroup hierarchy: neither memory nor pids is mounted under " CGROUP_ROOT);
         for (Controller c = 0; c < _CTRL_MAX; c++)
                 if ((limited & (1U << c)) && cg->dir_of[c] < 0)
-                        return set_message(reterr_message, -EOPNOTSUPP,
-                                           "the cgroup v1 '%s' controller is not mounted at " CGROUP_ROOT
-                                           "/%s",
-                                           controller_v1_name[c], controller_v1_name[c]);
+                        return set_error_message(
+                                reterr_message, -EOPNOTSUPP,
+                                "the cgroup v1 '%s' controller is not mounted at " CGROUP_ROOT "/%s",
+                                controller_v1_name[c], controller_v1_name[c]);
         return 0;
 }
 
@@ -952,7 +941,7 @@ int cgroup_setup_at(CgroupLayout layout, const char *base_dir, const char *path,
         assert(ret);
         r = check_path(path, &leaf, &group);
         if (r < 0)
-                return set_message(reterr_message, r, "invalid cgroup name '%s'", path ?: "(null)");
+                return set_error_message(reterr_message, r, "invalid cgroup name '%s'", path ?: "(null)");
         cg = cgroup_new(layout, group, leaf);
         if (!cg)
                 return -ENOMEM;
@@ -972,8 +961,8 @@ int cgroup_setup(const char *path, const CgroupLimits *limits, Cgroup **ret, cha
         int r;
 
         if (statfs(CGROUP_ROOT, &sfs) < 0)
-                return set_message(reterr_message, -EOPNOTSUPP,
-                                   "no cgroup file system at " CGROUP_ROOT ": %m");
+                return set_error_message(reterr_message, -EOPNOTSUPP,
+                                         "no cgroup file system at " CGROUP_ROOT ": %m");
         if ((unsigned long) sfs.f_type == CGROUP2_SUPER_MAGIC) {
                 r = v2_base(&base);
                 if (r < 0)
@@ -1355,7 +1344,7 @@ static int spare_adopt(Cgroup *cg, const char *path, const CgroupLimits *l, char
 
         r = check_path(path, &leaf, &group);
         if (r < 0)
-                return set_message(reterr_message, r, "invalid cgroup name '%s'", path ?: "(null)");
+                return set_error_message(reterr_message, r, "invalid cgroup name '%s'", path ?: "(null)");
         if (cg->layout != CGROUP_LAYOUT_V1 || !cg->holder || !streq(group, cg->group) ||
             l->devices_unrestricted || l->n_extra_devices > 0)
                 return -EXDEV; /* not made for this: the normal path */
@@ -1371,8 +1360,8 @@ static int spare_adopt(Cgroup *cg, const char *path, const CgroupLimits *l, char
                                 r = renameat(d->group_fd, slash + 1, d->group_fd, leaf) < 0 ? -errno : 0;
                 }
                 if (r < 0)
-                        return set_message(reterr_message, r, "cannot rename '%s' to '%s': %s", d->path,
-                                           leaf, strerror(-r));
+                        return set_error_message(reterr_message, r, "cannot rename '%s' to '%s': %s",
+                                                 d->path, leaf, strerror(-r));
                 *slash = 0;
                 if (asprintf(&np, "%s/%s", d->path, leaf) < 0) {
                         *slash = '/';

@@ -55,7 +55,6 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what);
 int container_open_in_root(int root_fd, const char *path, int flags, bool create_dir, bool create_file);
 
 /* netlink.c */
-int nl_to_errno(int nle);
 /* Brings up "lo" in the current network namespace. */
 int container_loopback_up(void);
 
