@@ -313,6 +313,16 @@ int mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
+int mkdir_p_open(const char *path, mode_t mode) {
+        int r, fd;
+
+        r = mkdir_p(path, mode);
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 int rm_rf_at(int dir_fd, const char *path) {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;

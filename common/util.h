@@ -37,6 +37,8 @@ int loop_write(int fd, const void *data, size_t size);
 int read_one_line_file(const char *path, char **ret);
 
 int mkdir_p(const char *path, mode_t mode);
+/* mkdir_p(), then the directory opened O_DIRECTORY|O_CLOEXEC: the fd, or -errno. */
+int mkdir_p_open(const char *path, mode_t mode);
 int rm_rf_at(int dir_fd, const char *path);
 int rm_rf(const char *path);
 

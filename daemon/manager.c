@@ -76,12 +76,9 @@ int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
 
         if (asprintf(&wdir, "%s/workloads", m->config.state_dir) < 0)
                 return log_oom();
-        r = mkdir_p(wdir, 0700);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create '%s': %m", wdir);
-        m->workloads_fd = open(wdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        m->workloads_fd = mkdir_p_open(wdir, 0700);
         if (m->workloads_fd < 0)
-                return log_error_errno(-errno, "Failed to open '%s': %m", wdir);
+                return log_error_errno(m->workloads_fd, "Failed to create or open '%s': %m", wdir);
 
         r = manager_reload_policy(m, &err);
         if (r < 0)

@@ -292,20 +292,15 @@ int network_manager_init(Manager *m) {
         int r, fd;
 
         m->network_dir_fd = m->net_state_fd = -EBADF;
-        r = mkdir_p(m->config.network_dir, 0700);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create '%s': %m", m->config.network_dir);
-        m->network_dir_fd = open(m->config.network_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        m->network_dir_fd = mkdir_p_open(m->config.network_dir, 0700);
         if (m->network_dir_fd < 0)
-                return log_error_errno(-errno, "Failed to open '%s': %m", m->config.network_dir);
+                return log_error_errno(m->network_dir_fd, "Failed to create or open '%s': %m",
+                                       m->config.network_dir);
         if (asprintf(&sdir, "%s/networks", m->config.state_dir) < 0)
                 return log_oom();
-        r = mkdir_p(sdir, 0755);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create '%s': %m", sdir);
-        m->net_state_fd = open(sdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        m->net_state_fd = mkdir_p_open(sdir, 0755);
         if (m->net_state_fd < 0)
-                return log_error_errno(-errno, "Failed to open '%s': %m", sdir);
+                return log_error_errno(m->net_state_fd, "Failed to create or open '%s': %m", sdir);
 
         fd = fcntl(m->network_dir_fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
