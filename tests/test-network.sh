@@ -240,7 +240,8 @@ bad "the same host port twice in one spec" 'again|twice|duplicate' isoctl launch
 bad "a host port another workload publishes (named)" "web" isoctl launch --network nat -p 8081:80 -- true
 inh python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 19191)); s.listen(); time.sleep(120)' &
 XPIDS="$XPIDS $!"
-sleep 0.2
+port_bound() { inh ss -Hltn 'sport = :19191' | grep -q .; }
+wait_until 10 port_bound || diag "the host process did not bind 19191 in 10 s"
 bad "a port a host process has bound" 'in use|host process' isoctl launch --network nat -p 127.0.0.1:19191:80 -- true
 bad "a fixed IP outside the subnet" 'not a usable address|subnet' isoctl launch --network nat --ip 10.254.254.9 -- true
 bad "a fixed IP that is taken" 'taken' isoctl launch --network nat --ip "$wip" -- true
