@@ -470,6 +470,13 @@ char *strv_join(char **l, const char *sep) {
         return r;
 }
 
+bool strv_contains(char *const *l, const char *s) {
+        for (; l && *l; l++)
+                if (streq(*l, s))
+                        return true;
+        return false;
+}
+
 size_t strv_length(char **l) {
         size_t n = 0;
 

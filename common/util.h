@@ -57,6 +57,7 @@ int set_error_message(char **reterr_message, int r, const char *fmt, ...) _print
 /* Bus object path escaping (like sd_bus_path_encode, but pure). */
 char *strv_join(char **l, const char *sep);
 size_t strv_length(char **l);
+bool strv_contains(char *const *l, const char *s);
 int strv_extend(char ***l, const char *s);
 char **strv_copy(char **l);
 

@@ -84,6 +84,7 @@ typedef struct Manager {
         struct Network *networks;
         size_t n_networks;
         struct Firewall *firewall;
+        char **fw_warnings; /* firewall_foreign_warnings() as last logged */
         int network_dir_fd; /* config.network_dir */
         int net_state_fd;   /* STATE/networks */
         bool firewall_dirty;

@@ -231,6 +231,51 @@ static void on_firewall_lost(Firewall *f, void *userdata) {
         (void) firewall_apply_all(m);
 }
 
+/* Logs each warning about another table (firewall_foreign_warnings()) once, when it first
+ * appears, and once more when it is gone; tells the bus that the networks' Warnings changed. */
+void network_check_foreign(Manager *m) {
+        _cleanup_strv_free_ char **now = NULL;
+        bool changed = false;
+        int r;
+
+        if (!m->firewall || m->n_networks == 0)
+                return;
+        r = firewall_foreign_warnings(m->firewall, &now);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot list the nftables ruleset, ignoring: %m");
+                return;
+        }
+        for (char **w = now; *w; w++)
+                if (!strv_contains(m->fw_warnings, *w)) {
+                        log_warning("%s", *w);
+                        changed = true;
+                }
+        for (char **w = m->fw_warnings; w && *w; w++)
+                if (!strv_contains(now, *w)) {
+                        log_info("No longer: %s", *w);
+                        changed = true;
+                }
+        strv_free(m->fw_warnings);
+        m->fw_warnings = TAKE_PTR(now);
+        if (changed)
+                bus_networks_warnings_changed(m);
+}
+
+static void on_firewall_foreign(Firewall *f, void *userdata) {
+        network_check_foreign(userdata);
+}
+
+static void firewall_start_watch(Manager *m) {
+        int r;
+
+        r = firewall_watch(m->firewall, m->event, on_firewall_lost, m);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot watch for changes of isod's nftables tables: %m");
+                return;
+        }
+        firewall_watch_foreign(m->firewall, on_firewall_foreign, m);
+}
+
 /* --- networks --- */
 
 static int network_bring_up(Network *n) {
@@ -353,15 +398,15 @@ int network_manager_start(Manager *m) {
                 r = firewall_new(&m->firewall);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up nftables: %m");
-                r = firewall_watch(m->firewall, m->event, on_firewall_lost, m);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot watch for changes of isod's nftables tables: %m");
+                firewall_start_watch(m);
         }
         for (Network *n = m->networks; n; n = n->next) {
                 (void) network_bring_up(n);
                 (void) dns_start(n);
         }
-        return firewall_apply_all(m);
+        r = firewall_apply_all(m);
+        network_check_foreign(m);
+        return r;
 }
 
 void network_manager_done(Manager *m) {
@@ -372,6 +417,7 @@ void network_manager_done(Manager *m) {
                 network_free(n);
         }
         m->firewall = firewall_free(m->firewall);
+        m->fw_warnings = strv_free(m->fw_warnings);
         if (m->network_dir_fd >= 0)
                 (void) close(m->network_dir_fd);
         if (m->net_state_fd >= 0)
@@ -459,8 +505,7 @@ int network_create(Manager *m, const char *name, const NetworkOptions *o, Networ
                         network_free(n);
                         return set_error_message(reterr, r, "nftables is unavailable: %s", strerror(-r));
                 }
-                if (firewall_watch(m->firewall, m->event, on_firewall_lost, m) < 0)
-                        log_warning("Cannot watch for changes of isod's nftables tables.");
+                firewall_start_watch(m);
         }
         r = network_save(n);
         if (r >= 0)
@@ -486,6 +531,7 @@ int network_create(Manager *m, const char *name, const NetworkOptions *o, Networ
         log_info("Created network '%s' (%s/%u, bridge %s, MTU %u%s%s).", name, ipv4_to_string(net, a),
                  prefix, name, n->mtu, n->nat ? ", NAT" : "", n->isolated ? ", isolated" : "");
         bus_network_new(m, n);
+        network_check_foreign(m);
         if (ret)
                 *ret = n;
         return 0;

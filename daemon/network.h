@@ -58,6 +58,11 @@ int network_manager_init(Manager *m);
 /* After manager_load(): leases of unknown workloads freed, bridges ensured, the tables applied,
  * port reservations and name servers back. */
 int network_manager_start(Manager *m);
+
+/* Logs new and gone warnings about other tables' forward policies (firewall_foreign_warnings()),
+ * and signals the networks' Warnings property: called at start, on create and whenever another
+ * table changes. */
+void network_check_foreign(Manager *m);
 void network_manager_done(Manager *m);
 
 Network *network_find(Manager *m, const char *name);
@@ -110,3 +115,4 @@ int bus_method_remove_network(sd_bus_message *msg, void *userdata, sd_bus_error 
 int bus_method_list_networks(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_get_network(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 void bus_network_removed(Manager *m, Network *n);
+void bus_networks_warnings_changed(Manager *m);

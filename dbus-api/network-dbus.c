@@ -50,6 +50,13 @@ void bus_network_removed(Manager *m, Network *n) {
                 (void) sd_bus_emit_object_removed(m->bus, n->path);
 }
 
+void bus_networks_warnings_changed(Manager *m) {
+        if (!m->bus)
+                return;
+        for (Network *n = m->networks; n; n = n->next)
+                (void) sd_bus_emit_properties_changed(m->bus, n->path, ISOD_NETWORK_IFACE, "Warnings", NULL);
+}
+
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Network *n = ASSERT_PTR(userdata);

@@ -43,6 +43,8 @@ struct Firewall {
         uint8_t *watch_buf;
         firewall_lost_cb lost_cb;
         void *lost_userdata;
+        firewall_foreign_cb foreign_cb;
+        void *foreign_userdata;
 };
 
 typedef struct FwChain {
@@ -726,36 +728,20 @@ static int fw_intact(Firewall *f) {
 
 /* ------------------------------------------------------------------ watch */
 
-static bool nft_msg_concerns_us(const struct nlmsghdr *h) {
-        const struct nfgenmsg *g;
+enum { FW_MSG_OTHER, FW_MSG_OURS_LOST, FW_MSG_FOREIGN };
+
+/* The table a message names: NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE and NFTA_SET_TABLE
+ * are all 1. NULL if it has none; *ret_len its length with the NUL. */
+static const char *nft_msg_table(const struct nlmsghdr *h, size_t *ret_len) {
+        const struct nfgenmsg *g = NLMSG_DATA(h);
         const struct nlattr *a;
-        size_t len;
+        size_t len = h->nlmsg_len - NLMSG_LENGTH(sizeof(struct nfgenmsg));
 
-        if (NFNL_SUBSYS_ID(h->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
-                return false;
-        switch (NFNL_MSG_TYPE(h->nlmsg_type)) {
-        case NFT_MSG_DELTABLE:
-        case NFT_MSG_DELCHAIN:
-        case NFT_MSG_DELRULE:
-        case NFT_MSG_DELSET:
-                break;
-        default:
-                return false; /* DELSETELEM: our own element removals; not watched */
-        }
-        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
-                return false;
-        g = NLMSG_DATA(h);
-        if (g->nfgen_family != NFPROTO_INET && g->nfgen_family != NFPROTO_BRIDGE)
-                return false;
-
-        /* NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE and NFTA_SET_TABLE are all 1. */
-        len = h->nlmsg_len - NLMSG_LENGTH(sizeof(struct nfgenmsg));
         a = (const struct nlattr *) ((const uint8_t *) g + NLMSG_ALIGN(sizeof(struct nfgenmsg)));
         while (len >= sizeof(struct nlattr) && a->nla_len >= sizeof(struct nlattr) && a->nla_len <= len) {
                 if ((a->nla_type & NLA_TYPE_MASK) == NFTA_TABLE_NAME) {
-                        const char *s = (const char *) a + NLA_HDRLEN;
-                        size_t sl = a->nla_len - NLA_HDRLEN;
-                        return sl >= sizeof(FW_TABLE) && memcmp(s, FW_TABLE, sizeof(FW_TABLE)) == 0;
+                        *ret_len = a->nla_len - NLA_HDRLEN;
+                        return (const char *) a + NLA_HDRLEN;
                 }
                 size_t al = (size_t) NLA_ALIGN(a->nla_len);
                 if (al >= len)
@@ -763,12 +749,54 @@ static bool nft_msg_concerns_us(const struct nlmsghdr *h) {
                 len -= al;
                 a = (const struct nlattr *) ((const uint8_t *) a + al);
         }
-        return false;
+        return NULL;
+}
+
+/* FW_MSG_OURS_LOST: something of one of our tables was deleted (nft flush ruleset, a firewalld
+ * reload); FW_MSG_FOREIGN: another table or one of its chains came, went or changed (its policy
+ * is a chain attribute: a NEWCHAIN), which may change firewall_foreign_warnings(). */
+static int nft_msg_classify(const struct nlmsghdr *h) {
+        const struct nfgenmsg *g;
+        const char *table;
+        size_t tl = 0;
+        bool ours, del;
+
+        if (NFNL_SUBSYS_ID(h->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+                return FW_MSG_OTHER;
+        switch (NFNL_MSG_TYPE(h->nlmsg_type)) {
+        case NFT_MSG_DELTABLE:
+        case NFT_MSG_DELCHAIN:
+        case NFT_MSG_DELRULE:
+        case NFT_MSG_DELSET:
+                del = true;
+                break;
+        case NFT_MSG_NEWTABLE:
+        case NFT_MSG_NEWCHAIN:
+                del = false;
+                break;
+        default:
+                return FW_MSG_OTHER; /* DELSETELEM: our own element removals; not watched */
+        }
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
+                return FW_MSG_OTHER;
+        g = NLMSG_DATA(h);
+        table = nft_msg_table(h, &tl);
+        ours = (g->nfgen_family == NFPROTO_INET || g->nfgen_family == NFPROTO_BRIDGE) && table &&
+               tl >= sizeof(FW_TABLE) && memcmp(table, FW_TABLE, sizeof(FW_TABLE)) == 0;
+        if (ours)
+                return del ? FW_MSG_OURS_LOST : FW_MSG_OTHER;
+        switch (NFNL_MSG_TYPE(h->nlmsg_type)) {
+        case NFT_MSG_DELRULE:
+        case NFT_MSG_DELSET:
+                return FW_MSG_OTHER;
+        default:
+                return FW_MSG_FOREIGN;
+        }
 }
 
 static int fw_watch_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Firewall *f = ASSERT_PTR(userdata);
-        bool check = false;
+        bool check = false, foreign = false;
         int r;
 
         /* Drain everything first, then look at the tables once: our own firewall_apply() deletes
@@ -781,7 +809,7 @@ static int fw_watch_handler(sd_event_source *s, int fd, uint32_t revents, void *
                         if (errno == EAGAIN)
                                 break;
                         if (errno == ENOBUFS) { /* overflowed: we lost events, look anyway */
-                                check = true;
+                                check = foreign = true;
                                 continue;
                         }
                         log_debug_errno(-errno, "Failed to read nftables notifications, ignoring: %m");
@@ -791,10 +819,18 @@ static int fw_watch_handler(sd_event_source *s, int fd, uint32_t revents, void *
                         break;
                 for (struct nlmsghdr *h = (struct nlmsghdr *) f->watch_buf; NLMSG_OK(h, (size_t) n);
                      h = NLMSG_NEXT(h, n))
-                        if (nft_msg_concerns_us(h))
+                        switch (nft_msg_classify(h)) {
+                        case FW_MSG_OURS_LOST:
                                 check = true;
+                                break;
+                        case FW_MSG_FOREIGN:
+                                foreign = true;
+                                break;
+                        }
         }
 
+        if (foreign && f->foreign_cb)
+                f->foreign_cb(f, f->foreign_userdata);
         if (!check || !f->applied || !f->lost_cb)
                 return 0;
 
@@ -846,6 +882,12 @@ int firewall_watch(Firewall *f, sd_event *e, firewall_lost_cb cb, void *userdata
         f->lost_cb = cb;
         f->lost_userdata = userdata;
         return 0;
+}
+
+void firewall_watch_foreign(Firewall *f, firewall_foreign_cb cb, void *userdata) {
+        assert(f);
+        f->foreign_cb = cb;
+        f->foreign_userdata = userdata;
 }
 
 /* ------------------------------------------------------------------ foreign rules */

@@ -67,6 +67,12 @@ int firewall_remove_forward(Firewall *f, const FwForward *fw, char **reterr_mess
 typedef void (*firewall_lost_cb)(Firewall *f, void *userdata);
 int firewall_watch(Firewall *f, sd_event *e, firewall_lost_cb cb, void *userdata);
 
+/* Calls cb (once per batch of notifications read, from firewall_watch()'s source) when another
+ * table or one of its chains was added, removed or changed: firewall_foreign_warnings() may say
+ * something else now. */
+typedef void (*firewall_foreign_cb)(Firewall *f, void *userdata);
+void firewall_watch_foreign(Firewall *f, firewall_foreign_cb cb, void *userdata);
+
 /* Human-readable warnings about other tables that will drop our traffic: a base chain on the
  * forward hook with policy drop (Docker, ufw, firewalld) in any other table. NULL-terminated strv
  * (possibly empty), each naming the table and chain and saying what to do. */

@@ -21,13 +21,6 @@ PolicyDecision *policy_decision_free(PolicyDecision *d) {
 
 /* ---- Helpers ------------------------------------------------------------------------------------ */
 
-static bool strv_contains(char *const *l, const char *s) {
-        for (char *const *i = l; i && *i; i++)
-                if (streq(*i, s))
-                        return true;
-        return false;
-}
-
 static bool glob_any(char **patterns, const char *s) {
         for (char **i = patterns; i && *i; i++)
                 if (fnmatch(*i, s, 0) == 0)

@@ -162,6 +162,26 @@ check "after 'nft flush ruleset' the table is back" inh nft list table inet isod
 wait_until 3 sh -c "[ \"\$(nsenter --net=/run/netns/$NH -- $BB timeout 1 wget -q -O - http://127.0.0.1:8080/)\" = hello-web ]"
 is "... and the forward works again" "$(hget http://127.0.0.1:8080/)" hello-web
 
+# Another table whose forward chain drops (Docker's FORWARD DROP, ufw): the networks' Warnings name
+# it and say what to do, and isod logs it once.
+inh nft -f - <<'NFT'
+table ip filter {
+        chain DOCKER-USER { }
+        chain FORWARD { type filter hook forward priority 0; policy drop; jump DOCKER-USER; }
+}
+NFT
+wait_until 3 sh -c "\"$ISOCTL\" network show isod0 2>&1 | grep -q DOCKER-USER"
+out=$(isoctl network show isod0 2>&1)
+like "a foreign forward chain with policy drop is a warning in 'network show'" "$out" "Docker table 'ip filter' chain 'FORWARD' drops"
+like "... which says what to do" "$out" 'iptables -I DOCKER-USER -i isod0 -j ACCEPT'
+like "... and isod logged it" "$(grep -c "Docker table 'ip filter' chain 'FORWARD'" "$T/isod.log")" '^1$'
+out=$(isoctl launch --network nat -- sh -c "timeout 2 wget -q -O - http://198.51.100.2/cgi-bin/who; :" 2>&1)
+unlike "... and it is right: meanwhile egress is dropped" "$out" '198\.51\.100'
+inh nft delete table ip filter
+wait_until 3 sh -c "! \"$ISOCTL\" network show isod0 2>&1 | grep -q DOCKER-USER"
+unlike "once that table is gone, so is the warning" "$(isoctl network show isod0 2>&1)" 'DOCKER-USER'
+like "... and the log says so" "$(cat "$T/isod.log")" 'No longer: Docker'
+
 # ---------------------------------------------------------------- a VM on the same bridge
 diag "$(date +%T) a VM on the same bridge"
 isoctl launch -d --isolation=vm --name vmweb --network nat -p 8090:80 -- /bin/sh -c "$WWW" hello-vm >/dev/null
