@@ -4,13 +4,18 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "network.h"
 #include "util.h"
 
 /* Static leases from a network's subnet (docs/network.md#addresses): round robin after the last
  * address handed out, like Podman's lastIP, skipping the network, gateway and broadcast
  * addresses. Held from a workload's create to its remove; persisted in NETWORK_DIR/NAME/leases.json
- * (fsync + rename) before the workload is told its address. */
+ * (written and renamed, atomic for isod's crashes) before the workload is told its address. Not
+ * fsync'ed: leases only have to outlive isod, never the kernel — the workloads live under /run,
+ * so after a reboot every lease is released at start anyway (network_manager_start()); a file a
+ * power loss damaged is read as no leases, and running workloads take their addresses back
+ * (network_workload_readopt()). */
 
 #define IPAM_MAX_LEASES 65536U
 
@@ -154,7 +159,7 @@ int ipam_save(Network *n) {
         json_decref(j);
         if (!text)
                 return -ENOMEM;
-        return write_file_durable_at(dfd, "leases.json", text, strlen(text), 0600);
+        return write_file_atomic_at(dfd, "leases.json", text, strlen(text), 0600);
 }
 
 int ipam_load(Network *n, int dfd) {
@@ -170,8 +175,10 @@ int ipam_load(Network *n, int dfd) {
         if (r < 0)
                 return r;
         j = json_loadb(text, size, 0, NULL);
-        if (!j)
-                return -EBADMSG;
+        if (!j) {
+                log_warning("Network '%s': leases.json is damaged, starting with no leases.", n->name);
+                return 0;
+        }
         if (parse_ipv4(json_string_value(json_object_get(j, "last")), &n->last) < 0 || !usable(n, n->last))
                 n->last = n->gateway;
         json_array_foreach (json_object_get(j, "leases"), i, e) {

@@ -85,6 +85,13 @@ typedef struct Manager {
         size_t n_networks;
         struct Firewall *firewall;
         char **fw_warnings; /* firewall_foreign_warnings() as last logged */
+        /* Host ends of exited workloads, deleted by unlink_timer if still there (daemon/network.c). */
+        struct {
+                int ifindex;
+                char ifname[16];
+        } unlinks[64];
+        size_t n_unlinks;
+        sd_event_source *unlink_timer;
         int network_dir_fd; /* config.network_dir */
         int net_state_fd;   /* STATE/networks */
         bool firewall_dirty;

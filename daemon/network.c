@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -261,6 +263,8 @@ void network_check_foreign(Manager *m) {
                 bus_networks_warnings_changed(m);
 }
 
+static int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
 static void on_firewall_foreign(Firewall *f, void *userdata) {
         network_check_foreign(userdata);
 }
@@ -418,6 +422,8 @@ void network_manager_done(Manager *m) {
         }
         m->firewall = firewall_free(m->firewall);
         m->fw_warnings = strv_free(m->fw_warnings);
+        if (m->unlink_timer)
+                (void) on_unlink_timer(NULL, 0, m); /* what is still left behind goes now */
         if (m->network_dir_fd >= 0)
                 (void) close(m->network_dir_fd);
         if (m->net_state_fd >= 0)
@@ -715,12 +721,12 @@ int network_workload_attach(Manager *m, Workload *w, char **reterr) {
                 goto fail;
         }
         endpoint_of(n, w, &ep);
-        r = firewall_add_endpoint(m->firewall, &ep, &err);
-        for (size_t i = 0; r >= 0 && i < w->spec->n_ports; i++) {
-                FwForward f;
+        {
+                FwForward fws[SPEC_MAX_PORTS];
 
-                forward_of(w, i, &f);
-                r = firewall_add_forward(m->firewall, &f, &err);
+                for (size_t i = 0; i < w->spec->n_ports; i++)
+                        forward_of(w, i, &fws[i]);
+                r = firewall_add_workload(m->firewall, &ep, fws, w->spec->n_ports, &err);
         }
         if (r < 0) {
                 (void) set_error_message(reterr, r, "Failed to add the firewall rules: %s", strna(err));
@@ -733,6 +739,44 @@ fail:
         return r;
 }
 
+/* --- host ends left behind --- */
+
+#define UNLINK_DELAY_USEC (1 * USEC_PER_SEC)
+
+static int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        m->unlink_timer = sd_event_source_disable_unref(m->unlink_timer);
+        for (size_t i = 0; i < m->n_unlinks; i++) {
+                int r = link_delete_index(m->unlinks[i].ifindex, m->unlinks[i].ifname);
+
+                if (r > 0)
+                        log_debug("Deleted the left-behind host end %s.", m->unlinks[i].ifname);
+                else if (r < 0)
+                        log_warning_errno(r, "Failed to delete the left-behind host end %s: %m",
+                                          m->unlinks[i].ifname);
+        }
+        m->n_unlinks = 0;
+        return 0;
+}
+
+static void unlink_later(Manager *m, const char *ifname) {
+        unsigned ifindex = if_nametoindex(ifname);
+
+        if (ifindex == 0 || ifindex > INT_MAX)
+                return; /* gone already */
+        if (m->n_unlinks == ELEMENTSOF(m->unlinks) ||
+            (!m->unlink_timer &&
+             sd_event_add_time_relative(m->event, &m->unlink_timer, CLOCK_MONOTONIC, UNLINK_DELAY_USEC, 0,
+                                        on_unlink_timer, m) < 0)) {
+                (void) link_delete_index((int) ifindex, ifname); /* cannot wait: now */
+                return;
+        }
+        m->unlinks[m->n_unlinks].ifindex = (int) ifindex;
+        (void) snprintf(m->unlinks[m->n_unlinks].ifname, sizeof m->unlinks[0].ifname, "%s", ifname);
+        m->n_unlinks++;
+}
+
 void network_workload_detach(Manager *m, Workload *w) {
         Network *n;
 
@@ -740,32 +784,26 @@ void network_workload_detach(Manager *m, Workload *w) {
                 return;
         n = network_find(m, w->net->conf.network);
         if (n && m->firewall) {
-                _cleanup_free_ char *err = NULL;
+                FwForward fws[SPEC_MAX_PORTS];
                 FwEndpoint ep;
-                int r = 0;
 
-                /* Forwards first, then the endpoint, then the lease (netavark#1482's order). */
-                for (size_t i = 0; i < w->spec->n_ports; i++) {
-                        FwForward f;
-
-                        forward_of(w, i, &f);
-                        if (firewall_remove_forward(m->firewall, &f, NULL) < 0)
-                                r = -EIO;
-                }
+                /* Forwards and endpoint (one transaction), then the lease (netavark#1482's order). */
+                for (size_t i = 0; i < w->spec->n_ports; i++)
+                        forward_of(w, i, &fws[i]);
                 endpoint_of(n, w, &ep);
-                if (firewall_remove_endpoint(m->firewall, &ep, &err) < 0)
-                        r = -EIO;
-                if (r < 0) /* an element already gone, say: make the tables exact again */
-                        (void) firewall_apply_all(m);
+                if (firewall_remove_workload(m->firewall, &ep, fws, w->spec->n_ports, NULL) < 0)
+                        (void) firewall_apply_all(m); /* something odd: make the tables exact again */
         }
         if (n && ipam_find(n, w->name)) {
                 ipam_release(n, w->name);
                 (void) ipam_save(n);
                 (void) dns_update_hosts(n);
         }
-        /* A host end left behind (normally the kernel removes it with the namespace or QEMU's fd). */
-        if (link_exists(w->net->conf.host_ifname))
-                (void) link_delete(w->net->conf.host_ifname);
+        /* The host end: the kernel removes it with the workload's network namespace (or QEMU's tap
+         * fd), but asynchronously, so it is usually still there now. Deleting it here would cost
+         * isod ~20 ms of netlink (unregistering a netdev waits for RCU) on every exit; instead it
+         * is looked at once more a little later and deleted only if still left behind. */
+        unlink_later(m, w->net->conf.host_ifname);
         w->net = workload_net_free(w->net);
 }
 

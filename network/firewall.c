@@ -576,70 +576,78 @@ static void elem_forward(FILE *o, const void *p) {
         forward_elem(o, p);
 }
 
-static int fw_endpoint_op(Firewall *f, const FwEndpoint *e, bool add, char **reterr_message) {
+/* One transaction: a workload's forwards and its endpoint (either may be absent). */
+static int fw_workload_op(Firewall *f, const FwEndpoint *e, const FwForward *fws, size_t n_fws, bool add,
+                          char **reterr_message) {
         _cleanup_fclose_ FILE *o = NULL;
         _cleanup_free_ char *buf = NULL;
-        const FwNetwork *n;
+        const FwNetwork *n = NULL;
         size_t len = 0;
         int r;
 
         assert(f);
-        assert(e);
+        assert(e || n_fws > 0);
 
-        r = endpoint_validate(e);
-        if (r < 0)
-                return r;
-        n = fw_find_network(f->nets, f->n_nets, e->bridge);
-        if (add && !n)
-                return -ENOENT; /* firewall_apply() the network first */
+        if (e) {
+                r = endpoint_validate(e);
+                if (r < 0)
+                        return r;
+                n = fw_find_network(f->nets, f->n_nets, e->bridge);
+                if (add && !n)
+                        return -ENOENT; /* firewall_apply() the network first */
+        }
+        for (size_t i = 0; i < n_fws; i++) {
+                r = forward_validate(fws + i);
+                if (r < 0)
+                        return r;
+        }
 
         o = open_memstream(&buf, &len);
         if (!o)
                 return -ENOMEM;
-        /* wl_ports last on add and first on remove would not matter: one transaction. */
-        fw_write_element_op(o, "bridge", "wl_mac", add, elem_mac, e);
-        fw_write_element_op(o, "bridge", "wl_ip", add, elem_ip, e);
-        if (!add || n->isolated)
-                fw_write_element_op(o, "bridge", "isolated_ports", add, elem_port, e);
-        fw_write_element_op(o, "bridge", "wl_ports", add, elem_port, e);
-
+        for (size_t i = 0; i < n_fws; i++)
+                fw_write_element_op(o, "inet", forward_map(fws + i), add, elem_forward, fws + i);
+        if (e) {
+                /* wl_ports last on add and first on remove would not matter: one transaction. */
+                fw_write_element_op(o, "bridge", "wl_mac", add, elem_mac, e);
+                fw_write_element_op(o, "bridge", "wl_ip", add, elem_ip, e);
+                if (!add || n->isolated)
+                        fw_write_element_op(o, "bridge", "isolated_ports", add, elem_port, e);
+                fw_write_element_op(o, "bridge", "wl_ports", add, elem_port, e);
+        }
         return fw_run_stream(f, &o, &buf, reterr_message);
 }
 
 int firewall_add_endpoint(Firewall *f, const FwEndpoint *e, char **reterr_message) {
-        return fw_endpoint_op(f, e, true, reterr_message);
+        assert(e);
+        return fw_workload_op(f, e, NULL, 0, true, reterr_message);
 }
 
 int firewall_remove_endpoint(Firewall *f, const FwEndpoint *e, char **reterr_message) {
-        return fw_endpoint_op(f, e, false, reterr_message);
-}
-
-static int fw_forward_op(Firewall *f, const FwForward *fw, bool add, char **reterr_message) {
-        _cleanup_fclose_ FILE *o = NULL;
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        int r;
-
-        assert(f);
-        assert(fw);
-
-        r = forward_validate(fw);
-        if (r < 0)
-                return r;
-
-        o = open_memstream(&buf, &len);
-        if (!o)
-                return -ENOMEM;
-        fw_write_element_op(o, "inet", forward_map(fw), add, elem_forward, fw);
-        return fw_run_stream(f, &o, &buf, reterr_message);
+        assert(e);
+        return fw_workload_op(f, e, NULL, 0, false, reterr_message);
 }
 
 int firewall_add_forward(Firewall *f, const FwForward *fw, char **reterr_message) {
-        return fw_forward_op(f, fw, true, reterr_message);
+        assert(fw);
+        return fw_workload_op(f, NULL, fw, 1, true, reterr_message);
 }
 
 int firewall_remove_forward(Firewall *f, const FwForward *fw, char **reterr_message) {
-        return fw_forward_op(f, fw, false, reterr_message);
+        assert(fw);
+        return fw_workload_op(f, NULL, fw, 1, false, reterr_message);
+}
+
+int firewall_add_workload(Firewall *f, const FwEndpoint *e, const FwForward *fws, size_t n_fws,
+                          char **reterr_message) {
+        assert(e);
+        return fw_workload_op(f, e, fws, n_fws, true, reterr_message);
+}
+
+int firewall_remove_workload(Firewall *f, const FwEndpoint *e, const FwForward *fws, size_t n_fws,
+                             char **reterr_message) {
+        assert(e);
+        return fw_workload_op(f, e, fws, n_fws, false, reterr_message);
 }
 
 /* ------------------------------------------------------------------ listing */

@@ -62,6 +62,13 @@ int firewall_remove_endpoint(Firewall *f, const FwEndpoint *e, char **reterr_mes
 int firewall_add_forward(Firewall *f, const FwForward *fw, char **reterr_message);
 int firewall_remove_forward(Firewall *f, const FwForward *fw, char **reterr_message);
 
+/* A workload's endpoint and its n_fws forwards added (or removed) in one transaction: all or
+ * nothing, one netlink round trip for the lot. Errors as above. */
+int firewall_add_workload(Firewall *f, const FwEndpoint *e, const FwForward *fws, size_t n_fws,
+                          char **reterr_message);
+int firewall_remove_workload(Firewall *f, const FwEndpoint *e, const FwForward *fws, size_t n_fws,
+                             char **reterr_message);
+
 /* Calls cb when either table is deleted or flushed under us (nft flush ruleset, firewalld reload),
  * from an sd-event io source on an NFNLGRP_NFTABLES netlink socket. The callback re-applies. */
 typedef void (*firewall_lost_cb)(Firewall *f, void *userdata);

@@ -202,6 +202,25 @@ int link_delete(const char *ifname) {
         return NLERR(rtnl_link_delete(sk, l));
 }
 
+int link_delete_index(int ifindex, const char *ifname) {
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+        _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
+        int r;
+
+        r = link_socket(&sk);
+        if (r < 0)
+                return r;
+        r = NLERR(rtnl_link_get_kernel(sk, ifindex, NULL, &l));
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        if (!streq_ptr(rtnl_link_get_name(l), ifname))
+                return 0; /* that index is another link now */
+        r = NLERR(rtnl_link_delete(sk, l));
+        return r == -ENODEV ? 0 : r < 0 ? r : 1;
+}
+
 /* A netlink socket in the network namespace netns_fd (sockets stay in the namespace they were
  * made in); this process returns to its own namespace before returning. */
 static int socket_in_netns(int netns_fd, struct nl_sock **ret) {

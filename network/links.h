@@ -26,6 +26,10 @@ int link_bridge_ensure(const char *name, uint32_t gateway, unsigned prefix, unsi
 int link_delete(const char *ifname);
 bool link_exists(const char *ifname);
 
+/* Deletes link ifindex if it still exists and is still called ifname: 1 if it was deleted, 0 if
+ * it was gone (or is another link now), else a negative errno. */
+int link_delete_index(int ifindex, const char *ifname);
+
 /* A container's veth: host end c->host_ifname on the bridge c->network (up, hairpin per c),
  * peer "eth0" born in the network namespace netns_fd, with address, default route via the
  * gateway and MTU, up. */

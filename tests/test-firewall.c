@@ -252,6 +252,35 @@ static void test_elements(Firewall *f) {
         free(err);
         err = NULL;
 
+        /* a workload's endpoint and forwards in one transaction: all of it, or nothing */
+        {
+                FwForward two[2] = { fw, fw };
+
+                strcpy(e.bridge, "isot0");
+                two[1].host_port = 9091;
+                two[1].guest_port = 91;
+                ASSERT_OK(firewall_add_workload(f, &e, two, 2, NULL));
+                ok(listing_has("list set bridge isod wl_ip", "\"vh3\" . 10.78.0.13", 1) &&
+                           listing_has("list map inet isod fwd4_addr", "9090 : 10.78.0.13 . 90", 1) &&
+                           listing_has("list map inet isod fwd4_addr", "9091 : 10.78.0.13 . 91", 1),
+                   "add_workload: the endpoint and both forwards");
+                ASSERT_OK(firewall_remove_workload(f, &e, two, 2, NULL));
+                ok(listing_has("list table bridge isod", "vh3", 0) &&
+                           listing_has("list map inet isod fwd4_addr", "909", 0),
+                   "remove_workload: all of it gone");
+                ASSERT_OK(firewall_remove_workload(f, &e, two, 2, NULL)); /* twice: still fine */
+
+                two[1] = clash; /* the second forward clashes: nothing of the first or the endpoint */
+                ASSERT_ERROR(firewall_add_workload(f, &e, two, 2, &err), EEXIST);
+                ok(listing_has("list table bridge isod", "vh3", 0) &&
+                           listing_has("list map inet isod fwd4_addr", "9090", 0),
+                   "a clashing forward: nothing of the workload was added");
+                ok(listing_has("list map inet isod fwd4_any", "tcp . 8080 : 10.77.0.11 . 80", 1),
+                   "... and the other workload's forward is kept");
+                free(err);
+                err = NULL;
+        }
+
         /* someone deleted our table: element operations fail with nft's text */
         ASSERT_OK(nft_other("delete table inet isod"));
         ok(firewall_add_forward(f, &fw, &err) < 0, "add_forward without the table fails");

@@ -23,6 +23,7 @@ net_cleanup() {
         ip netns pids $NX 2>/dev/null | xargs -r kill -KILL 2>/dev/null
         ip netns del $NH 2>/dev/null
         ip netns del $NX 2>/dev/null
+        ip netns del isodt-held-$$ 2>/dev/null
 }
 trap 'net_cleanup; cleanup' EXIT
 
@@ -284,6 +285,24 @@ is "web is still reachable after the bad input" "$(hget http://127.0.0.1:8080/)"
 diag "$(date +%T) host mode"
 out=$(isoctl launch --network host -- /bin/sh -c 'ip -4 addr show up0 | grep -c 198.51.100.1' 2>&1)
 is "network mode host: the container sees the host side's uplink" "$out" 1
+
+# ---------------------------------------------------------------- a host end left behind
+# The kernel removes a container's host end with its network namespace; here someone else keeps
+# that namespace alive (ip netns attach), so isod must delete the host end itself after rm.
+diag "$(date +%T) a host end left behind"
+hosts_ends() { ip -n $NH -o link | grep -Eo ' vi[0-9a-f]{8}' | sort; }
+before=$(hosts_ends)
+isoctl launch -d --name held --network nat -- sleep 600 >/dev/null
+wait_until 10 state_is held running
+hend=$(comm -13 <(echo "$before") <(hosts_ends) | tr -d ' ')
+lpid=$(isoctl show --json held | sed -n 's/.*"LeaderPID": \([0-9]*\).*/\1/p')
+ip netns attach isodt-held-$$ "$lpid"
+isoctl rm -f held >/dev/null
+sleep 0.2
+check "a held namespace keeps the host end ($hend) past rm" sh -c "ip -n $NH link show $hend >/dev/null"
+wait_until 5 sh -c "! ip -n $NH link show $hend >/dev/null 2>&1"
+check "... until isod deletes it, a moment later" sh -c "! ip -n $NH link show $hend >/dev/null 2>&1"
+ip netns del isodt-held-$$
 
 # ---------------------------------------------------------------- kill -9 of isod
 diag "$(date +%T) kill -9 of isod"

@@ -371,6 +371,7 @@ static int write_net_files(Monitor *m, Container *c) {
  * init waits for our byte: a workload never starts without the network it asked for. */
 static int container_net_setup(Monitor *m, pid_t pid) {
         _cleanup_close_ int fd = -EBADF;
+        uint64_t t0;
         char p[64];
         int r;
 
@@ -378,11 +379,14 @@ static int container_net_setup(Monitor *m, pid_t pid) {
         fd = open(p, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
+        t0 = now_usec(CLOCK_MONOTONIC);
         r = link_veth_create(m->net, fd);
         if (r == -EEXIST) /* a stale host end of the same name, now removed: once more */
                 r = link_veth_create(m->net, fd);
-        if (r >= 0)
+        if (r >= 0) {
                 monitor_set_fact(m, "host_ifname", json_string(m->net->host_ifname));
+                monitor_set_fact(m, "net_setup_usec", json_integer((json_int_t) (now_usec(CLOCK_MONOTONIC) - t0)));
+        }
         return r;
 }
 
