@@ -30,8 +30,8 @@
 #   test-assets; default /tmp/b), BENCH_RESULTS (default <repo>/bench/results), BENCH_DATE
 #   (default today), BENCH_WORK (scratch, raw data; default /tmp/isod-bench-net), BENCH_ROUNDS (6),
 #   BENCH_RUNS (15), BENCH_PODMAN_RUNS (= BENCH_RUNS), BENCH_PACE (idle seconds before each launch
-#   of the "paced" rows, 0.1), BENCH_TPUT_ROUNDS (5), BENCH_TPUT_SECS (3), BENCH_VM_ROUNDS (3),
-#   BENCH_VM_RUNS (3), BENCH_BURST (50), BENCH_PARTS, BENCH_INSTALL=1.
+#   of the "paced" rows, 0.1), BENCH_TPUT_ROUNDS (5), BENCH_TPUT_SECS (3), BENCH_VM_ROUNDS (4),
+#   BENCH_VM_RUNS (4), BENCH_WGET_REPS (6), BENCH_BURST (50), BENCH_PARTS, BENCH_INSTALL=1.
 # Needs: iproute2, nftables, iperf3, hyperfine, jq, busybox (static), python3, dnsmasq; for the
 #   Podman rows podman, netavark, aardvark-dns, crun, iptables (--install: apt-get install them;
 #   else missing ones are reported and the rows skipped); for vm, qemu-system-x86_64 and
@@ -52,8 +52,8 @@ RUNS=${BENCH_RUNS:-15}
 PM_RUNS=${BENCH_PODMAN_RUNS:-}
 TPUT_ROUNDS=${BENCH_TPUT_ROUNDS:-5}
 TPUT_SECS=${BENCH_TPUT_SECS:-3}
-VM_ROUNDS=${BENCH_VM_ROUNDS:-3}
-VM_RUNS=${BENCH_VM_RUNS:-3}
+VM_ROUNDS=${BENCH_VM_ROUNDS:-4}
+VM_RUNS=${BENCH_VM_RUNS:-4}
 BURST=${BENCH_BURST:-50}
 PACE=${BENCH_PACE:-0.1}
 PARTS=${BENCH_PARTS:-launch tput vm teardown}
@@ -426,10 +426,26 @@ vm_part() {
                 log "round $k/$VM_ROUNDS: none/nat $(vm_med vm-none 2)/$(vm_med vm-nat 2) ms"
         done
         [ "$VMNET_OK" = 1 ] || return 0
-        vm_tput_isod
-        vm_tput_lab
+        # Both VMs up at once and the wget rounds alternating (isod, hand-made, isod, …): under
+        # TCG a 32 MiB transfer is CPU-bound and the machine's speed drifts over minutes, so
+        # blocks run one after the other compare different moments (0.65-1.22 in three runs).
+        vm_tput_isod_up
+        vm_tput_lab_up
+        : >"$RAW/vm-wget-isod.txt"
+        : >"$RAW/vm-wget-lab.txt"
+        local i
+        for i in $(seq 1 "$WGET_REPS"); do
+                [ -n "$VM_ISOD_URL" ] && wget_rate "$NH" "$VM_ISOD_URL" >>"$RAW/vm-wget-isod.txt"
+                [ -n "$VM_LAB_URL" ] && wget_rate "$LH" "$VM_LAB_URL" >>"$RAW/vm-wget-lab.txt"
+        done
+        log "  isod VM: $(xargs <"$RAW/vm-wget-isod.txt") Mbit/s; hand-made VM: $(xargs <"$RAW/vm-wget-lab.txt") Mbit/s"
+        [ -n "$VM_ISOD_URL" ] && { inh ping -q -c 50 -i 0.02 "$VM_ISOD_IP" 2>&1 | tail -1 >"$RAW/ping-vm-isod.txt" || true; }
+        [ -n "$VM_LAB_URL" ] && { inl $LH ping -q -c 50 -i 0.02 10.91.0.50 2>&1 | tail -1 >"$RAW/ping-vm-lab.txt" || true; }
+        "$ISOCTL" rm -f vmsrv >/dev/null 2>&1 || true
+        vm_tput_lab_down
 }
-WGET_REPS=3
+WGET_REPS=${BENCH_WGET_REPS:-6}
+VM_ISOD_URL= VM_ISOD_IP= VM_LAB_URL= VM_LAB_PID= VM_LAB_JOB=
 vm_med() { # ROW COLUMN -> median in ms over vm-boot.tsv (columns: 2 wall ... 9 power-off)
         awk -v r="$1" -v c="$2" -F'\t' '$1 == r { print $c }' "$RAW/vm-boot.tsv" 2>/dev/null | sort -g |
                 awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.0f\n", ((NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1000 }'
@@ -443,21 +459,17 @@ wget_rate() { # NS URL -> Mbit/s for 32 MiB
         t1=$(now)
         awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f\n", 32 * 8 * 1.048576 / (d / 1e9) }'
 }
-vm_tput_isod() {
-        log "== vm tap: host wget 32 MiB from an isod VM's busybox httpd"
+vm_tput_isod_up() {
+        log "== vm tap: host wget 32 MiB from an isod VM's busybox httpd and from a hand-made one, alternating"
         "$ISOCTL" launch -d --isolation=vm --name vmsrv --network nat -- /bin/sh -c \
                 'mkdir -p /w && dd if=/dev/zero of=/w/big bs=1048576 count=32 2>/dev/null && echo ok >/w/index.html && exec httpd -f -p 80 -h /w' >/dev/null ||
                 { log "cannot launch the VM httpd"; return 0; }
         local vip="" i
         for i in $(seq 1 120); do vip=$(ip_of vmsrv); [ -n "$vip" ] && break; sleep 0.5; done
         for i in $(seq 1 240); do [ "$(inh $BB timeout 1 wget -q -O - "http://$vip/" 2>/dev/null)" = ok ] && break; sleep 0.5; done
-        : >"$RAW/vm-wget-isod.txt"
-        for i in $(seq 1 "$WGET_REPS"); do wget_rate "$NH" "http://$vip/big" >>"$RAW/vm-wget-isod.txt"; done
-        inh ping -q -c 50 -i 0.02 "$vip" 2>&1 | tail -1 >"$RAW/ping-vm-isod.txt" || true
-        log "  isod VM: $(xargs <"$RAW/vm-wget-isod.txt") Mbit/s"
-        "$ISOCTL" rm -f vmsrv >/dev/null 2>&1 || true
+        VM_ISOD_IP=$vip VM_ISOD_URL=http://$vip/big
 }
-vm_tput_lab() {
+vm_tput_lab_up() {
         # vmtap.sh: a tap opened by taprun.py in the lab's bridge namespace, QEMU in an empty netns
         log "== vm tap: the same from a hand-made QEMU microvm on a tap of the lab bridge"
         local rel kdir m L=$WORK/labvm
@@ -516,13 +528,14 @@ EOF
                 log "$LABVM_WHY"; kill $qpid 2>/dev/null; return 0
         fi
         for i in $(seq 1 50); do [ "$(inl $LH $BB timeout 1 wget -q -O - http://10.91.0.50/ 2>/dev/null)" = ok ] && break; sleep 0.2; done
-        : >"$RAW/vm-wget-lab.txt"
-        for i in $(seq 1 "$WGET_REPS"); do wget_rate "$LH" "http://10.91.0.50/big" >>"$RAW/vm-wget-lab.txt"; done
-        inl $LH ping -q -c 50 -i 0.02 10.91.0.50 2>&1 | tail -1 >"$RAW/ping-vm-lab.txt" || true
-        log "  hand-made VM: $(xargs <"$RAW/vm-wget-lab.txt") Mbit/s"
-        kill $qpid 2>/dev/null || true
-        for i in $(seq 1 50); do kill -0 $qpid 2>/dev/null || break; sleep 0.1; done
-        wait $qjob 2>/dev/null || true
+        VM_LAB_URL=http://10.91.0.50/big VM_LAB_PID=$qpid VM_LAB_JOB=$qjob
+}
+vm_tput_lab_down() {
+        local i
+        [ -n "$VM_LAB_PID" ] || return 0
+        kill "$VM_LAB_PID" 2>/dev/null || true
+        for i in $(seq 1 50); do kill -0 "$VM_LAB_PID" 2>/dev/null || break; sleep 0.1; done
+        wait "$VM_LAB_JOB" 2>/dev/null || true
 }
 LABVM_WHY=
 med_file() { sort -g "$1" 2>/dev/null | grep -v '^-' | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -691,7 +704,7 @@ row() { # label NAME -> | label | median | p90 | min | n |
                         if [ "$VMNET_OK" = 1 ]; then
                                 echo "- boot with NIC / without: **$R_VM** (delta $(sub "$V1" "$V0") ms; target ≤ 1.05: $(verdict "$R_VM" 1.05 le))"
                                 WI=$(med_file "$RAW/vm-wget-isod.txt") WL=$(med_file "$RAW/vm-wget-lab.txt")
-                                echo "- host \`wget\` of 32 MiB from the guest's busybox httpd over the tap (Mbit/s, median of $WGET_REPS): isod **$WI** ($(xargs <"$RAW/vm-wget-isod.txt" 2>/dev/null)); hand-made QEMU tap (vmtap.sh: same kernel, microvm, virtio-net-device, vhost off) ${WL:--} ($(xargs <"$RAW/vm-wget-lab.txt" 2>/dev/null || true))${LABVM_WHY:+ — $LABVM_WHY}; isod / hand-made **$(div "$WI" "${WL:--}")**"
+                                echo "- host \`wget\` of 32 MiB from the guest's busybox httpd over the tap (Mbit/s, median of $WGET_REPS, the two VMs up at once and their rounds alternating): isod **$WI** ($(xargs <"$RAW/vm-wget-isod.txt" 2>/dev/null)); hand-made QEMU tap (vmtap.sh: same kernel, microvm, virtio-net-device, vhost off) ${WL:--} ($(xargs <"$RAW/vm-wget-lab.txt" 2>/dev/null || true))${LABVM_WHY:+ — $LABVM_WHY}; isod / hand-made **$(div "$WI" "${WL:--}")**"
                                 echo "- ping bridge side → guest, 50 × 20 ms, avg (min) ms: isod $(ping_avg vm-isod), hand-made $(ping_avg vm-lab)"
                                 echo "- what the VM saw: \`$(grep -E 'inet|DRIVER' "$RAW/vm-probe.txt" | tr '\n' ';' | sed 's/  */ /g')\`"
                         else

@@ -119,9 +119,9 @@ static int network_create(int argc, char *argv[]) {
                         break;
                 case ARG_MTU:
                         /* 0: the uplink's; otherwise what an IPv4 link can carry. */
-                        if (safe_atou32(optarg, &mtu) < 0 || (mtu != 0 && (mtu < 68 || mtu > 65535))) {
+                        if (safe_atou32(optarg, &mtu) < 0 || (mtu != 0 && (mtu < 576 || mtu > 65535))) {
                                 fprintf(stderr,
-                                        "isoctl: --mtu wants 0 (the uplink's) or 68-65535, not '%s'.\n",
+                                        "isoctl: --mtu wants 0 (the uplink's) or 576-65535, not '%s'.\n",
                                         optarg);
                                 return EXIT_USAGE;
                         }

@@ -376,6 +376,46 @@ static bool workload_known(Manager *m, const char *name) {
         return w && w->net;
 }
 
+/* A name isod gives host ends: "vi" (veth) or "ti" (tap) and 8 lowercase hex digits. */
+static bool host_ifname_is_ours(const char *s) {
+        if (strlen(s) != 10 || (!startswith(s, "vi") && !startswith(s, "ti")))
+                return false;
+        for (size_t i = 2; i < 10; i++)
+                if (!strchr("0123456789abcdef", s[i]))
+                        return false;
+        return true;
+}
+
+/* Host ends on n's bridge that no known workload has: left behind while isod was down (their
+ * namespace kept alive by someone else), deleted now. */
+static void sweep_host_ends(Manager *m, Network *n) {
+        _cleanup_strv_free_ char **ports = NULL;
+
+        if (link_bridge_ports(n->name, &ports) < 0)
+                return;
+        for (char **p = ports; *p; p++) {
+                bool known = false;
+                int r;
+
+                if (!host_ifname_is_ours(*p))
+                        continue;
+                for (Workload *w = m->workloads; w && !known; w = w->next) {
+                        char ifname[IFNAMSIZ];
+
+                        netconf_host_ifname(w->name, w->kind == BACKEND_VM, ifname);
+                        known = streq(ifname, *p);
+                }
+                if (known)
+                        continue;
+                r = link_delete(*p);
+                if (r < 0 && r != -ENODEV)
+                        log_warning_errno(r, "Network '%s': failed to delete %s, a host end no workload has: %m",
+                                          n->name, *p);
+                else if (r >= 0)
+                        log_info("Network '%s': deleted %s, a host end no workload has.", n->name, *p);
+        }
+}
+
 int network_manager_start(Manager *m) {
         int r;
 
@@ -406,6 +446,7 @@ int network_manager_start(Manager *m) {
         }
         for (Network *n = m->networks; n; n = n->next) {
                 (void) network_bring_up(n);
+                sweep_host_ends(m, n);
                 (void) dns_start(n);
         }
         r = firewall_apply_all(m);

@@ -382,6 +382,35 @@ unsigned link_uplink_mtu(void) {
         return mtu;
 }
 
+int link_bridge_ports(const char *bridge, char ***ret) {
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        int master, r;
+
+        master = (int) if_nametoindex(bridge);
+        if (master <= 0)
+                return -ENODEV;
+        r = link_socket(&sk);
+        if (r < 0)
+                return r;
+        r = NLERR(rtnl_link_alloc_cache(sk, AF_UNSPEC, &links));
+        if (r < 0)
+                return r;
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
+                struct rtnl_link *k = (struct rtnl_link *) o;
+
+                if (rtnl_link_get_master(k) == master && rtnl_link_get_name(k) &&
+                    strv_extend(&l, rtnl_link_get_name(k)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static bool overlaps(uint32_t a, unsigned pa, uint32_t b, unsigned pb) {
         unsigned p = pa < pb ? pa : pb;
         uint32_t m = prefix_to_mask(p);

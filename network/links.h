@@ -30,6 +30,9 @@ bool link_exists(const char *ifname);
  * it was gone (or is another link now), else a negative errno. */
 int link_delete_index(int ifindex, const char *ifname);
 
+/* The names of the ports of bridge (NULL-terminated, possibly empty); -ENODEV if no such link. */
+int link_bridge_ports(const char *bridge, char ***ret);
+
 /* A container's veth: host end c->host_ifname on the bridge c->network (up, hairpin per c),
  * peer "eth0" born in the network namespace netns_fd, with address, default route via the
  * gateway and MTU, up. */

@@ -304,14 +304,64 @@ wait_until 5 sh -c "! ip -n $NH link show $hend >/dev/null 2>&1"
 check "... until isod deletes it, a moment later" sh -c "! ip -n $NH link show $hend >/dev/null 2>&1"
 ip netns del isodt-held-$$
 
+# ---------------------------------------------------------------- 200 launches leave nothing behind
+diag "$(date +%T) 200 launches, 4 clients, each with a forward"
+snap() {
+        hosts_ends
+        isoctl network show isod0 --json | tr -d ' \n' | sed -n 's/.*"Workloads":\[\([^]]*\)\].*/\1/p'
+        (inh nft list table inet isod; inh nft list table bridge isod) 2>&1 | sort
+}
+before=$(snap)
+bpids=
+for c in 1 2 3 4; do
+        (for i in $(seq 1 50); do
+                isoctl launch --network nat -p 127.0.0.1:$((19300 + c)):80 -- true >/dev/null 2>&1 || echo "failed: $c.$i"
+        done) >"$T/burst-$c.log" &
+        bpids="$bpids $!"
+done
+wait $bpids
+is "200 launches, 4 clients reusing their ports: none failed" "$(cat "$T"/burst-*.log)" ""
+wait_until 5 sh -c "[ \"\$(ip -n $NH -o link | grep -Ec ' vi[0-9a-f]{8}')\" = $(echo "$before" | grep -c '^ vi') ]"
+after=$(snap)
+is "... and left no host end, no lease, no element behind" "$after" "$before"
+[ "$after" = "$before" ] || diag "$(diff <(echo "$before") <(echo "$after") | head -20)"
+
+# ---------------------------------------------------------------- MTU
+diag "$(date +%T) MTU"
+isoctl network create mtu1 --subnet 10.211.7.0/24 --mtu 1400 >/dev/null
+is "network create --mtu 1400: the bridge has it" "$(ip -n $NH -o link show mtu1 | grep -o 'mtu [0-9]*')" "mtu 1400"
+is "... a container's eth0" "$(isoctl launch --network mtu1 -- cat /sys/class/net/eth0/mtu 2>&1)" 1400
+isoctl launch -d --name mtuc --network mtu1 -- sleep 600 >/dev/null
+wait_until 10 state_is mtuc running
+is "... its host end" "$(ip -n $NH -o link | grep 'master mtu1' | grep -o 'mtu [0-9]*' | sort -u)" "mtu 1400"
+isoctl rm -f mtuc >/dev/null
+is "... a VM's eth0" "$(isoctl launch --isolation=vm --network mtu1 -- cat /sys/class/net/eth0/mtu 2>&1)" 1400
+ip -n $NH link set up0 mtu 1400
+isoctl network create mtu2 --subnet 10.211.8.0/24 >/dev/null
+like "without --mtu a network takes its uplink's (1400)" "$(isoctl network show mtu2 --json | tr -d ' \n')" '"Mtu":1400'
+is "... and so does a container on it" "$(isoctl launch --network mtu2 -- cat /sys/class/net/eth0/mtu 2>&1)" 1400
+ip -n $NH link set up0 mtu 1500
+isoctl network rm mtu1 >/dev/null
+isoctl network rm mtu2 >/dev/null
+
 # ---------------------------------------------------------------- kill -9 of isod
 diag "$(date +%T) kill -9 of isod"
 stop_isod -KILL
 is "with isod killed, the localhost forward still works" "$(hget http://127.0.0.1:8080/)" hello-web
 is "... and the outside still reaches web" "$(xget http://198.51.100.1:8081/)" hello-web
 tbl1=$( (inh nft list table inet isod; inh nft list table bridge isod) 2>&1 | sort | md5sum)
+# While isod is down: a port on isod0 named like a host end that no workload has, and one that is
+# not isod's name at all.
+ip -n $NH link add vi0000dead type veth peer name xdead0
+ip -n $NH link add notours0 type veth peer name xdead1
+ip -n $NH link set vi0000dead master isod0
+ip -n $NH link set notours0 master isod0
 check "isod restarts" start_isod_h
 sleep 0.5
+check "a host end on the bridge that no workload has is deleted at start" sh -c "! ip -n $NH link show vi0000dead >/dev/null 2>&1"
+check "... but not a port isod did not name" sh -c "ip -n $NH link show notours0 >/dev/null"
+check "... nor the running workload's" sh -c "ip -n $NH -o link | grep -q ' vi[0-9a-f]\{8\}@'"
+ip -n $NH link del notours0
 is "the re-adopted workload keeps its address" "$(ip_of web)" "$wip"
 is "the tables after the restart are the same as before" "$( (inh nft list table inet isod; inh nft list table bridge isod) 2>&1 | sort | md5sum)" "$tbl1"
 is "the forward works after the restart" "$(hget http://127.0.0.1:8080/)" hello-web
