@@ -631,6 +631,8 @@ static void help(void) {
                "  wait NAME                          wait for the end; exit with its status\n"
                "  exec [-t] [-e K=V] [-u UID[:GID]] [-w DIR] NAME -- CMD  run a process in a running workload\n"
                "  stats NAME [--json]                resource usage\n"
+               "  logs [-f] [--since WHEN] [-n N] [-t] [--stream stdout|stderr] [--console] NAME\n"
+               "                                     a detached workload's output (a VM's console)\n"
                "  rm [-f] NAME...                    remove (with -f: kill first)\n"
                "  status                             isod's version, policy and backends\n"
                "  policy show|check FILE|explain [LAUNCH OPTIONS] -- CMD|reload\n"
@@ -657,7 +659,7 @@ int main(int argc, char *argv[]) {
                 { "stop", verb_stop },     { "kill", verb_kill }, { "wait", verb_wait },
                 { "rm", verb_rm },         { "remove", verb_rm }, { "start", verb_start },
                 { "stats", verb_stats },   { "exec", verb_exec }, { "policy", verb_policy },
-                { "status", verb_status },
+                { "status", verb_status }, { "logs", verb_logs },
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int i, r, n = 0;

@@ -28,6 +28,7 @@ int bus_read_dict_json(sd_bus_message *m, json_t **ret);
 /* launch and create parse their command line before connecting (bus_connect()) themselves. */
 int verb_launch(int argc, char *argv[], bool create_only);
 int verb_exec(sd_bus *bus, int argc, char *argv[]);
+int verb_logs(sd_bus *bus, int argc, char *argv[]);
 int verb_policy(sd_bus *bus, int argc, char *argv[]);
 /* Builds a spec from launch options (shared by launch, create and policy explain). Returns the
  * index of the first command argument in *ret_optind. */

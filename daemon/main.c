@@ -8,6 +8,7 @@
 
 #include "dbus-api.h"
 #include "log.h"
+#include "output-log.h"
 #include "manager.h"
 #include "monitor-spawn.h"
 #include "util.h"
@@ -34,6 +35,8 @@ static void help(void) {
                "  --network-dir=DIR    network definitions and leases (default " ISOD_NETWORK_DIR ")\n"
                "  --dns-upstream=FILE  resolv.conf the networks' name servers forward to\n"
                "                       (default /etc/resolv.conf; empty: answer workload names only)\n"
+               "  --log-max-size=SIZE  a detached workload's output log, per file (rotated once:\n"
+               "                       at most about twice this on disk; default 4M, 64K-4G)\n"
                "  --spare-monitors=N   container monitors kept started ahead of launches, 0-%u\n"
                "                       (default %u)\n"
                "  --debug              log debug messages\n"
@@ -66,6 +69,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 ARG_PRIVATE,
                 ARG_NETWORK_DIR,
                 ARG_DNS_UPSTREAM,
+                ARG_LOG_MAX_SIZE,
                 ARG_DEBUG,
                 ARG_VERSION
         };
@@ -84,6 +88,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 { "private-socket", required_argument, NULL, ARG_PRIVATE },
                 { "network-dir", required_argument, NULL, ARG_NETWORK_DIR },
                 { "dns-upstream", required_argument, NULL, ARG_DNS_UPSTREAM },
+                { "log-max-size", required_argument, NULL, ARG_LOG_MAX_SIZE },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -152,6 +157,12 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                                 return log_error_errno(-EINVAL,
                                                        "--dns-upstream= must be an absolute path or empty.");
                         r = set_str(&cfg->dns_upstream, optarg);
+                        break;
+                case ARG_LOG_MAX_SIZE:
+                        if (parse_size(optarg, &cfg->log_max_size) < 0 ||
+                            cfg->log_max_size < OUTPUT_LOG_MIN_MAX || cfg->log_max_size > OUTPUT_LOG_MAX_MAX)
+                                return log_error_errno(-EINVAL,
+                                                       "--log-max-size= must be a size from 64K to 4G.");
                         break;
                 case ARG_DEBUG:
                         cfg->debug = true;

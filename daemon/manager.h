@@ -30,6 +30,7 @@ typedef struct ManagerConfig {
         unsigned spares;      /* monitors kept started ahead of launches (daemon/spawn.c) */
         bool spares_set;
         bool debug;
+        uint64_t log_max_size; /* --log-max-size=, 0: the default (monitor/output-log.h) */
 } ManagerConfig;
 
 #define MANAGER_SPARES_DEFAULT 4U

@@ -16,4 +16,8 @@
 /* Returns the connection (isod's end) to a monitor now serving dir with the given stdio. */
 int monitor_spawn_for(Manager *m, const char *dir, const int stdio[3], int *ret_conn);
 void manager_spare_refill(Manager *m);
+
+/* `isod-monitor --read-logs=OPTIONS --dir=DIR` writing to out_fd (its fd 3), following until the
+ * process pidfd (its fd 4, -EBADF: none) refers to has exited; detached like a monitor. */
+int monitor_spawn_log_reader(Manager *m, const char *dir, const char *options, int out_fd, int pidfd);
 void manager_spare_done(Manager *m);

@@ -409,8 +409,9 @@ static void sweep_host_ends(Manager *m, Network *n) {
                         continue;
                 r = link_delete(*p);
                 if (r < 0 && r != -ENODEV)
-                        log_warning_errno(r, "Network '%s': failed to delete %s, a host end no workload has: %m",
-                                          n->name, *p);
+                        log_warning_errno(
+                                r, "Network '%s': failed to delete %s, a host end no workload has: %m",
+                                n->name, *p);
                 else if (r >= 0)
                         log_info("Network '%s': deleted %s, a host end no workload has.", n->name, *p);
         }
@@ -807,9 +808,8 @@ static void unlink_later(Manager *m, const char *ifname) {
         if (ifindex == 0 || ifindex > INT_MAX)
                 return; /* gone already */
         if (m->n_unlinks == ELEMENTSOF(m->unlinks) ||
-            (!m->unlink_timer &&
-             sd_event_add_time_relative(m->event, &m->unlink_timer, CLOCK_MONOTONIC, UNLINK_DELAY_USEC, 0,
-                                        on_unlink_timer, m) < 0)) {
+            (!m->unlink_timer && sd_event_add_time_relative(m->event, &m->unlink_timer, CLOCK_MONOTONIC,
+                                                            UNLINK_DELAY_USEC, 0, on_unlink_timer, m) < 0)) {
                 (void) link_delete_index((int) ifindex, ifname); /* cannot wait: now */
                 return;
         }

@@ -109,6 +109,80 @@ finish:
         return r;
 }
 
+int monitor_spawn_log_reader(Manager *m, const char *dir, const char *options, int out_fd, int pidfd) {
+        _cleanup_free_ char *dir_arg = NULL, *opt_arg = NULL;
+        _cleanup_close_ int null_fd = -EBADF;
+        const char *argv[8];
+        size_t n = 0;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        int high[2] = { -EBADF, -EBADF };
+        sigset_t none;
+        pid_t pid;
+        int r;
+
+        if (asprintf(&dir_arg, "--dir=%s", dir) < 0 || asprintf(&opt_arg, "--read-logs=%s", options) < 0)
+                return -ENOMEM;
+        argv[n++] = "isod-monitor";
+        argv[n++] = "--detach";
+        argv[n++] = dir_arg;
+        argv[n++] = opt_arg;
+        argv[n++] = "--out-fd=3";
+        if (pidfd >= 0)
+                argv[n++] = "--pidfd=4";
+        argv[n] = NULL;
+
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0)
+                return -errno;
+        for (int i = 0; i < 2; i++) {
+                int src = i == 0 ? out_fd : pidfd;
+
+                if (src < 0)
+                        continue;
+                high[i] = fcntl(src, F_DUPFD_CLOEXEC, 10);
+                if (high[i] < 0) {
+                        r = -errno;
+                        goto finish;
+                }
+        }
+        r = -posix_spawn_file_actions_init(&fa);
+        if (r < 0)
+                goto finish;
+        r = -posix_spawnattr_init(&attr);
+        if (r < 0) {
+                (void) posix_spawn_file_actions_destroy(&fa);
+                goto finish;
+        }
+        sigemptyset(&none);
+        for (int i = 0; i < 2 && r >= 0; i++)
+                if (high[i] >= 0)
+                        r = -posix_spawn_file_actions_adddup2(&fa, high[i], 3 + i);
+        for (int i = 0; i < 2 && r >= 0; i++) /* stdin, stdout: /dev/null; stderr stays isod's (its log) */
+                r = -posix_spawn_file_actions_adddup2(&fa, null_fd, i);
+        if (r >= 0)
+                r = -posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+        if (r >= 0)
+                r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+        if (r >= 0)
+                r = -posix_spawnattr_setsigmask(&attr, &none);
+        if (r >= 0)
+                r = -posix_spawn(&pid, m->config.monitor_path, &fa, &attr, (char *const *) argv, environ);
+        (void) posix_spawn_file_actions_destroy(&fa);
+        (void) posix_spawnattr_destroy(&attr);
+        if (r < 0)
+                goto finish;
+        r = sd_event_add_child(m->event, NULL, pid, WEXITED, on_detach_exit, NULL);
+        if (r < 0)
+                (void) waitpid(pid, NULL, 0);
+        r = 0;
+finish:
+        for (int i = 0; i < 2; i++)
+                if (high[i] >= 0)
+                        (void) close(high[i]);
+        return r;
+}
+
 /* A connection to a monitor: ret[0] isod's end, ret[1] the monitor's. */
 static int new_connection(int ret[2]) {
         int r;

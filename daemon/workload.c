@@ -8,6 +8,7 @@
 
 #include "dbus-api.h"
 #include "log.h"
+#include "output-log.h"
 #include "proto.h"
 #include "monitor-spawn.h"
 #include "util.h"
@@ -118,6 +119,10 @@ int workload_save(Workload *w) {
                 return -ENOMEM;
         if (w->net)
                 json_object_set_new(j, "net", netconf_to_json(&w->net->conf));
+        if (w->log_streams)
+                json_object_set_new(j, "log",
+                                    json_pack("{s:i,s:I}", "streams", (int) w->log_streams, "max_size",
+                                              (json_int_t) w->manager->config.log_max_size));
         text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(j);
         if (!text)
@@ -413,6 +418,9 @@ int workload_load(Manager *m, const char *name, Workload **ret) {
         /* Restored at the end: the manager decides about removal once the workload is registered. */
         auto_remove = json_is_true(json_object_get(j, "auto_remove"));
         w->created_usec = (uint64_t) json_integer_value(json_object_get(j, "created_usec"));
+        w->log_streams = (unsigned) json_integer_value(
+                                 json_object_get(json_object_get(j, "log"), "streams")) &
+                         (OUTPUT_LOG_STDOUT | OUTPUT_LOG_STDERR);
         w->state = WORKLOAD_CREATED;
         if (json_is_object(json_object_get(j, "net")) &&
             network_workload_readopt(m, w, json_object_get(j, "net")) < 0)
@@ -464,6 +472,10 @@ int workload_start(Workload *w, const int stdio[3]) {
                 return -EBUSY;
         if (asprintf(&dir, "%s/workloads/%s", w->manager->config.state_dir, w->name) < 0)
                 return -ENOMEM;
+        /* What the client did not give goes to the output log; a terminal is the client's. */
+        w->log_streams = w->spec->terminal ? 0
+                                           : (stdio[1] < 0 ? OUTPUT_LOG_STDOUT : 0) |
+                                                     (stdio[2] < 0 ? OUTPUT_LOG_STDERR : 0);
         w->state = WORKLOAD_STARTING;
         r = workload_save(w);
         if (r < 0)

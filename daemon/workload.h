@@ -38,6 +38,7 @@ struct Workload {
         char *policy_reason;
         bool auto_remove;
         uint64_t created_usec;
+        unsigned log_streams; /* OUTPUT_LOG_STDOUT|STDERR: in its output log (the client gave no fd) */
 
         WorkloadState state;
         pid_t monitor_pid;

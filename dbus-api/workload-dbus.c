@@ -4,6 +4,8 @@
 
 #include "dbus-api.h"
 #include "log.h"
+#include "monitor-spawn.h"
+#include "output-log.h"
 #include "network.h"
 #include "util.h"
 #include "workload.h"
@@ -417,6 +419,112 @@ static int method_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return send_request(msg, w, json_pack("{s:s}", "op", "stats"), NULL, 0, on_stats_reply, error);
 }
 
+#define LOGS_TAIL_MAX 1000000U
+
+/* GetLogs(a{sv} options) -> h: a pipe that an `isod-monitor --read-logs` fills with the records
+ * asked for (docs/logs.md); isod itself copies nothing. */
+static int method_get_logs(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Workload *w = ASSERT_PTR(userdata);
+        _cleanup_free_ char *dir = NULL, *opts = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        int follow = false, console = false, p[2], r;
+        uint64_t tail = 0, since = 0;
+        unsigned streams = 0;
+        json_t *j;
+
+        r = workload_authorize(msg, w, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(msg, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "follow") || streq(key, "console"))
+                        r = sd_bus_message_read(msg, "v", "b", streq(key, "follow") ? &follow : &console);
+                else if (streq(key, "tail") || streq(key, "since"))
+                        r = sd_bus_message_read(msg, "v", "t", streq(key, "tail") ? &tail : &since);
+                else if (streq(key, "stream")) {
+                        const char *v;
+
+                        r = sd_bus_message_read(msg, "v", "s", &v);
+                        if (r >= 0 && !streq(v, "stdout") && !streq(v, "stderr") && !streq(v, ""))
+                                return sd_bus_error_setf(
+                                        error, SD_BUS_ERROR_INVALID_ARGS,
+                                        "Option 'stream' must be 'stdout' or 'stderr', not '%s'.", v);
+                        if (r >= 0)
+                                streams = streq(v, "stdout")   ? OUTPUT_LOG_STDOUT
+                                          : streq(v, "stderr") ? OUTPUT_LOG_STDERR
+                                                               : 0;
+                } else
+                        return sd_bus_error_setf(
+                                error, SD_BUS_ERROR_INVALID_ARGS,
+                                "Unknown option '%s' (expected follow, tail, since, stream, console).", key);
+                if (r < 0)
+                        return sd_bus_error_setf(
+                                error, SD_BUS_ERROR_INVALID_ARGS,
+                                "Option '%s' has the wrong type (follow, console: b; tail, since: t; stream: s).",
+                                key);
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+        if (tail > LOGS_TAIL_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option 'tail' must be at most %u.", LOGS_TAIL_MAX);
+        if (console && w->kind != BACKEND_VM)
+                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE,
+                                         "Workload '%s' is a container: only VMs have a console log.",
+                                         w->name);
+        if (console && (tail || streams))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The console log is raw text: 'tail' and 'stream' do not apply.");
+        if (!console && w->log_streams == 0)
+                return sd_bus_error_setf(
+                        error, ISOD_ERROR_BAD_STATE, "Workload '%s' has no output log: %s.", w->name,
+                        w->state == WORKLOAD_CREATED ? "it has not been started"
+                        : w->spec->terminal          ? "its terminal went to its client"
+                                            : "its stdout and stderr went to the client that started it");
+        if (!console && streams && !(w->log_streams & streams))
+                return sd_bus_error_setf(
+                        error, ISOD_ERROR_BAD_STATE,
+                        "Workload '%s': its %s went to the client that started it, not to the log.", w->name,
+                        streams == OUTPUT_LOG_STDOUT ? "stdout" : "stderr");
+        /* Follow a running workload until its monitor ends (it writes everything out first). */
+        if (follow && workload_is_active(w) && w->monitor_pid > 0)
+                pidfd = pidfd_open_compat(w->monitor_pid, 0);
+
+        j = json_pack("{s:i,s:I,s:I,s:b,s:b}", "streams", (int) streams, "tail", (json_int_t) tail,
+                      "since_usec", (json_int_t) since, "follow", follow && pidfd >= 0, "console", console);
+        opts = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (!opts || asprintf(&dir, "%s/workloads/%s", w->manager->config.state_dir, w->name) < 0)
+                return -ENOMEM;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        r = monitor_spawn_log_reader(w->manager, dir, opts, p[1], pidfd);
+        (void) close(p[1]);
+        if (r < 0) {
+                (void) close(p[0]);
+                return sd_bus_error_set_errnof(error, r, "Cannot start the log reader: %m");
+        }
+        r = sd_bus_reply_method_return(msg, "h", p[0]);
+        (void) close(p[0]);
+        return r;
+}
+
 /* Properties are readable by every bus peer allowed to talk to isod: environment values may be
  * secrets, so the Spec property carries only their names. */
 static char *spec_redacted(const WorkloadSpec *spec) {
@@ -558,6 +666,8 @@ const sd_bus_vtable workload_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("Kill", "i", SD_BUS_PARAM(signal), "", , method_kill,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Remove", "", "", method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetLogs", "a{sv}", SD_BUS_PARAM(options), "h", SD_BUS_PARAM(fd),
+                                 method_get_logs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Wait", "", , "i", SD_BUS_PARAM(exit_status), method_wait,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Exec", "asa{sh}a{sv}",

@@ -9,6 +9,7 @@
 #include "container/cgroup.h"
 #include "log.h"
 #include "monitor.h"
+#include "output-log.h"
 #include "proto.h"
 #include "util.h"
 
@@ -28,6 +29,8 @@ static bool arg_spare;
 static bool arg_zygote;
 static bool arg_detach;
 static const char *arg_workloads_dir;
+static const char *arg_read_logs; /* JSON: OutputLogRead */
+static int arg_out_fd = -EBADF, arg_pidfd = -EBADF;
 
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
@@ -39,6 +42,9 @@ static int parse_argv(int argc, char *argv[]) {
                 { "workloads-dir", required_argument, NULL, 'W' },
                 { "detach", no_argument, NULL, 'X' },
                 { "zygote", no_argument, NULL, 'Z' },
+                { "read-logs", required_argument, NULL, 'L' },
+                { "out-fd", required_argument, NULL, 'O' },
+                { "pidfd", required_argument, NULL, 'P' },
                 {},
         };
         int c;
@@ -71,6 +77,17 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'W':
                         arg_workloads_dir = optarg;
                         break;
+                case 'L':
+                        arg_read_logs = optarg;
+                        break;
+                case 'O':
+                        if (safe_atoi(optarg, &arg_out_fd) < 0 || arg_out_fd < 0)
+                                return log_error_errno(-EINVAL, "Invalid --out-fd=%s.", optarg);
+                        break;
+                case 'P':
+                        if (safe_atoi(optarg, &arg_pidfd) < 0 || arg_pidfd < 0)
+                                return log_error_errno(-EINVAL, "Invalid --pidfd=%s.", optarg);
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -80,6 +97,36 @@ static int parse_argv(int argc, char *argv[]) {
                         "--dir=ABSOLUTE-PATH (or --spare or --zygote with --conn-fd=) is required.");
         if (arg_spare && arg_zygote)
                 return log_error_errno(-EINVAL, "--spare and --zygote exclude each other.");
+        if (arg_read_logs && (arg_spare || arg_zygote || arg_out_fd < 0))
+                return log_error_errno(-EINVAL, "--read-logs= needs --dir= and --out-fd=.");
+        return 0;
+}
+
+/* isod-monitor --read-logs=OPTIONS --dir=DIR --out-fd=FD [--pidfd=FD]: one GetLogs call. */
+static int read_logs(void) {
+        _cleanup_close_ int dfd = -EBADF;
+        OutputLogRead a = {};
+        json_t *j;
+        int r;
+
+        j = json_loads(arg_read_logs, 0, NULL);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                return log_error_errno(-EINVAL, "Invalid --read-logs=%s.", arg_read_logs);
+        }
+        a.streams = (unsigned) json_integer_value(json_object_get(j, "streams"));
+        a.tail = (uint64_t) json_integer_value(json_object_get(j, "tail"));
+        a.since_usec = (uint64_t) json_integer_value(json_object_get(j, "since_usec"));
+        a.follow = json_is_true(json_object_get(j, "follow"));
+        a.console = json_is_true(json_object_get(j, "console"));
+        json_decref(j);
+
+        dfd = open(arg_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return log_error_errno(-errno, "Failed to open '%s': %m", arg_dir);
+        r = output_log_read(dfd, arg_out_fd, arg_pidfd, &a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the logs in '%s': %m", arg_dir);
         return 0;
 }
 
@@ -235,6 +282,13 @@ static int monitor_load(Monitor *m) {
         m->paths.cache_dir = json_strdup(paths, "cache_dir", ISOD_CACHE_DIR);
         m->paths.qemu = json_strdup(paths, "qemu", ISOD_QEMU_PATH);
         m->paths.accel = json_strdup(paths, "accel", "auto");
+        {
+                json_t *lg = json_object_get(root, "log");
+
+                m->log_streams = (unsigned) json_integer_value(json_object_get(lg, "streams")) &
+                                 (OUTPUT_LOG_STDOUT | OUTPUT_LOG_STDERR);
+                m->log_max_size = (uint64_t) json_integer_value(json_object_get(lg, "max_size"));
+        }
         if (json_is_object(json_object_get(root, "net"))) {
                 m->net = calloc(1, sizeof(NetConfig));
                 if (!m->net || netconf_from_json(json_object_get(root, "net"), m->net) < 0) {
@@ -298,6 +352,10 @@ int main(int argc, char *argv[]) {
                         _exit(0);
         }
         (void) signal(SIGPIPE, SIG_IGN);
+        if (arg_read_logs) {
+                (void) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                return read_logs() < 0 ? 1 : 0;
+        }
         if (arg_zygote) {
                 r = zygote_serve();
                 if (r < 0)
@@ -387,6 +445,21 @@ int main(int argc, char *argv[]) {
         /* Not NULL: that would end the loop. A VM monitor holding a -t workload's terminal as its
          * controlling terminal gets SIGHUP when the client's side hangs up. */
         (void) sd_event_add_signal(m.event, NULL, SIGHUP, on_sighup, &m);
+
+        /* A detached workload's stdout and stderr (those its client did not give): into the log. */
+        if (m.log_streams) {
+                int fds[2];
+
+                r = output_log_new(m.event, m.dir_fd, m.log_streams, m.log_max_size, m.name,
+                                   backend_kind_to_string(m.kind), fds, &m.output_log);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to set up the output log, output is discarded: %m");
+                for (int i = 0; r >= 0 && i < 2; i++)
+                        if (fds[i] >= 0) {
+                                safe_close(m.stdio[1 + i]);
+                                m.stdio[1 + i] = fds[i];
+                        }
+        }
 
         r = monitor_listen(&m, arg_conn_fd);
         if (r < 0) {

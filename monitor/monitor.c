@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "monitor.h"
+#include "output-log.h"
 #include "proto.h"
 #include "util.h"
 
@@ -180,6 +181,7 @@ void monitor_payload_exited(Monitor *m, int exit_code, int exit_signal, const ch
          * VMM killed for a reason of its own (oom, panic, qemu died) has failed. */
         m->state = reason && !streq(reason, "exited") && !streq(reason, "signal") ? MONITOR_FAILED
                                                                                   : MONITOR_EXITED;
+        output_log_drain(m->output_log); /* all of it on disk before anyone hears of the end */
         monitor_publish_end(m);
         monitor_finish(m);
 }
@@ -196,6 +198,7 @@ void monitor_payload_failed(Monitor *m, int error, const char *message) {
         m->exited_usec = now_usec(CLOCK_REALTIME);
         m->state = MONITOR_FAILED;
         log_debug_errno(error, "Workload failed to start: %s", message);
+        output_log_drain(m->output_log);
         monitor_publish_end(m);
         monitor_finish(m);
 }
@@ -491,6 +494,7 @@ void monitor_done(Monitor *m) {
         free(m->paths.accel);
         free(m->net);
         json_decref(m->extra);
+        m->output_log = output_log_free(m->output_log);
         for (int i = 0; i < 3; i++)
                 if (m->stdio[i] >= 0)
                         (void) close(m->stdio[i]);

@@ -57,7 +57,10 @@ struct Monitor {
         MonitorPaths paths;
         NetConfig *net; /* network mode "nat": what isod decided (workload.json "net"); else NULL */
 
-        int stdio[3];   /* the client's stdio, handed to the payload (-EBADF if none) */
+        int stdio[3];          /* the client's stdio, handed to the payload (-EBADF if none) */
+        unsigned log_streams;  /* OUTPUT_LOG_STDOUT|STDERR: captured into the output log */
+        uint64_t log_max_size; /* 0: the default */
+        struct OutputLog *output_log;
         int tty_master; /* terminal workloads: pty master given back to isod */
 
         MonitorState state;

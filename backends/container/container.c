@@ -385,7 +385,8 @@ static int container_net_setup(Monitor *m, pid_t pid) {
                 r = link_veth_create(m->net, fd);
         if (r >= 0) {
                 monitor_set_fact(m, "host_ifname", json_string(m->net->host_ifname));
-                monitor_set_fact(m, "net_setup_usec", json_integer((json_int_t) (now_usec(CLOCK_MONOTONIC) - t0)));
+                monitor_set_fact(m, "net_setup_usec",
+                                 json_integer((json_int_t) (now_usec(CLOCK_MONOTONIC) - t0)));
         }
         return r;
 }
