@@ -633,6 +633,8 @@ static void help(void) {
                "  stats NAME [--json]                resource usage\n"
                "  logs [-f] [--since WHEN] [-n N] [-t] [--stream stdout|stderr] [--console] NAME\n"
                "                                     a detached workload's output (a VM's console)\n"
+               "  events [--json] [--filter workload=NAME|event=EVENT]...  follow what happens\n"
+               "  top [-d SECONDS] [-n ITERATIONS] [-b]  live CPU, memory, pids and network of each workload\n"
                "  rm [-f] NAME...                    remove (with -f: kill first)\n"
                "  status                             isod's version, policy and backends\n"
                "  policy show|check FILE|explain [LAUNCH OPTIONS] -- CMD|reload\n"
@@ -659,7 +661,7 @@ int main(int argc, char *argv[]) {
                 { "stop", verb_stop },     { "kill", verb_kill }, { "wait", verb_wait },
                 { "rm", verb_rm },         { "remove", verb_rm }, { "start", verb_start },
                 { "stats", verb_stats },   { "exec", verb_exec }, { "policy", verb_policy },
-                { "status", verb_status }, { "logs", verb_logs },
+                { "status", verb_status }, { "logs", verb_logs }, { "top", verb_top },
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int i, r, n = 0;
@@ -698,6 +700,11 @@ int main(int argc, char *argv[]) {
         }
         if (streq(args[0], "launch") || streq(args[0], "run") || streq(args[0], "create")) {
                 r = verb_launch(n, args, streq(args[0], "create"));
+                free(args);
+                return r;
+        }
+        if (streq(args[0], "events")) {
+                r = verb_events(n, args);
                 free(args);
                 return r;
         }

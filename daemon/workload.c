@@ -186,6 +186,9 @@ static void workload_set_state(Workload *w, WorkloadState s) {
         log_debug("Workload '%s': %s → %s.", w->name, workload_state_to_string(w->state),
                   workload_state_to_string(s));
         w->state = s;
+        if (s == WORKLOAD_FAILED && streq_ptr(w->reason, "oom"))
+                bus_workload_event(w, "oom");
+        bus_workload_event(w, workload_state_to_string(s));
 }
 
 static void workload_state_changed(Workload *w) {
@@ -490,6 +493,7 @@ int workload_start(Workload *w, const int stdio[3]) {
         }
         w->started_usec = now_usec(CLOCK_REALTIME);
         workload_send_changed(w);
+        bus_workload_event(w, "starting"); /* not yet for a launch: bus_workload_new() says it */
         return 0;
 fail:
         w->state = WORKLOAD_CREATED;

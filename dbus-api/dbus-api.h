@@ -31,6 +31,7 @@ int bus_private_creds(Manager *m, sd_bus *bus, uid_t *ret_uid, pid_t *ret_pid, c
                       size_t *ret_n_groups);
 void bus_workload_new(Manager *m, Workload *w);
 void bus_workload_removed(Manager *m, Workload *w);
+void bus_workload_event(Workload *w, const char *event);
 
 /* Helpers shared by manager-dbus.c and workload-dbus.c */
 int bus_get_caller(sd_bus_message *msg, Caller *ret);

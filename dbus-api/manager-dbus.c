@@ -686,8 +686,41 @@ static const sd_bus_vtable manager_vtable[] = {
                                  bus_method_get_network, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("WorkloadNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(workload), 0),
         SD_BUS_SIGNAL_WITH_NAMES("WorkloadRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(workload), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("WorkloadEvent", "sosta{sv}",
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(workload) SD_BUS_PARAM(event)
+                                         SD_BUS_PARAM(timestamp_usec) SD_BUS_PARAM(details),
+                                 0),
         SD_BUS_VTABLE_END
 };
+
+/* WorkloadEvent(name, path, event, timestamp_usec, details): what `isoctl events` follows. One
+ * signal per transition, in the order isod saw them (docs/dbus-api.md#events). */
+void bus_workload_event(Workload *w, const char *event) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        Manager *m = w->manager;
+        bool ended = w->state == WORKLOAD_EXITED || w->state == WORKLOAD_FAILED;
+        int r;
+
+        if (!m->bus || w->unannounced)
+                return;
+        r = sd_bus_message_new_signal(m->bus, &sig, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadEvent");
+        if (r >= 0)
+                r = sd_bus_message_append(sig, "sost", w->name, w->path, event, now_usec(CLOCK_REALTIME));
+        if (r >= 0)
+                r = sd_bus_message_open_container(sig, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(sig, "{sv}", "isolation", "s", backend_kind_to_string(w->kind));
+        if (r >= 0 && ended)
+                r = sd_bus_message_append(sig, "{sv}", "exit_status", "i", workload_exit_status(w));
+        if (r >= 0 && ended && w->reason)
+                r = sd_bus_message_append(sig, "{sv}", "reason", "s", w->reason);
+        if (r >= 0)
+                r = sd_bus_message_close_container(sig);
+        if (r >= 0)
+                r = sd_bus_send(m->bus, sig, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to send the '%s' event of workload '%s': %m", event, w->name);
+}
 
 void bus_workload_new(Manager *m, Workload *w) {
         w->unannounced = false;
@@ -696,6 +729,10 @@ void bus_workload_new(Manager *m, Workload *w) {
         (void) sd_bus_emit_signal(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadNew", "so",
                                   w->name, w->path);
         (void) sd_bus_emit_object_added(m->bus, w->path);
+        bus_workload_event(w, "created");
+        /* A launch announces its workload once its monitor has it: the start comes with it. */
+        if (w->state != WORKLOAD_CREATED)
+                bus_workload_event(w, "starting");
 }
 
 void bus_workload_removed(Manager *m, Workload *w) {
@@ -704,6 +741,7 @@ void bus_workload_removed(Manager *m, Workload *w) {
         (void) sd_bus_emit_object_removed(m->bus, w->path);
         (void) sd_bus_emit_signal(m->bus, ISOD_MANAGER_PATH, ISOD_MANAGER_IFACE, "WorkloadRemoved", "so",
                                   w->name, w->path);
+        bus_workload_event(w, "removed");
 }
 
 int bus_add_objects(sd_bus *bus, Manager *m) {

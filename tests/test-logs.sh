@@ -140,6 +140,86 @@ isoctl launch $VM --name panicker --keep -- /bin/sh -c 'echo c > /proc/sysrq-tri
 like "logs --console: the guest kernel's panic" "$(isoctl logs --console panicker 2>&1)" 'Kernel panic|sysrq: Trigger a crash'
 isoctl rm panicker v1 >/dev/null
 
+# ---------------------------------------------------------------- events
+diag "$(date +%T) events"
+"$ISOCTL" events >"$T/events.txt" 2>"$T/events.err" &
+epid=$!
+"$ISOCTL" events --json --filter workload=e2 --filter event=stopping --filter event=removed \
+        >"$T/events.json" 2>"$T/events-json.err" &
+jpid=$!
+wait_until 5 grep -q following "$T/events.err"
+wait_until 5 grep -q following "$T/events-json.err"
+isoctl launch --name e1 -- true >/dev/null
+isoctl launch -d --name e2 -- sleep 600 >/dev/null
+isoctl stop -t 1 e2 >/dev/null
+isoctl rm e2 >/dev/null
+isoctl launch -d --name e3 --memory 32M -- /bin/sh -c 'x=$(head -c 104857600 /dev/zero | tr "\0" a)' >/dev/null
+isoctl wait e3 >/dev/null
+isoctl rm e3 >/dev/null
+isoctl launch -d --isolation=vm --name e4 -- true >/dev/null
+isoctl wait e4 >/dev/null
+isoctl rm e4 >/dev/null
+sleep 0.5
+kill $epid $jpid 2>/dev/null
+wait $epid $jpid 2>/dev/null
+ev_of() { awk -v n="$1" '$2 == n { printf "%s ", $3 }' "$T/events.txt" | sed 's/ $//'; }
+is "events: a foreground launch, in order" "$(ev_of e1)" "created starting running exited removed"
+is "events: a stop and an rm" "$(ev_of e2)" "created starting running stopping exited removed"
+is "events: an OOM" "$(ev_of e3)" "created starting running oom failed removed"
+is "events: a VM" "$(ev_of e4)" "created starting running exited removed"
+like "... with the exit status and reason" "$(grep ' e3 failed' "$T/events.txt")" 'exit_status=137.*reason=oom|reason=oom.*exit_status=137'
+like "... and the isolation" "$(grep ' e4 running' "$T/events.txt")" 'isolation=vm'
+is "--json --filter: only e2's stopping and removed, as JSON" \
+        "$(python3 -c 'import json, sys; print(" ".join(json.loads(l)["workload"] + ":" + json.loads(l)["event"] for l in sys.stdin))' <"$T/events.json")" \
+        "e2:stopping e2:removed"
+bad_filter=$("$ISOCTL" events --filter colour=red 2>&1)
+like "events --filter garbage: a usage error" "$bad_filter" "--filter wants workload=NAME or event=EVENT"
+# A follower that stops reading (SIGSTOP): isod does not wait for it (its signals go through the
+# bus daemon, which queues them for that connection); once it reads again, nothing is missing.
+"$ISOCTL" events --filter event=exited >"$T/stopped.txt" 2>"$T/stopped.err" &
+spid=$!
+wait_until 5 grep -q following "$T/stopped.err"
+kill -STOP $spid
+t0=$(date +%s%N)
+for i in $(seq 1 40); do isoctl launch --name s$i -- true >/dev/null; done
+ms=$((($(date +%s%N) - t0) / 1000000))
+ok_if "40 launches while a follower reads nothing: isod does not wait for it (${ms} ms)" "[ $ms -lt 20000 ]"
+kill -CONT $spid
+wait_until 5 sh -c "[ \$(grep -c ' s[0-9]* exited' '$T/stopped.txt') -ge 40 ]"
+is "... and once it reads again, it gets all 40 exits, in order" \
+        "$(awk '{ printf "%s ", $2 }' "$T/stopped.txt" | sed 's/ $//')" "$(seq -f 's%g' -s ' ' 1 40)"
+kill $spid 2>/dev/null
+check "... and still answers" isod_alive
+
+# ---------------------------------------------------------------- top
+diag "$(date +%T) top"
+if command -v tmux >/dev/null; then
+        isoctl launch -d --name busy -- sh -c 'while :; do :; done' >/dev/null
+        isoctl launch -d --name idle -- sleep 600 >/dev/null
+        isoctl launch -d --isolation=vm --name vmbusy -- sh -c 'while :; do :; done' >/dev/null
+        TM="tmux -L isodt-$$"
+        $TM new-session -d -x 120 -y 20 -s top "DBUS_SYSTEM_BUS_ADDRESS='$DBUS_SYSTEM_BUS_ADDRESS' '$ISOCTL' top -d 0.5"
+        pane() { $TM capture-pane -p -t top; }
+        cpu_of() { pane | awk -v n="$1" '$1 == n { print $4 }'; }
+        wait_until 15 sh -c "$TM capture-pane -p -t top | grep -q '^vmbusy .* running *[0-9]'"
+        sleep 1.2
+        screen=$(pane)
+        like "top in a tmux pane: a header and the workloads" "$screen" 'NAME +ISOLATION +STATE +CPU% +MEM +PIDS +NET-RX +NET-TX'
+        b=$(cpu_of busy) i=$(cpu_of idle) v=$(cpu_of vmbusy)
+        ok_if "... the busy container's CPU is up (${b:-?}%)" "awk 'BEGIN { exit !(\"${b:-0}\" + 0 > 40) }'"
+        ok_if "... the idle one's is not (${i:-?}%)" "awk 'BEGIN { exit !(\"${i:-100}\" + 0 < 10) }'"
+        ok_if "... and a busy VM's is up too (${v:-?}%)" "awk 'BEGIN { exit !(\"${v:-0}\" + 0 > 40) }'"
+        like "... with its memory and pids" "$(pane | grep '^idle ')" 'idle +container +running +[0-9.]+ +[0-9.]+[KMG] +1 '
+        [ -n "$b" ] || diag "$screen"
+        $TM kill-server 2>/dev/null
+        isoctl rm -f busy idle vmbusy >/dev/null
+else
+        not_ok "top in a tmux pane: tmux is missing (tools/deps lists it)"
+fi
+is "top -b -n 2 prints two rounds" "$(isoctl top -b -n 2 -d 0.1 | grep -c '^NAME')" 2
+bad_top=$("$ISOCTL" top -d 0 2>&1)
+like "top -d 0: a usage error" "$bad_top" "--delay wants 0.1 to 3600 seconds"
+
 # ---------------------------------------------------------------- bad input
 diag "$(date +%T) bad input"
 bad() { # bad DESCRIPTION PATTERN ARGS...: the command fails and says PATTERN

@@ -278,6 +278,13 @@ bad "network mode host for a VM" 'host.*container' isoctl launch --isolation=vm 
 bad "ports with mode none" 'nat' isoctl launch --network none -p 9999:80 -- true
 bad "removing a network that does not exist" 'no network' isoctl network rm nosuchnet
 bad "removing isod0 while in use" 'in use' isoctl network rm isod0
+# An exhausted subnet: a /29 has 5 addresses besides the gateway.
+isoctl network create tiny --subnet 10.211.9.0/29 >/dev/null
+for i in 1 2 3 4 5; do isoctl launch -d --name tiny$i --network tiny -- sleep 600 >/dev/null; done
+bad "an exhausted subnet: the sixth workload" 'no free address.*LimitExceeded' isoctl launch --network tiny -- true
+is "... and the five keep their addresses" "$(for i in 1 2 3 4 5; do ip_of tiny$i; done | sort -u | wc -l)" 5
+isoctl rm -f tiny1 tiny2 tiny3 tiny4 tiny5 >/dev/null
+isoctl network rm tiny >/dev/null
 check "isod is still running after the bad input" isod_alive
 is "web is still reachable after the bad input" "$(hget http://127.0.0.1:8080/)" hello-web
 
