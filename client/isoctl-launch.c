@@ -183,6 +183,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 { "read-only", no_argument, NULL, ARG_READONLY },
                 { "seccomp", required_argument, NULL, ARG_SECCOMP },
                 { "tty", no_argument, NULL, 't' },
+                { "interactive", no_argument, NULL, 'i' },
                 { "spec", required_argument, NULL, ARG_SPEC },
                 { "network", required_argument, NULL, ARG_NETWORK },
                 { "publish", required_argument, NULL, 'p' },
@@ -220,7 +221,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 spec = json_object();
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+de:w:u:tp:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+de:w:u:tip:", options, NULL)) >= 0) {
                 switch (c) {
                 case ARG_ISOLATION:
                         if (isolation_from_string(optarg) < 0)
@@ -273,6 +274,9 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 case 't':
                         *ret_tty = true;
                         json_object_set_new(obj_child(spec, "process"), "terminal", json_true());
+                        break;
+                case 'i':
+                        json_object_set_new(obj_child(spec, "process"), "interactive", json_true());
                         break;
                 case ARG_HOSTNAME:
                         json_object_set_new(spec, "hostname", json_string(optarg));

@@ -635,6 +635,7 @@ static void help(void) {
                "                                     a detached workload's output (a VM's console)\n"
                "  events [--json] [--filter workload=NAME|event=EVENT]...  follow what happens\n"
                "  top [-d SECONDS] [-n ITERATIONS] [-b]  live CPU, memory, pids and network of each workload\n"
+               "  attach NAME                        to a running launch -d -i workload (^P^Q detaches)\n"
                "  rm [-f] NAME...                    remove (with -f: kill first)\n"
                "  status                             isod's version, policy and backends\n"
                "  policy show|check FILE|explain [LAUNCH OPTIONS] -- CMD|reload\n"
@@ -644,6 +645,7 @@ static void help(void) {
                "  --image NAME | --rootfs DIR  -e/--env K=V  -w/--cwd DIR  -u/--user UID[:GID]\n"
                "  --hostname NAME  --memory SIZE  --cpus N  --pids N  --mount SRC:DST[:rw]\n"
                "  --label K=V  --userns  --read-only  --seccomp default|unconfined|FILE  -t/--tty\n"
+               "  -i/--interactive (with -d: stdin stays open for isoctl attach)\n"
                "  --spec FILE (start from a JSON spec; options override it)\n"
                "  --network none|nat|host|NAME  -p/--publish [ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
                "  --ip ADDR  --mac MAC (-p, --ip and --mac without --network mean nat)\n\n"
@@ -662,6 +664,7 @@ int main(int argc, char *argv[]) {
                 { "rm", verb_rm },         { "remove", verb_rm }, { "start", verb_start },
                 { "stats", verb_stats },   { "exec", verb_exec }, { "policy", verb_policy },
                 { "status", verb_status }, { "logs", verb_logs }, { "top", verb_top },
+                { "attach", verb_attach },
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int i, r, n = 0;

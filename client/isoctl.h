@@ -31,6 +31,7 @@ int verb_exec(sd_bus *bus, int argc, char *argv[]);
 int verb_logs(sd_bus *bus, int argc, char *argv[]);
 int verb_events(int argc, char *argv[]);
 int verb_top(sd_bus *bus, int argc, char *argv[]);
+int verb_attach(sd_bus *bus, int argc, char *argv[]);
 int verb_policy(sd_bus *bus, int argc, char *argv[]);
 /* Builds a spec from launch options (shared by launch, create and policy explain). Returns the
  * index of the first command argument in *ret_optind. */

@@ -282,7 +282,8 @@ static int get_strv(json_t *obj, const char *key, const char *where, size_t max,
 }
 
 static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
-        static const char *const keys[] = { "args", "env", "cwd", "user", "groups", "terminal", NULL };
+        static const char *const keys[] = { "args",   "env",      "cwd",         "user",
+                                            "groups", "terminal", "interactive", NULL };
         _cleanup_free_ char *user = NULL;
         json_t *g;
         int r;
@@ -337,6 +338,9 @@ static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
                 }
                 s->n_groups = json_array_size(g);
         }
+        r = get_bool(p, "interactive", "process.", &s->interactive, reterr);
+        if (r < 0)
+                return r;
         return get_bool(p, "terminal", "process.", &s->terminal, reterr);
 }
 
@@ -824,6 +828,8 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
                 json_object_set_new(proc, "groups", a);
         }
         json_object_set_new(proc, "terminal", json_boolean(s->terminal));
+        if (s->interactive)
+                json_object_set_new(proc, "interactive", json_true());
         json_object_set_new(root, "process", proc);
 
         if (s->memory || s->cpus > 0 || s->pids || s->io_weight) {

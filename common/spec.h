@@ -93,6 +93,7 @@ typedef struct WorkloadSpec {
         gid_t *groups; /* supplementary */
         size_t n_groups;
         bool terminal;
+        bool interactive; /* detached: stdin stays open (a pipe the monitor holds) for Attach */
 
         uint64_t memory;    /* bytes, 0 = unset */
         double cpus;        /* 0 = unset */

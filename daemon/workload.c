@@ -119,10 +119,11 @@ int workload_save(Workload *w) {
                 return -ENOMEM;
         if (w->net)
                 json_object_set_new(j, "net", netconf_to_json(&w->net->conf));
-        if (w->log_streams)
+        if (w->log_streams || w->stdin_open)
                 json_object_set_new(j, "log",
-                                    json_pack("{s:i,s:I}", "streams", (int) w->log_streams, "max_size",
-                                              (json_int_t) w->manager->config.log_max_size));
+                                    json_pack("{s:i,s:I,s:b}", "streams", (int) w->log_streams, "max_size",
+                                              (json_int_t) w->manager->config.log_max_size, "stdin",
+                                              w->stdin_open));
         text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(j);
         if (!text)
@@ -479,6 +480,7 @@ int workload_start(Workload *w, const int stdio[3]) {
         w->log_streams = w->spec->terminal ? 0
                                            : (stdio[1] < 0 ? OUTPUT_LOG_STDOUT : 0) |
                                                      (stdio[2] < 0 ? OUTPUT_LOG_STDERR : 0);
+        w->stdin_open = w->spec->interactive && !w->spec->terminal && stdio[0] < 0;
         w->state = WORKLOAD_STARTING;
         r = workload_save(w);
         if (r < 0)

@@ -39,6 +39,7 @@ struct Workload {
         bool auto_remove;
         uint64_t created_usec;
         unsigned log_streams; /* OUTPUT_LOG_STDOUT|STDERR: in its output log (the client gave no fd) */
+        bool stdin_open;      /* interactive, no stdin from the client: a pipe its monitor holds (Attach) */
 
         WorkloadState state;
         pid_t monitor_pid;

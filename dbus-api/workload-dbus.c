@@ -419,6 +419,76 @@ static int method_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return send_request(msg, w, json_pack("{s:s}", "op", "stats"), NULL, 0, on_stats_reply, error);
 }
 
+static void on_attach_reply(Workload *w, int r, const char *message, json_t *result, void *userdata) {
+        sd_bus_message *msg = userdata;
+
+        if (r < 0)
+                (void) sd_bus_reply_method_errorf(msg, ISOD_ERROR_BAD_STATE, "%s", message ?: strerror(-r));
+        else
+                (void) sd_bus_reply_method_return(
+                        msg, "s", strempty(json_string_value(json_object_get(result, "reason"))));
+        sd_bus_message_unref(msg);
+}
+
+/* Attach(a{sh} stdio, a{sv} options) -> s why: the client's fds joined to a running interactive
+ * workload's stdin and output until the client closes its stdin (detach), a pipe of its breaks
+ * or the workload ends. Deferred until then (docs/logs.md#attach). */
+static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Workload *w = ASSERT_PTR(userdata);
+        int stdio[3] = { -EBADF, -EBADF, -EBADF }, r;
+
+        r = workload_authorize(msg, w, error);
+        if (r < 0)
+                return r;
+        r = bus_read_stdio(msg, stdio, error);
+        if (r < 0)
+                goto finish;
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r >= 0) {
+                const char *key;
+
+                r = sd_bus_message_enter_container(msg, 'e', "sv");
+                if (r > 0 && sd_bus_message_read(msg, "s", &key) >= 0) {
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                              "Unknown option '%s' (Attach has none yet).", key);
+                        goto finish;
+                }
+        }
+        if (r < 0)
+                goto finish;
+        if (w->state != WORKLOAD_RUNNING) {
+                r = sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.",
+                                      w->name, workload_state_to_string(w->state));
+                goto finish;
+        }
+        if (!w->stdin_open) {
+                r = sd_bus_error_setf(
+                        error, ISOD_ERROR_BAD_STATE,
+                        "Workload '%s' was not launched detached with -i (interactive): its stdin "
+                        "is closed, there is nothing to attach to (isoctl logs -f shows its output).",
+                        w->name);
+                goto finish;
+        }
+        if (stdio[0] < 0 || stdio[1] < 0) {
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                      "Attach needs at least stdin and stdout.");
+                goto finish;
+        }
+        if (stdio[2] < 0) {
+                stdio[2] = fcntl(stdio[1], F_DUPFD_CLOEXEC, 3);
+                if (stdio[2] < 0) {
+                        r = -errno;
+                        goto finish;
+                }
+        }
+        r = send_request(msg, w, json_pack("{s:s}", "op", "attach"), stdio, 3, on_attach_reply, error);
+finish:
+        for (int i = 0; i < 3; i++)
+                if (stdio[i] >= 0)
+                        (void) close(stdio[i]);
+        return r;
+}
+
 #define LOGS_TAIL_MAX 1000000U
 
 /* GetLogs(a{sv} options) -> h: a pipe that an `isod-monitor --read-logs` fills with the records
@@ -668,6 +738,8 @@ const sd_bus_vtable workload_vtable[] = {
         SD_BUS_METHOD("Remove", "", "", method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetLogs", "a{sv}", SD_BUS_PARAM(options), "h", SD_BUS_PARAM(fd),
                                  method_get_logs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Attach", "a{sh}a{sv}", SD_BUS_PARAM(stdio) SD_BUS_PARAM(options), "s",
+                                 SD_BUS_PARAM(reason), method_attach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Wait", "", , "i", SD_BUS_PARAM(exit_status), method_wait,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Exec", "asa{sh}a{sv}",

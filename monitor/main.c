@@ -288,6 +288,7 @@ static int monitor_load(Monitor *m) {
                 m->log_streams = (unsigned) json_integer_value(json_object_get(lg, "streams")) &
                                  (OUTPUT_LOG_STDOUT | OUTPUT_LOG_STDERR);
                 m->log_max_size = (uint64_t) json_integer_value(json_object_get(lg, "max_size"));
+                m->stdin_open = json_is_true(json_object_get(lg, "stdin"));
         }
         if (json_is_object(json_object_get(root, "net"))) {
                 m->net = calloc(1, sizeof(NetConfig));
@@ -330,6 +331,7 @@ int main(int argc, char *argv[]) {
                 .server_fd = -EBADF,
                 .stdio = { -EBADF, -EBADF, -EBADF },
                 .tty_master = -EBADF,
+                .stdin_w = -EBADF,
                 .exit_code = -1,
                 .state = MONITOR_STARTING,
         };
@@ -459,6 +461,19 @@ int main(int argc, char *argv[]) {
                                 safe_close(m.stdio[1 + i]);
                                 m.stdio[1 + i] = fds[i];
                         }
+        }
+
+        /* Interactive: stdin is a pipe we hold the write end of, for Attach. */
+        if (m.stdin_open) {
+                int p[2];
+
+                if (pipe2(p, O_CLOEXEC) < 0 || fd_set_nonblock(p[1], true) < 0)
+                        log_warning_errno(-errno, "Failed to make the stdin pipe, stdin stays closed: %m");
+                else {
+                        safe_close(m.stdio[0]);
+                        m.stdio[0] = p[0];
+                        m.stdin_w = p[1];
+                }
         }
 
         r = monitor_listen(&m, arg_conn_fd);

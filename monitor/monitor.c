@@ -13,9 +13,9 @@
 #include "util.h"
 
 /* The monitor's side of the protocol with isod (docs/architecture.md):
- *   requests  {"id":N,"op":"status"|"kill"|"stop"|"stats"|"exec"|"resize", …} (+ fds for exec)
- *   replies   {"id":N,"result":{…}} or {"id":N,"error":ERRNO,"message":"…"}
- *   events    {"event":"state", <monitor.json fields>} sent to every connection on each change. */
+ *   requests  {"id":N,"op":"status"|"kill"|"stop"|"stats"|"exec"|"attach"|"resize", …} (+ fds for exec,
+ * attach) replies   {"id":N,"result":{…}} or {"id":N,"error":ERRNO,"message":"…"} events {"event":"state",
+ * <monitor.json fields>} sent to every connection on each change. */
 
 #define MONITOR_MAX_CLIENTS 16
 
@@ -25,6 +25,17 @@ typedef struct Client {
         sd_event_source *src;
         struct Client *next;
 } Client;
+
+/* An attached client (Attach): its stdin goes to the payload's stdin pipe, the payload's output
+ * (what the output log reads) is copied to its stdout and stderr. One at a time. */
+struct Attach {
+        Client *client; /* the connection that asked, to answer when it ends (NULL: gone) */
+        uint64_t id;
+        int in_fd, out_fd[2];
+        sd_event_source *in_src, *stdin_src;
+        char buf[16384];
+        size_t n, off; /* read from the client, not yet written to the payload */
+};
 
 static const char *const monitor_state_table[_MONITOR_STATE_MAX] = {
         [MONITOR_STARTING] = "starting", [MONITOR_RUNNING] = "running", [MONITOR_STOPPING] = "stopping",
@@ -91,6 +102,8 @@ static void client_free(Client *c) {
         if (!c)
                 return;
         m = c->monitor;
+        if (m->attach && m->attach->client == c)
+                m->attach->client = NULL; /* isod went away: the session goes on, nobody to tell */
         for (p = (Client **) &m->clients; *p; p = &(*p)->next)
                 if (*p == c) {
                         *p = c->next;
@@ -182,6 +195,7 @@ void monitor_payload_exited(Monitor *m, int exit_code, int exit_signal, const ch
         m->state = reason && !streq(reason, "exited") && !streq(reason, "signal") ? MONITOR_FAILED
                                                                                   : MONITOR_EXITED;
         output_log_drain(m->output_log); /* all of it on disk before anyone hears of the end */
+        monitor_attach_end(m, "the workload ended");
         monitor_publish_end(m);
         monitor_finish(m);
 }
@@ -199,6 +213,7 @@ void monitor_payload_failed(Monitor *m, int error, const char *message) {
         m->state = MONITOR_FAILED;
         log_debug_errno(error, "Workload failed to start: %s", message);
         output_log_drain(m->output_log);
+        monitor_attach_end(m, "the workload ended");
         monitor_publish_end(m);
         monitor_finish(m);
 }
@@ -307,6 +322,150 @@ static int handle_exec(Client *c, uint64_t id, json_t *req, int fds[static PROTO
         return 0;
 }
 
+void monitor_attach_end(Monitor *m, const char *why) {
+        struct Attach *a = m->attach;
+
+        if (!a)
+                return;
+        m->attach = NULL;
+        output_log_set_tee(m->output_log, NULL, NULL);
+        sd_event_source_disable_unref(a->in_src);
+        sd_event_source_disable_unref(a->stdin_src);
+        safe_close(a->in_fd);
+        safe_close(a->out_fd[0]);
+        safe_close(a->out_fd[1]);
+        log_debug("Attached client gone: %s.", why);
+        if (a->client)
+                reply(a->client, a->id, json_pack("{s:s}", "reason", why));
+        free(a);
+}
+
+/* The payload's output, as read: to the client too. A client that cannot take it at once is
+ * detached (it must not hold the workload, or the log, up). */
+static void attach_tee(void *userdata, unsigned stream, const char *p, size_t n) {
+        Monitor *m = userdata;
+        struct Attach *a = m->attach;
+        int fd;
+
+        if (!a)
+                return;
+        fd = a->out_fd[stream == OUTPUT_LOG_STDERR ? 1 : 0];
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        monitor_attach_end(m, errno == EAGAIN ? "the client did not keep up with the output"
+                                                              : "the client's output was closed");
+                        return;
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+}
+
+static int attach_pump_in(Monitor *m);
+
+static int on_attach_stdin_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Monitor *m = userdata;
+
+        (void) attach_pump_in(m);
+        return 0;
+}
+
+static int on_attach_in(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Monitor *m = userdata;
+        struct Attach *a = m->attach;
+        ssize_t k;
+
+        if (!a || a->n > a->off)
+                return 0;
+        k = read(a->in_fd, a->buf, sizeof a->buf);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                return 0;
+        if (k <= 0) { /* the client detached (^P^Q), or its stdin ended */
+                monitor_attach_end(m, k == 0 ? "detached" : "the client's input failed");
+                return 0;
+        }
+        a->n = (size_t) k;
+        a->off = 0;
+        (void) attach_pump_in(m);
+        return 0;
+}
+
+/* Writes what the client sent to the payload's stdin; when the pipe is full, waits for it to drain
+ * before reading more from the client. */
+static int attach_pump_in(Monitor *m) {
+        struct Attach *a = m->attach;
+
+        if (!a)
+                return 0;
+        while (a->off < a->n) {
+                ssize_t k = write(m->stdin_w, a->buf + a->off, a->n - a->off);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN) {
+                        (void) sd_event_source_set_enabled(a->in_src, SD_EVENT_OFF);
+                        return sd_event_source_set_enabled(a->stdin_src, SD_EVENT_ON);
+                }
+                if (k < 0) { /* the payload closed its stdin */
+                        monitor_attach_end(m, "the workload closed its stdin");
+                        return 0;
+                }
+                a->off += (size_t) k;
+        }
+        a->n = a->off = 0;
+        (void) sd_event_source_set_enabled(a->stdin_src, SD_EVENT_OFF);
+        return sd_event_source_set_enabled(a->in_src, SD_EVENT_ON);
+}
+
+static int handle_attach(Client *c, uint64_t id, int fds[static PROTO_MAX_FDS], size_t n_fds) {
+        Monitor *m = c->monitor;
+        struct Attach *a;
+        int r;
+
+        if (n_fds != 3)
+                return -EBADMSG;
+        if (m->state != MONITOR_RUNNING)
+                return -EBUSY;
+        if (m->stdin_w < 0 || !m->output_log)
+                return -EBADF;
+        if (m->attach)
+                return -EALREADY;
+        a = calloc(1, sizeof(struct Attach));
+        if (!a)
+                return -ENOMEM;
+        a->client = c;
+        a->id = id;
+        a->in_fd = fds[0];
+        a->out_fd[0] = fds[1];
+        a->out_fd[1] = fds[2];
+        fds[0] = fds[1] = fds[2] = -EBADF; /* ours now */
+        m->attach = a;
+        r = fd_set_nonblock(a->in_fd, true);
+        if (r >= 0)
+                r = fd_set_nonblock(a->out_fd[0], true);
+        if (r >= 0)
+                r = fd_set_nonblock(a->out_fd[1], true);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &a->in_src, a->in_fd, EPOLLIN, on_attach_in, m);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &a->stdin_src, m->stdin_w, EPOLLOUT, on_attach_stdin_writable,
+                                    m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(a->stdin_src, SD_EVENT_OFF);
+        if (r < 0) {
+                a->client = NULL;
+                monitor_attach_end(m, "setup failed");
+                return r;
+        }
+        output_log_set_tee(m->output_log, attach_tee, m);
+        log_debug("Client attached.");
+        return 0;
+}
+
 static int handle_request(Client *c, json_t *req, int fds[static PROTO_MAX_FDS], size_t n_fds) {
         Monitor *m = c->monitor;
         json_t *jid = json_object_get(req, "id");
@@ -366,6 +525,16 @@ static int handle_request(Client *c, json_t *req, int fds[static PROTO_MAX_FDS],
                         reply_error(c, id, r, NULL);
                 else
                         reply(c, id, s);
+                return 0;
+        }
+        if (streq(op, "attach")) {
+                r = handle_attach(c, id, fds, n_fds);
+                if (r < 0)
+                        reply_error(c, id, r,
+                                    r == -EBUSY      ? "The workload is not running."
+                                    : r == -EALREADY ? "Another client is attached already."
+                                    : r == -EBADF    ? "The workload's stdin is not open (launch -d -i)."
+                                                     : NULL);
                 return 0;
         }
         if (streq(op, "exec")) {
@@ -494,7 +663,9 @@ void monitor_done(Monitor *m) {
         free(m->paths.accel);
         free(m->net);
         json_decref(m->extra);
+        monitor_attach_end(m, "the monitor is done");
         m->output_log = output_log_free(m->output_log);
+        m->stdin_w = safe_close(m->stdin_w);
         for (int i = 0; i < 3; i++)
                 if (m->stdio[i] >= 0)
                         (void) close(m->stdio[i]);

@@ -61,7 +61,10 @@ struct Monitor {
         unsigned log_streams;  /* OUTPUT_LOG_STDOUT|STDERR: captured into the output log */
         uint64_t log_max_size; /* 0: the default */
         struct OutputLog *output_log;
-        int tty_master; /* terminal workloads: pty master given back to isod */
+        bool stdin_open; /* interactive: stdin is a pipe whose write end (stdin_w) we hold */
+        int stdin_w;
+        struct Attach *attach; /* the attached client, if any */
+        int tty_master;        /* terminal workloads: pty master given back to isod */
 
         MonitorState state;
         pid_t leader_pid; /* host PID of the workload's first process (container init / QEMU) */
@@ -93,6 +96,8 @@ int monitor_write_state(Monitor *m);
 /* For monitor/main.c: serve monitor.sock (and the inherited connection to isod, if any). */
 int monitor_listen(Monitor *m, int conn_fd);
 void monitor_done(Monitor *m);
+/* Ends an attached session (the workload ended, say), replying to its requester with why. */
+void monitor_attach_end(Monitor *m, const char *why);
 
 ExecRequest *exec_request_free(ExecRequest *x);
 DEFINE_CLEANUP_FUNC(ExecRequest *, exec_request_free);

@@ -36,6 +36,7 @@
 typedef struct Stream {
         OutputLog *log;
         const char *name; /* "stdout", "stderr" */
+        unsigned bit;     /* OUTPUT_LOG_STDOUT, OUTPUT_LOG_STDERR */
         int fd;           /* read end */
         sd_event_source *src;
         sd_event_source *pause; /* COALESCE_USEC after a read, then the io source again */
@@ -54,7 +55,16 @@ struct OutputLog {
         bool journal;
         char *name, *isolation;
         bool failed; /* a write failed: logged once, then what comes is dropped */
+        output_log_tee_t tee;
+        void *tee_userdata;
 };
+
+void output_log_set_tee(OutputLog *l, output_log_tee_t cb, void *userdata) {
+        if (!l)
+                return;
+        l->tee = cb;
+        l->tee_userdata = userdata;
+}
 
 void output_log_timestamp(uint64_t nsec, char buf[OUTPUT_LOG_TS_LEN + 1]) {
         time_t t = (time_t) (nsec / 1000000000ULL);
@@ -213,6 +223,8 @@ static void stream_feed(Stream *s, const char *p, size_t n) {
         const char *end = p + n;
         Headers h;
 
+        if (l->tee)
+                l->tee(l->tee_userdata, s->bit, p, n);
         headers_make(s, &h);
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
@@ -314,8 +326,8 @@ int output_log_new(sd_event *e, int dir_fd, unsigned mask, uint64_t max_size, co
         l->dir_fd = dir_fd;
         l->fd = -EBADF;
         l->max_size = MIN(MAX(max_size ?: OUTPUT_LOG_DEFAULT_MAX, OUTPUT_LOG_MIN_MAX), OUTPUT_LOG_MAX_MAX);
-        l->streams[0] = (Stream){ .log = l, .name = "stdout", .fd = -EBADF };
-        l->streams[1] = (Stream){ .log = l, .name = "stderr", .fd = -EBADF };
+        l->streams[0] = (Stream){ .log = l, .name = "stdout", .bit = OUTPUT_LOG_STDOUT, .fd = -EBADF };
+        l->streams[1] = (Stream){ .log = l, .name = "stderr", .bit = OUTPUT_LOG_STDERR, .fd = -EBADF };
         l->name = strdup(name);
         l->isolation = strdup(isolation);
         l->chunk = malloc(CHUNK);

@@ -37,6 +37,10 @@ typedef struct OutputLog OutputLog;
  * also send each record to the journal with ISOD_WORKLOAD=name, ISOD_ISOLATION=isolation. */
 int output_log_new(sd_event *e, int dir_fd, unsigned mask, uint64_t max_size, const char *name,
                    const char *isolation, int ret_fds[2], OutputLog **ret);
+/* Also hands every chunk read, as read, to cb (stream: OUTPUT_LOG_STDOUT or _STDERR): an attached
+ * client's copy. NULL stops it. */
+typedef void (*output_log_tee_t)(void *userdata, unsigned stream, const char *p, size_t n);
+void output_log_set_tee(OutputLog *l, output_log_tee_t cb, void *userdata);
 /* Reads what is still in the pipes (the payload has exited) and writes it out. */
 void output_log_drain(OutputLog *l);
 OutputLog *output_log_free(OutputLog *l);

@@ -13,6 +13,16 @@ check "isod starts (output logs of 1G per file: nothing rotates yet)" start_isod
 VM="--isolation=vm"
 ended() { case "$(state_of "$1")" in exited | failed) return 0 ;; esac; return 1; }
 ok_if() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+bad() { # bad DESCRIPTION PATTERN ARGS...: the command fails and says PATTERN
+        local desc=$1 pat=$2 out
+        shift 2
+        out=$("$@" 2>&1)
+        if [ $? -ne 0 ] && printf '%s\n' "$out" | grep -Eqi -- "$pat"; then ok "$desc"; else
+                not_ok "$desc"
+                diag "$out"
+        fi
+}
+
 logs_of() { cat "$T/state/workloads/$1/output.log" 2>/dev/null; }
 
 # ---------------------------------------------------------------- basics
@@ -220,17 +230,54 @@ is "top -b -n 2 prints two rounds" "$(isoctl top -b -n 2 -d 0.1 | grep -c '^NAME
 bad_top=$("$ISOCTL" top -d 0 2>&1)
 like "top -d 0: a usage error" "$bad_top" "--delay wants 0.1 to 3600 seconds"
 
+# ---------------------------------------------------------------- attach
+diag "$(date +%T) attach"
+isoctl launch -d -i --name ash -- sh >/dev/null
+isoctl launch -d -i --isolation=vm --name vsh -- sh >/dev/null
+wait_until 60 state_is vsh running
+# session NAME INPUT EXPECT: attach, send INPUT, wait for EXPECT on stdout, detach with ^P^Q.
+cat >"$T/session.py" <<'EOF'
+import os, select, subprocess, sys, time
+isoctl, name, inp, expect = sys.argv[1:5]
+p = subprocess.Popen([isoctl, "attach", name], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+time.sleep(0.3)
+p.stdin.write(inp.encode().decode("unicode_escape").encode()); p.stdin.flush()
+got, t0 = b"", time.time()
+while expect.encode() not in got and time.time() - t0 < 20:
+    if select.select([p.stdout], [], [], 0.5)[0]:
+        got += os.read(p.stdout.fileno(), 4096)
+p.stdin.write(b"\x10\x11"); p.stdin.flush()
+try:
+    rc = p.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    p.kill(); rc = "hung"
+print("%s %s" % ("saw" if expect.encode() in got else "missed", rc))
+EOF
+sess() { python3 "$T/session.py" "$ISOCTL" "$@" 2>&1; }
+for n in ash vsh; do
+        is "$n: attach, a command, its output, ^P^Q" "$(sess $n 'echo one-$((6*7))\n' one-42)" "saw 0"
+        is "$n: ... the workload runs on" "$(state_of $n)" running
+        is "$n: attach again, the shell kept its state" "$(sess $n 'x=kept; echo $x-two\n' kept-two)" "saw 0"
+        is "$n: ... and again" "$(sess $n 'echo $x-three\n' kept-three)" "saw 0"
+        like "$n: what was typed while attached is in its log" "$(isoctl logs $n 2>&1 | xargs)" 'one-42 kept-two kept-three'
+done
+python3 -c 'import subprocess, sys, time; p = subprocess.Popen([sys.argv[1], "attach", "ash"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL); time.sleep(3); p.stdin.write(b"\x10\x11"); p.stdin.flush(); p.wait()' "$ISOCTL" &
+apid=$!
+sleep 1
+bad "a second client while one is attached" "attached already" isoctl attach ash
+wait $apid
+isoctl launch -d --name ni -- sleep 600 >/dev/null
+bad "attach to a workload launched without -i" "not launched detached with -i" isoctl attach ni
+isoctl rm -f ni >/dev/null
+bad "attach to another user's workload" "AccessDenied" setpriv --reuid=65534 --regid=65534 --clear-groups -- "$ISOCTL" attach ash
+like "stdin's end detaches too: 'exit' ends the shell, and attach returns" "$(echo exit | isoctl attach ash 2>&1; echo rc=$?)" "rc=0$"
+wait_until 10 ended ash
+bad "attach to a workload that has exited" "exited, not running" isoctl attach ash
+bad "isoctl attach without a name" "Usage" isoctl attach
+isoctl rm -f ash vsh >/dev/null
+
 # ---------------------------------------------------------------- bad input
 diag "$(date +%T) bad input"
-bad() { # bad DESCRIPTION PATTERN ARGS...: the command fails and says PATTERN
-        local desc=$1 pat=$2 out
-        shift 2
-        out=$("$@" 2>&1)
-        if [ $? -ne 0 ] && printf '%s\n' "$out" | grep -Eqi -- "$pat"; then ok "$desc"; else
-                not_ok "$desc"
-                diag "$out"
-        fi
-}
 bad "--since garbage" "--since wants a duration.*'garbage'" isoctl logs --since garbage r1
 bad "--since 10x" "--since wants" isoctl logs --since 10x r1
 bad "--tail -1" "--tail wants a number" isoctl logs --tail -1 r1

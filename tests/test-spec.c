@@ -90,6 +90,9 @@ static const struct {
         { "{\"process\":{\"args\":[\"x\"]},\"labels\":{\"k\":1}}", -EINVAL, "Label 'k'" },
         { "{\"process\":{\"args\":[\"x\"]},\"labels\":{\"../k\":\"v\"}}", -EINVAL, "Label key" },
         { "{\"process\":{\"args\":[\"x\"]},\"userns\":\"yes\"}", -EINVAL, "'userns' must be true or false" },
+        { "{\"process\":{\"args\":[\"x\"],\"interactive\":1}}", -EINVAL,
+          "'process.interactive' must be true or false" },
+        { "{\"process\":{\"args\":[\"x\"],\"interactive\":true}}", 0, NULL },
         { "{\"process\":{\"args\":[\"x\"]},\"seccomp\":\"rel/path\"}", -EINVAL, "'seccomp'" },
         { "{\"process\":{\"args\":[\"x\"]},\"process\":{\"args\":[\"y\"]}}", -EBADMSG, "duplicate" },
 };
