@@ -9,6 +9,8 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+/* The workload's lines, not where in isod they were relayed: no CODE_FILE/CODE_LINE/CODE_FUNC. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
