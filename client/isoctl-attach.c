@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 
 #include "isoctl.h"
 #include "util.h"
 
-/* isoctl attach NAME: our stdin to a running interactive workload's stdin (launch -d -i), its
+/* isoctl attach NAME: our stdin to a running interactive workload's stdin (launch -d -i, or the
+ * terminal of a launch -d -t), its
  * output to our stdout and stderr, until ^P^Q (detach; the workload goes on), the end of our
  * stdin, or the end of the workload.
  *
@@ -130,7 +132,8 @@ int verb_attach(sd_bus *bus, int argc, char *argv[]) {
         AttachState s = { .in_w = -EBADF, .out_r = -EBADF, .err_r = -EBADF };
         int in[2] = { -EBADF, -EBADF }, out[2] = { -EBADF, -EBADF }, err[2] = { -EBADF, -EBADF };
         struct termios saved, t;
-        bool restore = false;
+        struct winsize ws = {};
+        bool restore = false, terminal = false;
         int r;
 
         if (argc != 2 || argv[1][0] == '-') {
@@ -141,6 +144,22 @@ int verb_attach(sd_bus *bus, int argc, char *argv[]) {
         r = workload_path(bus, argv[1], &path);
         if (r < 0)
                 return r;
+        /* A terminal workload (-d -t): our terminal goes raw, as for a -t launch, and its size goes along.
+         */
+        {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                _cleanup_free_ char *spec = NULL;
+                json_t *j;
+
+                if (sd_bus_get_property_string(bus, "org.isod1", path, "org.isod1.Workload", "Spec", &e,
+                                               &spec) >= 0 &&
+                    (j = json_loads(spec, 0, NULL))) {
+                        terminal = json_is_true(json_object_get(json_object_get(j, "process"), "terminal"));
+                        json_decref(j);
+                }
+        }
+        if (terminal && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+                ws = (struct winsize){};
         if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
                 r = -errno;
                 goto finish;
@@ -149,7 +168,10 @@ int verb_attach(sd_bus *bus, int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_message_append(call, "a{sh}", 3, "stdin", in[0], "stdout", out[1], "stderr",
                                           err[1]);
-        if (r >= 0)
+        if (r >= 0 && ws.ws_row > 0 && ws.ws_col > 0)
+                r = sd_bus_message_append(call, "a{sv}", 2, "rows", "q", (uint16_t) ws.ws_row, "cols", "q",
+                                          (uint16_t) ws.ws_col);
+        else if (r >= 0)
                 r = sd_bus_message_append(call, "a{sv}", 0);
         if (r >= 0)
                 r = sd_event_default(&event);
@@ -178,13 +200,18 @@ int verb_attach(sd_bus *bus, int argc, char *argv[]) {
                 r = sd_event_add_io(event, NULL, s.err_r, EPOLLIN, on_output, &s);
         if (r < 0)
                 goto finish;
-        /* On a terminal ^Q is flow control (IXON) and would never reach us. */
-        if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+        /* On a terminal ^Q is flow control (IXON) and would never reach us; a terminal workload
+         * has its own line discipline: ours goes raw. */
+        if (terminal)
+                tty_raw_mode();
+        else if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
                 t = saved;
                 t.c_iflag &= ~(tcflag_t) IXON;
                 restore = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
         }
         r = sd_event_loop(event);
+        if (terminal)
+                tty_restore();
         if (restore)
                 (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         if (r >= 0 && s.error < 0)

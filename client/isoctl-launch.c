@@ -635,8 +635,9 @@ int verb_launch(int argc, char *argv[], bool create_only) {
                 json_decref(spec);
                 return EXIT_USAGE;
         }
-        if (tty && (detach || create_only)) {
-                fprintf(stderr, "isoctl: -t needs an attached launch (not -d or create).\n");
+        if (tty && create_only) {
+                fprintf(stderr,
+                        "isoctl: -t needs a launch (attached, or -d to attach later), not create.\n");
                 json_decref(spec);
                 return EXIT_USAGE;
         }

@@ -476,11 +476,19 @@ int workload_start(Workload *w, const int stdio[3]) {
                 return -EBUSY;
         if (asprintf(&dir, "%s/workloads/%s", w->manager->config.state_dir, w->name) < 0)
                 return -ENOMEM;
-        /* What the client did not give goes to the output log; a terminal is the client's. */
-        w->log_streams = w->spec->terminal ? 0
-                                           : (stdio[1] < 0 ? OUTPUT_LOG_STDOUT : 0) |
-                                                     (stdio[2] < 0 ? OUTPUT_LOG_STDERR : 0);
-        w->stdin_open = w->spec->interactive && !w->spec->terminal && stdio[0] < 0;
+        /* What the client did not give goes to the output log. A terminal the client gave is the
+         * client's; without one (a detached -t), the monitor makes the terminal: its output is
+         * logged as stdout and Attach can join it. */
+        if (w->spec->terminal) {
+                bool own = stdio[0] < 0 && stdio[1] < 0 && stdio[2] < 0;
+
+                w->log_streams = own ? OUTPUT_LOG_STDOUT : 0;
+                w->stdin_open = own;
+        } else {
+                w->log_streams = (stdio[1] < 0 ? OUTPUT_LOG_STDOUT : 0) |
+                                 (stdio[2] < 0 ? OUTPUT_LOG_STDERR : 0);
+                w->stdin_open = w->spec->interactive && stdio[0] < 0;
+        }
         w->state = WORKLOAD_STARTING;
         r = workload_save(w);
         if (r < 0)

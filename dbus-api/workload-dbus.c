@@ -436,6 +436,7 @@ static void on_attach_reply(Workload *w, int r, const char *message, json_t *res
 static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Workload *w = ASSERT_PTR(userdata);
         int stdio[3] = { -EBADF, -EBADF, -EBADF }, r;
+        uint16_t rows = 0, cols = 0;
 
         r = workload_authorize(msg, w, error);
         if (r < 0)
@@ -444,15 +445,34 @@ static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (r < 0)
                 goto finish;
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        if (r >= 0) {
+        while (r >= 0) {
                 const char *key;
 
                 r = sd_bus_message_enter_container(msg, 'e', "sv");
-                if (r > 0 && sd_bus_message_read(msg, "s", &key) >= 0) {
+                if (r <= 0)
+                        break;
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        break;
+                if (streq(key, "rows") || streq(key, "cols")) {
+                        uint16_t v;
+
+                        r = sd_bus_message_read(msg, "v", "q", &v);
+                        if (r < 0 || v == 0) {
+                                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                      "Option '%s' must be a positive q.", key);
+                                goto finish;
+                        }
+                        if (streq(key, "rows"))
+                                rows = v;
+                        else
+                                cols = v;
+                } else {
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                              "Unknown option '%s' (Attach has none yet).", key);
+                                              "Unknown option '%s' (expected rows, cols).", key);
                         goto finish;
                 }
+                r = sd_bus_message_exit_container(msg);
         }
         if (r < 0)
                 goto finish;
@@ -464,7 +484,7 @@ static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (!w->stdin_open) {
                 r = sd_bus_error_setf(
                         error, ISOD_ERROR_BAD_STATE,
-                        "Workload '%s' was not launched detached with -i (interactive): its stdin "
+                        "Workload '%s' was not launched detached with -i or -t: its stdin "
                         "is closed, there is nothing to attach to (isoctl logs -f shows its output).",
                         w->name);
                 goto finish;
@@ -481,7 +501,8 @@ static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                         goto finish;
                 }
         }
-        r = send_request(msg, w, json_pack("{s:s}", "op", "attach"), stdio, 3, on_attach_reply, error);
+        r = send_request(msg, w, json_pack("{s:s,s:i,s:i}", "op", "attach", "rows", rows, "cols", cols),
+                         stdio, 3, on_attach_reply, error);
 finish:
         for (int i = 0; i < 3; i++)
                 if (stdio[i] >= 0)

@@ -3,8 +3,11 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <termios.h>
 
 #include "container/cgroup.h"
 #include "log.h"
@@ -99,6 +102,36 @@ static int parse_argv(int argc, char *argv[]) {
                 return log_error_errno(-EINVAL, "--spare and --zygote exclude each other.");
         if (arg_read_logs && (arg_spare || arg_zygote || arg_out_fd < 0))
                 return log_error_errno(-EINVAL, "--read-logs= needs --dir= and --out-fd=.");
+        return 0;
+}
+
+/* The terminal of a detached -t workload: the master stays with us (non-blocking), the slave is
+ * the payload's stdin, stdout and stderr. A VM's guest has its own line discipline: the host side
+ * passes bytes through untouched (raw). */
+static int monitor_open_pty(Monitor *m, int *ret_master, int *ret_slave) {
+        _cleanup_close_ int master = -EBADF, slave = -EBADF;
+        struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+        char name[64];
+
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (master < 0)
+                return -errno;
+        if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0)
+                return -errno;
+        slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        (void) ioctl(master, TIOCSWINSZ, &ws);
+        if (m->kind == BACKEND_VM) {
+                struct termios t;
+
+                if (tcgetattr(slave, &t) == 0) {
+                        cfmakeraw(&t);
+                        (void) tcsetattr(slave, TCSANOW, &t);
+                }
+        }
+        *ret_master = TAKE_FD(master);
+        *ret_slave = TAKE_FD(slave);
         return 0;
 }
 
@@ -448,31 +481,59 @@ int main(int argc, char *argv[]) {
          * controlling terminal gets SIGHUP when the client's side hangs up. */
         (void) sd_event_add_signal(m.event, NULL, SIGHUP, on_sighup, &m);
 
-        /* A detached workload's stdout and stderr (those its client did not give): into the log. */
-        if (m.log_streams) {
-                int fds[2];
+        /* A detached terminal workload: the terminal is ours. Its output goes to the log as
+         * stdout, and Attach writes to its master (docs/logs.md#attach). */
+        if (m.stdin_open && m.spec->terminal) {
+                int master = -EBADF, slave = -EBADF;
 
-                r = output_log_new(m.event, m.dir_fd, m.log_streams, m.log_max_size, m.name,
-                                   backend_kind_to_string(m.kind), fds, &m.output_log);
+                r = monitor_open_pty(&m, &master, &slave);
                 if (r < 0)
-                        log_warning_errno(r, "Failed to set up the output log, output is discarded: %m");
-                for (int i = 0; r >= 0 && i < 2; i++)
-                        if (fds[i] >= 0) {
-                                safe_close(m.stdio[1 + i]);
-                                m.stdio[1 + i] = fds[i];
+                        log_warning_errno(r, "Failed to allocate the workload's terminal: %m");
+                if (r >= 0)
+                        r = output_log_new(m.event, m.dir_fd, 0, m.log_max_size, m.name,
+                                           backend_kind_to_string(m.kind), (int[2]){}, &m.output_log);
+                if (r >= 0)
+                        r = output_log_add_fd(m.output_log, m.event, OUTPUT_LOG_STDOUT,
+                                              fcntl(master, F_DUPFD_CLOEXEC, 3));
+                if (r >= 0) {
+                        for (int i = 0; i < 3; i++) {
+                                safe_close(m.stdio[i]);
+                                m.stdio[i] = i == 0 ? slave : fcntl(slave, F_DUPFD_CLOEXEC, 3);
                         }
-        }
+                        slave = -EBADF;
+                        m.stdin_w = TAKE_FD(master);
+                } else
+                        log_warning_errno(r, "Failed to set up the terminal's log, output is discarded: %m");
+                safe_close(master);
+                safe_close(slave);
+        } else {
+                /* A detached workload's stdout and stderr (those its client did not give): into the log. */
+                if (m.log_streams) {
+                        int fds[2];
 
-        /* Interactive: stdin is a pipe we hold the write end of, for Attach. */
-        if (m.stdin_open) {
-                int p[2];
+                        r = output_log_new(m.event, m.dir_fd, m.log_streams, m.log_max_size, m.name,
+                                           backend_kind_to_string(m.kind), fds, &m.output_log);
+                        if (r < 0)
+                                log_warning_errno(
+                                        r, "Failed to set up the output log, output is discarded: %m");
+                        for (int i = 0; r >= 0 && i < 2; i++)
+                                if (fds[i] >= 0) {
+                                        safe_close(m.stdio[1 + i]);
+                                        m.stdio[1 + i] = fds[i];
+                                }
+                }
+                /* Interactive: stdin is a pipe we hold the write end of, for Attach. */
+                if (m.stdin_open) {
+                        int p[2];
 
-                if (pipe2(p, O_CLOEXEC) < 0 || fd_set_nonblock(p[1], true) < 0)
-                        log_warning_errno(-errno, "Failed to make the stdin pipe, stdin stays closed: %m");
-                else {
-                        safe_close(m.stdio[0]);
-                        m.stdio[0] = p[0];
-                        m.stdin_w = p[1];
+                        if (pipe2(p, O_CLOEXEC) < 0 || fd_set_nonblock(p[1], true) < 0)
+                                log_warning_errno(-errno,
+                                                  "Failed to make the stdin pipe, stdin stays closed: %m");
+                        else {
+                                safe_close(m.stdio[0]);
+                                m.stdio[0] = p[0];
+                                m.stdin_w = p[1];
+                        }
                 }
         }
 

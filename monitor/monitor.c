@@ -3,8 +3,10 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 
 #include "log.h"
 #include "monitor.h"
@@ -421,8 +423,10 @@ static int attach_pump_in(Monitor *m) {
         return sd_event_source_set_enabled(a->in_src, SD_EVENT_ON);
 }
 
-static int handle_attach(Client *c, uint64_t id, int fds[static PROTO_MAX_FDS], size_t n_fds) {
+static int handle_attach(Client *c, uint64_t id, json_t *req, int fds[static PROTO_MAX_FDS], size_t n_fds) {
         Monitor *m = c->monitor;
+        json_int_t rows = json_integer_value(json_object_get(req, "rows")),
+                   cols = json_integer_value(json_object_get(req, "cols"));
         struct Attach *a;
         int r;
 
@@ -462,6 +466,11 @@ static int handle_attach(Client *c, uint64_t id, int fds[static PROTO_MAX_FDS], 
                 return r;
         }
         output_log_set_tee(m->output_log, attach_tee, m);
+        /* A terminal workload (stdin_w is its pty master): the client's size. */
+        if (m->spec->terminal && rows > 0 && rows <= UINT16_MAX && cols > 0 && cols <= UINT16_MAX)
+                (void) ioctl(m->stdin_w, TIOCSWINSZ,
+                             &(struct winsize){ .ws_row = (unsigned short) rows,
+                                                .ws_col = (unsigned short) cols });
         log_debug("Client attached.");
         return 0;
 }
@@ -528,13 +537,14 @@ static int handle_request(Client *c, json_t *req, int fds[static PROTO_MAX_FDS],
                 return 0;
         }
         if (streq(op, "attach")) {
-                r = handle_attach(c, id, fds, n_fds);
+                r = handle_attach(c, id, req, fds, n_fds);
                 if (r < 0)
                         reply_error(c, id, r,
                                     r == -EBUSY      ? "The workload is not running."
                                     : r == -EALREADY ? "Another client is attached already."
-                                    : r == -EBADF    ? "The workload's stdin is not open (launch -d -i)."
-                                                     : NULL);
+                                    : r == -EBADF
+                                            ? "The workload's stdin is not open (launch -d -i or -d -t)."
+                                            : NULL);
                 return 0;
         }
         if (streq(op, "exec")) {

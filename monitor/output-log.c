@@ -274,7 +274,7 @@ static bool stream_read(Stream *s, unsigned max) {
                         continue;
                 if (k < 0 && errno == EAGAIN)
                         return true;
-                if (k <= 0)
+                if (k <= 0) /* EOF; from a pty master, EIO once the slave side is closed */
                         return false;
                 stream_feed(s, s->log->chunk, (size_t) k);
                 if ((size_t) k < CHUNK)
@@ -368,6 +368,30 @@ fail:
         for (int i = 0; i < 2; i++)
                 ret_fds[i] = safe_close(ret_fds[i]);
         output_log_free(l);
+        return r;
+}
+
+int output_log_add_fd(OutputLog *l, sd_event *e, unsigned bit, int fd) {
+        Stream *s;
+        int r;
+
+        if (fd < 0)
+                return fd == -1 ? -errno : fd;
+        if (!l || (bit != OUTPUT_LOG_STDOUT && bit != OUTPUT_LOG_STDERR)) {
+                safe_close(fd);
+                return -EINVAL;
+        }
+        s = &l->streams[bit == OUTPUT_LOG_STDOUT ? 0 : 1];
+        if (s->fd >= 0) {
+                safe_close(fd);
+                return -EBUSY;
+        }
+        s->fd = fd;
+        r = fd_set_nonblock(fd, true);
+        if (r >= 0)
+                r = sd_event_add_io(e, &s->src, fd, EPOLLIN, on_stream, s);
+        if (r < 0)
+                s->fd = safe_close(s->fd);
         return r;
 }
 

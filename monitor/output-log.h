@@ -41,6 +41,9 @@ int output_log_new(sd_event *e, int dir_fd, unsigned mask, uint64_t max_size, co
  * client's copy. NULL stops it. */
 typedef void (*output_log_tee_t)(void *userdata, unsigned stream, const char *p, size_t n);
 void output_log_set_tee(OutputLog *l, output_log_tee_t cb, void *userdata);
+/* Reads stream bit (OUTPUT_LOG_STDOUT or _STDERR) from fd (taken; a pty master, say) instead of a
+ * pipe of ours: for a terminal workload, whose output is the terminal's. */
+int output_log_add_fd(OutputLog *l, sd_event *e, unsigned bit, int fd);
 /* Reads what is still in the pipes (the payload has exited) and writes it out. */
 void output_log_drain(OutputLog *l);
 OutputLog *output_log_free(OutputLog *l);

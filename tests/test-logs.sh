@@ -261,6 +261,19 @@ for n in ash vsh; do
         is "$n: ... and again" "$(sess $n 'echo $x-three\n' kept-three)" "saw 0"
         like "$n: what was typed while attached is in its log" "$(isoctl logs $n 2>&1 | xargs)" 'one-42 kept-two kept-three'
 done
+# A detached terminal workload (-d -t): the monitor's pty; attach twice to each isolation.
+isoctl launch -d -t --name tsh -- sh >/dev/null
+isoctl launch -d -t --isolation=vm --name vtsh -- sh >/dev/null
+wait_until 60 state_is vtsh running
+for n in tsh vtsh; do
+        is "$n (-d -t): attach, a command, its output through the terminal, ^P^Q" "$(sess $n 'y=tt; echo t-$((6*7))\n' t-42)" "saw 0"
+        is "$n (-d -t): attach again, the same shell" "$(sess $n 'echo $y-again\n' tt-again)" "saw 0"
+        is "$n (-d -t): the terminal is 24x80 without a size from the client" "$(sess $n 'stty size\n' '24 80')" "saw 0"
+        like "$n (-d -t): the terminal's output is in the log (echo included)" "$(isoctl logs $n 2>&1 | tr -d '\r' | xargs)" 'echo t-\$\(\(6\*7\)\) t-42 .*tt-again'
+        is "$n (-d -t): still running" "$(state_of $n)" running
+done
+isoctl rm -f tsh vtsh >/dev/null
+bad "create -t is refused (nothing could attach to it)" "not create" isoctl create -t -- sh
 python3 -c 'import subprocess, sys, time; p = subprocess.Popen([sys.argv[1], "attach", "ash"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL); time.sleep(3); p.stdin.write(b"\x10\x11"); p.stdin.flush(); p.wait()' "$ISOCTL" &
 apid=$!
 sleep 1
