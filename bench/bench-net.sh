@@ -30,15 +30,15 @@
 #   test-assets; default /tmp/b), BENCH_RESULTS (default <repo>/bench/results), BENCH_DATE
 #   (default today), BENCH_WORK (scratch, raw data; default /tmp/isod-bench-net), BENCH_ROUNDS (6),
 #   BENCH_RUNS (15), BENCH_PODMAN_RUNS (= BENCH_RUNS), BENCH_PACE (idle seconds before each launch
-#   of the "paced" rows, 0.1), BENCH_TPUT_ROUNDS (5), BENCH_TPUT_SECS (3), BENCH_VM_ROUNDS (4),
-#   BENCH_VM_RUNS (4), BENCH_WGET_REPS (6), BENCH_BURST (50), BENCH_PARTS, BENCH_INSTALL=1.
+#   of the "paced" rows, 0.1), BENCH_TPUT_ROUNDS (5), BENCH_TPUT_SECS (3), BENCH_VM_ROUNDS (8),
+#   BENCH_VM_RUNS (5), BENCH_WGET_REPS (6), BENCH_BURST (50), BENCH_PARTS, BENCH_INSTALL=1.
 # Needs: iproute2, nftables, iperf3, hyperfine, jq, busybox (static), python3, dnsmasq; for the
 #   Podman rows podman, netavark, aardvark-dns, crun, iptables (--install: apt-get install them;
 #   else missing ones are reported and the rows skipped); for vm, qemu-system-x86_64 and
 #   `make test-assets` (guest kernel, initramfs with virtio_net, kernel-cache with the modules).
 # Output: BENCH_RESULTS/net-<date>.md (every row from this run, ratios against the targets of the
 #   networking issue); raw hyperfine JSON and logs in BENCH_WORK/raw-<date>/ (not committed).
-# Default run: about 6-9 minutes on a 2-CPU TCG box.
+# Default run: about 10-12 minutes on a 2-CPU TCG box (80 VM boots).
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -52,8 +52,8 @@ RUNS=${BENCH_RUNS:-15}
 PM_RUNS=${BENCH_PODMAN_RUNS:-}
 TPUT_ROUNDS=${BENCH_TPUT_ROUNDS:-5}
 TPUT_SECS=${BENCH_TPUT_SECS:-3}
-VM_ROUNDS=${BENCH_VM_ROUNDS:-4}
-VM_RUNS=${BENCH_VM_RUNS:-4}
+VM_ROUNDS=${BENCH_VM_ROUNDS:-8}
+VM_RUNS=${BENCH_VM_RUNS:-5}
 BURST=${BENCH_BURST:-50}
 PACE=${BENCH_PACE:-0.1}
 PARTS=${BENCH_PARTS:-launch tput vm teardown}

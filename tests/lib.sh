@@ -221,7 +221,8 @@ require_vm_assets() {
 cleanup() {
         stop_isod -KILL
         # Monitors (and with them the workloads) of this test only.
-        pkill -KILL -f "isod-monitor --dir=$T/" 2>/dev/null || true
+        # --dir=$T/… and the spares (--workloads-dir=$T/…), which keep that command line when assigned.
+        pkill -KILL -f "isod-monitor .*$T/" 2>/dev/null || true
         if [ -n "$BUS_PID" ]; then kill "$BUS_PID" 2>/dev/null || true; fi
         BUS_PID=
         sleep 0.1
