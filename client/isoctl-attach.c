@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 
@@ -19,6 +20,8 @@
 
 typedef struct AttachState {
         sd_event *event;
+        sd_bus *bus;
+        const char *path;
         const char *name;
         int in_w;         /* to the workload's stdin */
         int out_r, err_r; /* from its stdout, stderr */
@@ -109,6 +112,19 @@ static int on_output(sd_event_source *src, int fd, uint32_t revents, void *userd
         return 0;
 }
 
+/* Our window changed: the workload's terminal follows (a failure only costs the size). */
+static int on_winch(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
+        AttachState *s = userdata;
+        struct winsize ws;
+
+        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+                return 0;
+        (void) sd_bus_call_method_async(s->bus, NULL, "org.isod1", s->path, "org.isod1.Workload",
+                                        "ResizeTerminal", NULL, NULL, "qq", (uint16_t) ws.ws_row,
+                                        (uint16_t) ws.ws_col);
+        return 0;
+}
+
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         AttachState *s = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
@@ -188,6 +204,8 @@ int verb_attach(sd_bus *bus, int argc, char *argv[]) {
         out[1] = safe_close(out[1]);
         err[1] = safe_close(err[1]);
         s.event = event;
+        s.bus = bus;
+        s.path = path;
         s.in_w = TAKE_FD(in[1]);
         s.out_r = out[0];
         s.err_r = err[0];
@@ -198,6 +216,14 @@ int verb_attach(sd_bus *bus, int argc, char *argv[]) {
                 r = sd_event_add_io(event, NULL, s.out_r, EPOLLIN, on_output, &s);
         if (r >= 0)
                 r = sd_event_add_io(event, NULL, s.err_r, EPOLLIN, on_output, &s);
+        if (r >= 0 && terminal && ws.ws_row > 0) {
+                sigset_t winch;
+
+                sigemptyset(&winch);
+                sigaddset(&winch, SIGWINCH);
+                (void) sigprocmask(SIG_BLOCK, &winch, NULL);
+                r = sd_event_add_signal(event, NULL, SIGWINCH, on_winch, &s);
+        }
         if (r < 0)
                 goto finish;
         /* On a terminal ^Q is flow control (IXON) and would never reach us; a terminal workload

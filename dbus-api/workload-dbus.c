@@ -510,6 +510,44 @@ finish:
         return r;
 }
 
+static void on_resize_reply(Workload *w, int r, const char *message, json_t *result, void *userdata) {
+        sd_bus_message *msg = userdata;
+
+        if (r < 0)
+                (void) sd_bus_reply_method_errorf(msg, ISOD_ERROR_BAD_STATE, "%s", message ?: strerror(-r));
+        else
+                (void) sd_bus_reply_method_return(msg, NULL);
+        sd_bus_message_unref(msg);
+}
+
+/* ResizeTerminal(q rows, q cols): a detached -t workload's terminal (the one its monitor holds),
+ * for an attached client whose window changed. */
+static int method_resize_terminal(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Workload *w = ASSERT_PTR(userdata);
+        uint16_t rows, cols;
+        int r;
+
+        r = sd_bus_message_read(msg, "qq", &rows, &cols);
+        if (r < 0)
+                return r;
+        r = workload_authorize(msg, w, error);
+        if (r < 0)
+                return r;
+        if (rows == 0 || cols == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Rows and columns must be positive.");
+        if (w->state != WORKLOAD_RUNNING)
+                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.",
+                                         w->name, workload_state_to_string(w->state));
+        if (!w->spec->terminal || !w->stdin_open)
+                return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE,
+                                         "Workload '%s' has no terminal of its own (launch -d -t).",
+                                         w->name);
+        return send_request(
+                msg, w, json_pack("{s:s,s:i,s:i}", "op", "resize", "rows", (int) rows, "cols", (int) cols),
+                NULL, 0, on_resize_reply, error);
+}
+
 #define LOGS_TAIL_MAX 1000000U
 
 /* GetLogs(a{sv} options) -> h: a pipe that an `isod-monitor --read-logs` fills with the records
@@ -759,6 +797,8 @@ const sd_bus_vtable workload_vtable[] = {
         SD_BUS_METHOD("Remove", "", "", method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetLogs", "a{sv}", SD_BUS_PARAM(options), "h", SD_BUS_PARAM(fd),
                                  method_get_logs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ResizeTerminal", "qq", SD_BUS_PARAM(rows) SD_BUS_PARAM(cols), "", ,
+                                 method_resize_terminal, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Attach", "a{sh}a{sv}", SD_BUS_PARAM(stdio) SD_BUS_PARAM(options), "s",
                                  SD_BUS_PARAM(reason), method_attach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("Wait", "", , "i", SD_BUS_PARAM(exit_status), method_wait,

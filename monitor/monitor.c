@@ -536,6 +536,27 @@ static int handle_request(Client *c, json_t *req, int fds[static PROTO_MAX_FDS],
                         reply(c, id, s);
                 return 0;
         }
+        if (streq(op, "resize")) {
+                json_int_t rows = json_integer_value(json_object_get(req, "rows")),
+                           cols = json_integer_value(json_object_get(req, "cols"));
+
+                /* The terminal we hold (a detached -t workload's): the attached client's new size. */
+                if (!m->spec->terminal || m->stdin_w < 0) {
+                        reply_error(c, id, ENOTTY, "The workload has no terminal of its monitor's.");
+                        return 0;
+                }
+                if (rows <= 0 || rows > UINT16_MAX || cols <= 0 || cols > UINT16_MAX) {
+                        reply_error(c, id, EINVAL, "Invalid terminal size.");
+                        return 0;
+                }
+                if (ioctl(m->stdin_w, TIOCSWINSZ,
+                          &(struct winsize){ .ws_row = (unsigned short) rows,
+                                             .ws_col = (unsigned short) cols }) < 0)
+                        reply_error(c, id, errno, NULL);
+                else
+                        reply(c, id, NULL);
+                return 0;
+        }
         if (streq(op, "attach")) {
                 r = handle_attach(c, id, req, fds, n_fds);
                 if (r < 0)

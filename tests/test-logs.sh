@@ -264,6 +264,7 @@ done
 # A detached terminal workload (-d -t): the monitor's pty; attach twice to each isolation.
 isoctl launch -d -t --name tsh -- sh >/dev/null
 isoctl launch -d -t --isolation=vm --name vtsh -- sh >/dev/null
+isoctl launch -d --name ni2 -- sleep 600 >/dev/null
 wait_until 60 state_is vtsh running
 for n in tsh vtsh; do
         is "$n (-d -t): attach, a command, its output through the terminal, ^P^Q" "$(sess $n 'y=tt; echo t-$((6*7))\n' t-42)" "saw 0"
@@ -272,7 +273,36 @@ for n in tsh vtsh; do
         like "$n (-d -t): the terminal's output is in the log (echo included)" "$(isoctl logs $n 2>&1 | tr -d '\r' | xargs)" 'echo t-\$\(\(6\*7\)\) t-42 .*tt-again'
         is "$n (-d -t): still running" "$(state_of $n)" running
 done
-isoctl rm -f tsh vtsh >/dev/null
+# On a terminal of its own, attach passes its size, and its window's changes (SIGWINCH).
+cat >"$T/winch.py" <<'EOF'
+import fcntl, os, pty, select, struct, sys, termios, time
+isoctl, name = sys.argv[1:3]
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    os.execv(isoctl, [isoctl, "attach", name])
+def until(want, secs=20):
+    got, t0 = b"", time.time()
+    while want not in got and time.time() - t0 < secs:
+        if select.select([fd], [], [], 0.5)[0]:
+            try: got += os.read(fd, 4096)
+            except OSError: break
+    return want in got
+time.sleep(0.5)
+os.write(fd, b"stty size\n"); a = until(b"30 100")
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+time.sleep(0.5)
+os.write(fd, b"stty size\n"); b = until(b"40 120")
+os.write(fd, b"\x10\x11")
+_, st = os.waitpid(pid, 0)
+print("%s %s %d" % ("size" if a else "nosize", "resized" if b else "notresized", os.waitstatus_to_exitcode(st)))
+EOF
+for n in tsh vtsh; do
+        is "$n (-d -t): attach from a 30x100 terminal, then a resize to 40x120" "$(python3 "$T/winch.py" "$ISOCTL" $n 2>&1)" "size resized 0"
+done
+bad "ResizeTerminal of a workload without a terminal of its own" "no terminal of its own" \
+        bctl call org.isod1 /org/isod1/workload/ni2 org.isod1.Workload ResizeTerminal qq 10 10
+isoctl rm -f tsh vtsh ni2 >/dev/null
 bad "create -t is refused (nothing could attach to it)" "not create" isoctl create -t -- sh
 python3 -c 'import subprocess, sys, time; p = subprocess.Popen([sys.argv[1], "attach", "ash"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL); time.sleep(3); p.stdin.write(b"\x10\x11"); p.stdin.flush(); p.wait()' "$ISOCTL" &
 apid=$!
