@@ -36,20 +36,6 @@ static void maybe_exit(AttachState *s) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static void detach(AttachState *s) {
         s->in_w = safe_close(s->in_w); /* the monitor sees EOF: the session ends, the reply comes */
 }
@@ -74,7 +60,7 @@ static int on_stdin(sd_event_source *src, int fd, uint32_t revents, void *userda
                 if (s->pending_p) {
                         s->pending_p = false;
                         if (c == DETACH_2) {
-                                (void) write_all(s->in_w, out, n_out);
+                                (void) loop_write(s->in_w, out, n_out);
                                 (void) sd_event_source_set_enabled(src, SD_EVENT_OFF);
                                 detach(s);
                                 return 0;
@@ -86,7 +72,7 @@ static int on_stdin(sd_event_source *src, int fd, uint32_t revents, void *userda
                 else
                         out[n_out++] = c;
         }
-        if (write_all(s->in_w, out, n_out) < 0) {
+        if (loop_write(s->in_w, out, n_out) < 0) {
                 (void) sd_event_source_set_enabled(src, SD_EVENT_OFF);
                 detach(s);
         }
@@ -101,7 +87,7 @@ static int on_output(sd_event_source *src, int fd, uint32_t revents, void *userd
         k = read(fd, buf, sizeof buf);
         if (k < 0 && (errno == EINTR || errno == EAGAIN))
                 return 0;
-        if (k > 0 && write_all(fd == s->out_r ? STDOUT_FILENO : STDERR_FILENO, buf, (size_t) k) >= 0)
+        if (k > 0 && loop_write(fd == s->out_r ? STDOUT_FILENO : STDERR_FILENO, buf, (size_t) k) >= 0)
                 return 0;
         (void) sd_event_source_set_enabled(src, SD_EVENT_OFF);
         if (fd == s->out_r)

@@ -99,20 +99,6 @@ static int parse_time(const char *s, uint64_t *ret) {
         return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 /* Output buffered per stream, flushed when the stream changes and after every read: the order of
  * stdout and stderr stays the workload's, and -f shows a line as soon as it arrives. */
 typedef struct Out {
@@ -122,7 +108,7 @@ typedef struct Out {
 } Out;
 
 static int out_flush(Out *o) {
-        int r = o->n ? write_all(o->fd, o->buf, o->n) : 0;
+        int r = o->n ? loop_write(o->fd, o->buf, o->n) : 0;
 
         o->n = 0;
         return r;
@@ -138,7 +124,7 @@ static int out_add(Out *o, int fd, const char *p, size_t n) {
                 o->fd = fd;
         }
         if (n > sizeof o->buf)
-                return write_all(fd, p, n);
+                return loop_write(fd, p, n);
         memcpy(o->buf + o->n, p, n);
         o->n += n;
         return 0;
@@ -211,7 +197,7 @@ static int copy_raw(int in) {
                         continue;
                 if (k <= 0)
                         return k < 0 ? -errno : 0;
-                r = write_all(STDOUT_FILENO, buf, (size_t) k);
+                r = loop_write(STDOUT_FILENO, buf, (size_t) k);
                 if (r < 0)
                         return r;
         }

@@ -22,20 +22,77 @@ static int on_detach_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         return 0;
 }
 
-/* posix_spawn() (vfork-style: isod's memory is not copied) of `isod-monitor --detach …`, which
- * forks once more and lets this first process exit, so that the monitor is never isod's child and
- * outlives it. The first process is reaped from the event loop. */
-static int spawn_process(Manager *m, const char *dir, bool zygote, const int stdio[3], int conn) {
+/* posix_spawn() (vfork-style: isod's memory is not copied) of `isod-monitor --detach …` (argv),
+ * which forks once more and lets this first process exit, so that the monitor is never isod's
+ * child and outlives it. fds[i] becomes its fd 3+i (-EBADF: /dev/null); its stdin and stdout are
+ * /dev/null, its stderr isod's (its log). The first process is reaped from the event loop. */
+static int spawn_detached(Manager *m, const char *const *argv, const int *fds, size_t n_fds) {
         _cleanup_close_ int null_fd = -EBADF;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        int high[8], r;
+        sigset_t none;
+        pid_t pid;
+
+        assert(n_fds <= ELEMENTSOF(high));
+        for (size_t i = 0; i < ELEMENTSOF(high); i++)
+                high[i] = -EBADF;
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0)
+                return -errno;
+        /* Above 10 first, so that no dup2() below overwrites a source it still needs. */
+        for (size_t i = 0; i < n_fds; i++) {
+                high[i] = fcntl(fds[i] >= 0 ? fds[i] : null_fd, F_DUPFD_CLOEXEC, 10);
+                if (high[i] < 0) {
+                        r = -errno;
+                        goto finish;
+                }
+        }
+        r = -posix_spawn_file_actions_init(&fa);
+        if (r < 0)
+                goto finish;
+        r = -posix_spawnattr_init(&attr);
+        if (r < 0) {
+                (void) posix_spawn_file_actions_destroy(&fa);
+                goto finish;
+        }
+        sigemptyset(&none);
+        for (size_t i = 0; i < n_fds && r >= 0; i++)
+                r = -posix_spawn_file_actions_adddup2(&fa, high[i], 3 + (int) i);
+        if (r >= 0)
+                r = -posix_spawn_file_actions_adddup2(&fa, null_fd, 0);
+        if (r >= 0)
+                r = -posix_spawn_file_actions_adddup2(&fa, null_fd, 1);
+        if (r >= 0)
+                r = -posix_spawn_file_actions_addclosefrom_np(&fa, 3 + (int) n_fds);
+        if (r >= 0)
+                r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+        if (r >= 0)
+                r = -posix_spawnattr_setsigmask(&attr, &none);
+        if (r >= 0)
+                r = -posix_spawn(&pid, m->config.monitor_path, &fa, &attr, (char *const *) argv, environ);
+        (void) posix_spawn_file_actions_destroy(&fa);
+        (void) posix_spawnattr_destroy(&attr);
+        if (r < 0)
+                goto finish;
+        /* SIGCHLD is blocked (main.c): sd-event reaps it. */
+        r = sd_event_add_child(m->event, NULL, pid, WEXITED, on_detach_exit, NULL);
+        if (r < 0) /* cannot watch it: wait now (it only forks and exits) */
+                (void) waitpid(pid, NULL, 0);
+        r = 0;
+finish:
+        for (size_t i = 0; i < n_fds; i++)
+                if (high[i] >= 0)
+                        (void) close(high[i]);
+        return r;
+}
+
+/* A monitor for dir (a spare if !dir, the zygote if zygote): fds 3,4,5 the workload's stdio, 6 its
+ * connection to isod. */
+static int spawn_process(Manager *m, const char *dir, bool zygote, const int stdio[3], int conn) {
         char dir_arg[4200], wl_arg[4200];
         const char *argv[8];
         size_t n = 0;
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        int high[4] = { -EBADF, -EBADF, -EBADF, -EBADF };
-        sigset_t none;
-        pid_t pid;
-        int r;
 
         if (dir && snprintf(dir_arg, sizeof dir_arg, "--dir=%s", dir) >= (int) sizeof dir_arg)
                 return -ENAMETOOLONG;
@@ -56,70 +113,16 @@ static int spawn_process(Manager *m, const char *dir, bool zygote, const int std
         if (m->config.debug)
                 argv[n++] = "--debug";
         argv[n] = NULL;
-
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0)
-                return -errno;
-        /* Above 10 first, so that no dup2() below overwrites a source it still needs. */
-        for (int i = 0; i < 4; i++) {
-                int src = i < 3 ? (stdio && stdio[i] >= 0 ? stdio[i] : null_fd) : conn;
-
-                high[i] = fcntl(src, F_DUPFD_CLOEXEC, 10);
-                if (high[i] < 0) {
-                        r = -errno;
-                        goto finish;
-                }
-        }
-        r = -posix_spawn_file_actions_init(&fa);
-        if (r < 0)
-                goto finish;
-        r = -posix_spawnattr_init(&attr);
-        if (r < 0) {
-                (void) posix_spawn_file_actions_destroy(&fa);
-                goto finish;
-        }
-        sigemptyset(&none);
-        for (int i = 0; i < 4 && r >= 0; i++)
-                r = -posix_spawn_file_actions_adddup2(&fa, high[i], 3 + i);
-        if (r >= 0)
-                r = -posix_spawn_file_actions_adddup2(&fa, null_fd, 0);
-        if (r >= 0)
-                r = -posix_spawn_file_actions_adddup2(&fa, null_fd, 1);
-        if (r >= 0)
-                r = -posix_spawn_file_actions_addclosefrom_np(&fa, 7);
-        if (r >= 0)
-                r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-        if (r >= 0)
-                r = -posix_spawnattr_setsigmask(&attr, &none);
-        if (r >= 0)
-                r = -posix_spawn(&pid, m->config.monitor_path, &fa, &attr, (char *const *) argv, environ);
-        (void) posix_spawn_file_actions_destroy(&fa);
-        (void) posix_spawnattr_destroy(&attr);
-        if (r < 0)
-                goto finish;
-        /* SIGCHLD is blocked (main.c): sd-event reaps it. */
-        r = sd_event_add_child(m->event, NULL, pid, WEXITED, on_detach_exit, NULL);
-        if (r < 0) /* cannot watch it: wait now (it only forks and exits) */
-                (void) waitpid(pid, NULL, 0);
-        r = 0;
-finish:
-        for (int i = 0; i < 4; i++)
-                if (high[i] >= 0)
-                        (void) close(high[i]);
-        return r;
+        return spawn_detached(m, argv,
+                              (int[]){ stdio ? stdio[0] : -EBADF, stdio ? stdio[1] : -EBADF,
+                                       stdio ? stdio[2] : -EBADF, conn },
+                              4);
 }
 
 int monitor_spawn_log_reader(Manager *m, const char *dir, const char *options, int out_fd, int pidfd) {
         _cleanup_free_ char *dir_arg = NULL, *opt_arg = NULL;
-        _cleanup_close_ int null_fd = -EBADF;
         const char *argv[8];
         size_t n = 0;
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        int high[2] = { -EBADF, -EBADF };
-        sigset_t none;
-        pid_t pid;
-        int r;
 
         if (asprintf(&dir_arg, "--dir=%s", dir) < 0 || asprintf(&opt_arg, "--read-logs=%s", options) < 0)
                 return -ENOMEM;
@@ -131,56 +134,7 @@ int monitor_spawn_log_reader(Manager *m, const char *dir, const char *options, i
         if (pidfd >= 0)
                 argv[n++] = "--pidfd=4";
         argv[n] = NULL;
-
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0)
-                return -errno;
-        for (int i = 0; i < 2; i++) {
-                int src = i == 0 ? out_fd : pidfd;
-
-                if (src < 0)
-                        continue;
-                high[i] = fcntl(src, F_DUPFD_CLOEXEC, 10);
-                if (high[i] < 0) {
-                        r = -errno;
-                        goto finish;
-                }
-        }
-        r = -posix_spawn_file_actions_init(&fa);
-        if (r < 0)
-                goto finish;
-        r = -posix_spawnattr_init(&attr);
-        if (r < 0) {
-                (void) posix_spawn_file_actions_destroy(&fa);
-                goto finish;
-        }
-        sigemptyset(&none);
-        for (int i = 0; i < 2 && r >= 0; i++)
-                if (high[i] >= 0)
-                        r = -posix_spawn_file_actions_adddup2(&fa, high[i], 3 + i);
-        for (int i = 0; i < 2 && r >= 0; i++) /* stdin, stdout: /dev/null; stderr stays isod's (its log) */
-                r = -posix_spawn_file_actions_adddup2(&fa, null_fd, i);
-        if (r >= 0)
-                r = -posix_spawn_file_actions_addclosefrom_np(&fa, 5);
-        if (r >= 0)
-                r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-        if (r >= 0)
-                r = -posix_spawnattr_setsigmask(&attr, &none);
-        if (r >= 0)
-                r = -posix_spawn(&pid, m->config.monitor_path, &fa, &attr, (char *const *) argv, environ);
-        (void) posix_spawn_file_actions_destroy(&fa);
-        (void) posix_spawnattr_destroy(&attr);
-        if (r < 0)
-                goto finish;
-        r = sd_event_add_child(m->event, NULL, pid, WEXITED, on_detach_exit, NULL);
-        if (r < 0)
-                (void) waitpid(pid, NULL, 0);
-        r = 0;
-finish:
-        for (int i = 0; i < 2; i++)
-                if (high[i] >= 0)
-                        (void) close(high[i]);
-        return r;
+        return spawn_detached(m, argv, (int[]){ out_fd, pidfd }, pidfd >= 0 ? 2 : 1);
 }
 
 /* A connection to a monitor: ret[0] isod's end, ret[1] the monitor's. */

@@ -437,21 +437,6 @@ typedef struct Reader {
 
 #define RBUF (1024U * 1024U)
 
-/* Writes all of p; -EPIPE when the reader went away. */
-static int out_all(Reader *rd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(rd->out_fd, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static bool record_wanted(const Reader *rd, const char *rec, size_t len) {
         if (len < OUTPUT_LOG_HDR_LEN)
                 return false; /* not a record: skipped */
@@ -479,7 +464,7 @@ static int pump(Reader *rd, int fd) {
                 if (k == 0)
                         return 0;
                 if (rd->a->console) {
-                        r = out_all(rd, rd->buf, (size_t) k);
+                        r = loop_write(rd->out_fd, rd->buf, (size_t) k);
                         if (r < 0)
                                 return r;
                         continue;
@@ -490,7 +475,7 @@ static int pump(Reader *rd, int fd) {
                 while ((nl = memchr(p, '\n', (size_t) (end - p)))) {
                         if (!record_wanted(rd, p, (size_t) (nl - p) + 1)) {
                                 if (p > run) {
-                                        r = out_all(rd, run, (size_t) (p - run));
+                                        r = loop_write(rd->out_fd, run, (size_t) (p - run));
                                         if (r < 0)
                                                 return r;
                                 }
@@ -499,13 +484,13 @@ static int pump(Reader *rd, int fd) {
                         p = nl + 1;
                 }
                 if (p > run) {
-                        r = out_all(rd, run, (size_t) (p - run));
+                        r = loop_write(rd->out_fd, run, (size_t) (p - run));
                         if (r < 0)
                                 return r;
                 }
                 rd->n_buf = (size_t) (end - p);
                 if (rd->n_buf == RBUF) { /* a record longer than the buffer: out as it is */
-                        r = out_all(rd, rd->buf, RBUF);
+                        r = loop_write(rd->out_fd, rd->buf, RBUF);
                         if (r < 0)
                                 return r;
                         rd->n_buf = 0;
