@@ -18,24 +18,10 @@ static struct termios saved_termios;
 static bool termios_saved = false;
 
 int tty_open_pair(int *ret_master, int *ret_slave) {
-        _cleanup_close_ int master = -EBADF;
-        char name[64];
         struct winsize ws;
-        int slave;
 
-        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0)
-                return -errno;
-        if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0)
-                return -errno;
-        slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave < 0)
-                return -errno;
-        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) >= 0)
-                (void) ioctl(master, TIOCSWINSZ, &ws);
-        *ret_master = TAKE_FD(master);
-        *ret_slave = slave;
-        return 0;
+        return pty_open_pair(0, ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) >= 0 ? &ws : NULL, ret_master,
+                             ret_slave);
 }
 
 void tty_raw_mode(void) {

@@ -5,9 +5,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <time.h>
 
 #include "util.h"
@@ -221,6 +224,26 @@ int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret,
         if (ret_size)
                 *ret_size = n;
         *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int pty_open_pair(int extra_flags, const struct winsize *ws, int *ret_master, int *ret_slave) {
+        _cleanup_close_ int master = -EBADF;
+        char name[64];
+        int slave;
+
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | extra_flags);
+        if (master < 0)
+                return -errno;
+        if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0)
+                return -errno;
+        slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return -errno;
+        if (ws)
+                (void) ioctl(master, TIOCSWINSZ, ws);
+        *ret_master = TAKE_FD(master);
+        *ret_slave = slave;
         return 0;
 }
 

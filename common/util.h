@@ -34,6 +34,10 @@ int write_file_durable_at(int dir_fd, const char *path, const void *data, size_t
 int write_string_file(const char *path, const char *s);
 /* write() until all of data is out (EINTR retried); 0 or -errno. */
 int loop_write(int fd, const void *data, size_t size);
+/* A new pty: the master (O_RDWR|O_NOCTTY|O_CLOEXEC|extra_flags) and its slave (O_CLOEXEC), the
+ * size set when ws is given. */
+struct winsize;
+int pty_open_pair(int extra_flags, const struct winsize *ws, int *ret_master, int *ret_slave);
 int read_one_line_file(const char *path, char **ret);
 
 int mkdir_p(const char *path, mode_t mode);

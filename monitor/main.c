@@ -110,18 +110,11 @@ static int parse_argv(int argc, char *argv[]) {
  * passes bytes through untouched (raw). */
 static int monitor_open_pty(Monitor *m, int *ret_master, int *ret_slave) {
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
-        struct winsize ws = { .ws_row = 24, .ws_col = 80 };
-        char name[64];
+        int r;
 
-        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-        if (master < 0)
-                return -errno;
-        if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0)
-                return -errno;
-        slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave < 0)
-                return -errno;
-        (void) ioctl(master, TIOCSWINSZ, &ws);
+        r = pty_open_pair(O_NONBLOCK, &(struct winsize){ .ws_row = 24, .ws_col = 80 }, &master, &slave);
+        if (r < 0)
+                return r;
         if (m->kind == BACKEND_VM) {
                 struct termios t;
 
