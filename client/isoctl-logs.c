@@ -229,21 +229,14 @@ int verb_logs(sd_bus *bus, int argc, char *argv[]) {
                 case 'f':
                         follow = true;
                         break;
-                case 'n': {
-                        unsigned long long v;
-                        char *end;
-
-                        errno = 0;
-                        v = strtoull(optarg, &end, 10);
-                        if (errno || end == optarg || *end || optarg[0] == '-') {
+                case 'n':
+                        if (safe_atou64(optarg, &tail) < 0) {
                                 fprintf(stderr, "isoctl: --tail wants a number of lines, not '%s'.\n",
                                         optarg);
                                 return -EINVAL;
                         }
-                        tail = v;
                         tail_set = true;
                         break;
-                }
                 case 't':
                         timestamps = true;
                         break;

@@ -190,20 +190,13 @@ int verb_top(sd_bus *bus, int argc, char *argv[]) {
                         }
                         break;
                 }
-                case 'n': {
-                        char *end;
-                        unsigned long long v;
-
-                        errno = 0;
-                        v = strtoull(optarg, &end, 10);
-                        if (errno || end == optarg || *end || optarg[0] == '-' || v == 0) {
+                case 'n':
+                        if (safe_atou64(optarg, &iterations) < 0 || iterations == 0) {
                                 fprintf(stderr, "isoctl: --iterations wants a positive number, not '%s'.\n",
                                         optarg);
                                 return -EINVAL;
                         }
-                        iterations = v;
                         break;
-                }
                 case 'b':
                         batch = true;
                         break;

@@ -71,7 +71,6 @@ void output_log_set_tee(OutputLog *l, output_log_tee_t cb, void *userdata) {
 void output_log_timestamp(uint64_t nsec, char buf[OUTPUT_LOG_TS_LEN + 1]) {
         time_t t = (time_t) (nsec / 1000000000ULL);
         struct tm tm;
-
         char date[24];
 
         /* Years past 9999 would not fit the fixed width: clamped, as they cannot happen. */

@@ -22,6 +22,15 @@ void netconf_host_ifname(const char *workload, bool tap, char ret[IFNAMSIZ]) {
         (void) snprintf(ret, IFNAMSIZ, "%s%08x", tap ? "ti" : "vi", fnv1a(workload));
 }
 
+bool netconf_host_ifname_is_ours(const char *s) {
+        if (strlen(s) != 10 || (strncmp(s, "vi", 2) != 0 && strncmp(s, "ti", 2) != 0))
+                return false;
+        for (size_t i = 2; i < 10; i++)
+                if (!strchr("0123456789abcdef", s[i]))
+                        return false;
+        return true;
+}
+
 void netconf_mac_from_ip(uint32_t ip, uint8_t ret[6]) {
         ret[0] = 0x02;
         ret[1] = 0x00;

@@ -31,6 +31,8 @@ typedef struct NetConfig {
 
 /* "vi"/"ti" + 8 hex digits of a hash of the workload's name: stable across isod restarts. */
 void netconf_host_ifname(const char *workload, bool tap, char ret[IFNAMSIZ]);
+/* Whether s has the shape netconf_host_ifname() gives names: "vi"/"ti" and 8 lowercase hex digits. */
+bool netconf_host_ifname_is_ours(const char *s);
 /* 02:xx + the 4 bytes of the address (locally administered, unicast). */
 void netconf_mac_from_ip(uint32_t ip, uint8_t ret[6]);
 
