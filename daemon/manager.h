@@ -90,6 +90,7 @@ typedef struct Manager {
         struct {
                 int ifindex;
                 char ifname[16];
+                uint64_t due_usec; /* CLOCK_MONOTONIC */
         } unlinks[64];
         size_t n_unlinks;
         sd_event_source *unlink_timer;

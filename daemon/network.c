@@ -168,14 +168,18 @@ static void endpoint_of(const Network *n, const Workload *w, FwEndpoint *ret) {
         memcpy(ret->mac, w->net->conf.mac, 6);
 }
 
-static void forward_of(const Workload *w, size_t i, FwForward *ret) {
-        const SpecPort *p = &w->spec->ports[i];
+/* The workload's forwards, one per published port, into ret (room for w->spec->n_ports). */
+static size_t forwards_of(const Workload *w, FwForward *ret) {
+        for (size_t i = 0; i < w->spec->n_ports; i++) {
+                const SpecPort *p = &w->spec->ports[i];
 
-        *ret = (FwForward){ .proto = p->proto,
-                            .host_addr = p->address,
-                            .host_port = p->host,
-                            .guest_ip = w->net->conf.ip,
-                            .guest_port = p->guest };
+                ret[i] = (FwForward){ .proto = p->proto,
+                                      .host_addr = p->address,
+                                      .host_port = p->host,
+                                      .guest_ip = w->net->conf.ip,
+                                      .guest_port = p->guest };
+        }
+        return w->spec->n_ports;
 }
 
 static int firewall_apply_all(Manager *m) {
@@ -215,8 +219,7 @@ static int firewall_apply_all(Manager *m) {
         n_fwds = 0;
         for (Workload *w = m->workloads; w; w = w->next)
                 if (w->net && network_find(m, w->net->conf.network))
-                        for (size_t k = 0; k < w->spec->n_ports; k++)
-                                forward_of(w, k, &fwds[n_fwds++]);
+                        n_fwds += forwards_of(w, fwds + n_fwds);
         r = firewall_apply(m->firewall, nets, n_nets, eps, n_eps, fwds, n_fwds, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to apply isod's nftables tables: %s", strna(err));
@@ -376,16 +379,6 @@ static bool workload_known(Manager *m, const char *name) {
         return w && w->net;
 }
 
-/* A name isod gives host ends: "vi" (veth) or "ti" (tap) and 8 lowercase hex digits. */
-static bool host_ifname_is_ours(const char *s) {
-        if (strlen(s) != 10 || (!startswith(s, "vi") && !startswith(s, "ti")))
-                return false;
-        for (size_t i = 2; i < 10; i++)
-                if (!strchr("0123456789abcdef", s[i]))
-                        return false;
-        return true;
-}
-
 /* Host ends on n's bridge that no known workload has: left behind while isod was down (their
  * namespace kept alive by someone else), deleted now. */
 static void sweep_host_ends(Manager *m, Network *n) {
@@ -397,7 +390,7 @@ static void sweep_host_ends(Manager *m, Network *n) {
                 bool known = false;
                 int r;
 
-                if (!host_ifname_is_ours(*p))
+                if (!netconf_host_ifname_is_ours(*p))
                         continue;
                 for (Workload *w = m->workloads; w && !known; w = w->next) {
                         char ifname[IFNAMSIZ];
@@ -766,9 +759,7 @@ int network_workload_attach(Manager *m, Workload *w, char **reterr) {
         {
                 FwForward fws[SPEC_MAX_PORTS];
 
-                for (size_t i = 0; i < w->spec->n_ports; i++)
-                        forward_of(w, i, &fws[i]);
-                r = firewall_add_workload(m->firewall, &ep, fws, w->spec->n_ports, &err);
+                r = firewall_add_workload(m->firewall, &ep, fws, forwards_of(w, fws), &err);
         }
         if (r < 0) {
                 (void) set_error_message(reterr, r, "Failed to add the firewall rules: %s", strna(err));
@@ -787,33 +778,47 @@ fail:
 
 static int on_unlink_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        size_t kept = 0;
 
         m->unlink_timer = sd_event_source_disable_unref(m->unlink_timer);
+        /* Each one a full UNLINK_DELAY_USEC after its workload ended (s NULL: all, now). */
         for (size_t i = 0; i < m->n_unlinks; i++) {
-                int r = link_delete_index(m->unlinks[i].ifindex, m->unlinks[i].ifname);
+                int r;
 
+                if (s && m->unlinks[i].due_usec > now) {
+                        m->unlinks[kept++] = m->unlinks[i];
+                        continue;
+                }
+                r = link_delete_index(m->unlinks[i].ifindex, m->unlinks[i].ifname);
                 if (r > 0)
                         log_debug("Deleted the left-behind host end %s.", m->unlinks[i].ifname);
                 else if (r < 0)
                         log_warning_errno(r, "Failed to delete the left-behind host end %s: %m",
                                           m->unlinks[i].ifname);
         }
-        m->n_unlinks = 0;
+        m->n_unlinks = kept;
+        /* The entries are in the order they came: the first is due next. */
+        if (kept > 0 && sd_event_add_time(m->event, &m->unlink_timer, CLOCK_MONOTONIC,
+                                          m->unlinks[0].due_usec, 0, on_unlink_timer, m) < 0)
+                return on_unlink_timer(NULL, 0, m);
         return 0;
 }
 
 static void unlink_later(Manager *m, const char *ifname) {
         unsigned ifindex = if_nametoindex(ifname);
+        uint64_t due = now_usec(CLOCK_MONOTONIC) + UNLINK_DELAY_USEC;
 
         if (ifindex == 0 || ifindex > INT_MAX)
                 return; /* gone already */
         if (m->n_unlinks == ELEMENTSOF(m->unlinks) ||
-            (!m->unlink_timer && sd_event_add_time_relative(m->event, &m->unlink_timer, CLOCK_MONOTONIC,
-                                                            UNLINK_DELAY_USEC, 0, on_unlink_timer, m) < 0)) {
+            (!m->unlink_timer && sd_event_add_time(m->event, &m->unlink_timer, CLOCK_MONOTONIC, due, 0,
+                                                   on_unlink_timer, m) < 0)) {
                 (void) link_delete_index((int) ifindex, ifname); /* cannot wait: now */
                 return;
         }
         m->unlinks[m->n_unlinks].ifindex = (int) ifindex;
+        m->unlinks[m->n_unlinks].due_usec = due;
         (void) snprintf(m->unlinks[m->n_unlinks].ifname, sizeof m->unlinks[0].ifname, "%s", ifname);
         m->n_unlinks++;
 }
@@ -829,10 +834,8 @@ void network_workload_detach(Manager *m, Workload *w) {
                 FwEndpoint ep;
 
                 /* Forwards and endpoint (one transaction), then the lease (netavark#1482's order). */
-                for (size_t i = 0; i < w->spec->n_ports; i++)
-                        forward_of(w, i, &fws[i]);
                 endpoint_of(n, w, &ep);
-                if (firewall_remove_workload(m->firewall, &ep, fws, w->spec->n_ports, NULL) < 0)
+                if (firewall_remove_workload(m->firewall, &ep, fws, forwards_of(w, fws), NULL) < 0)
                         (void) firewall_apply_all(m); /* something odd: make the tables exact again */
         }
         if (n && ipam_find(n, w->name)) {
