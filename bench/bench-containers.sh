@@ -32,7 +32,7 @@
 #       BENCH_QUIET_WAIT  max seconds to wait before each row for other processes to use
 #                         < BENCH_MAX_OTHER cores              (default 60; 0.25 cores)
 #       BENCH_SKIP_INSTALL=1  no apt-get
-# Output: BENCH_RESULTS/containers-<date>.md (table + ratios + conditions) and raw data in
+# Output: BENCH_RESULTS/containers.md (table + ratios + conditions) and raw data in
 #         BENCH_WORK/containers-raw-<date>/ (default /tmp/isod-bench; not committed);
 #         one summary line on stdout.
 #
@@ -70,7 +70,7 @@ P_ALW=$WORK/profile-allowlist.json
 RUN=/run/isod-bench            # inside the measurement namespace (tmpfs)
 MW=$RUN/mon                    # workload dirs for the isod-backend row
 RAW=$WORK/containers-raw-$BENCH_DATE
-OUT=$BENCH_RESULTS/containers-$BENCH_DATE.md
+OUT=$BENCH_RESULTS/containers.md
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$RUN/bus.sock
 # isoctl as root goes straight to isod's private socket; with a bus address set it must be told
 # where (as it is by default, /run/isod/private). The isod-bus row clears it.
@@ -589,3 +589,5 @@ collect_versions
 log "rows: $ROWS (raw: $RAW)"
 unshare -m --propagation private "$SELF" __measure
 cat "$RAW/summary.line"
+. "$SRCDIR/bench/history.sh"
+bench_history_add containers "$(sed 's/ -> .*//' "$RAW/summary.line")"

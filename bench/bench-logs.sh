@@ -14,7 +14,7 @@
 # Env: ISOD_BUILD (default /tmp/b), BENCH_RESULTS (<repo>/bench/results), BENCH_DATE, BENCH_WORK
 #   (/tmp/isod-bench-logs), BENCH_ROUNDS (5), BENCH_DD_MB (512), BENCH_LINES (1000000),
 #   BENCH_FOLLOW (60 lines), BENCH_INSTALL=1.
-# Output: BENCH_RESULTS/logs-<date>.md; raw timings in BENCH_WORK/raw-<date>/ (not committed).
+# Output: BENCH_RESULTS/logs.md; raw timings in BENCH_WORK/raw-<date>/ (not committed).
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -49,7 +49,7 @@ command -v podman >/dev/null || { PODMAN_OK=0 PODMAN_WHY="podman not installed (
 [ -x "$ISOD_BUILD/isod" ] || die "no isod in $ISOD_BUILD"
 
 RAW=$WORK/raw-$DATE
-OUT=$BENCH_RESULTS/logs-$DATE.md
+OUT=$BENCH_RESULTS/logs.md
 rm -rf "$RAW"
 mkdir -p "$WORK" "$RAW" "$BENCH_RESULTS"
 SNAP=$(mktemp -d "$WORK/build.XXXXXX")
@@ -217,3 +217,5 @@ DN=$(rate "$DD_MB" "$(med isod-null dd)") LN=$(rate "$LINES" "$(med isod-null li
 } >"$OUT"
 log "written: $OUT"
 echo "bench-logs: dd isod=${DI}MB/s podman=${DP}MB/s; lines isod=$LI/s podman=$LP/s; follow isod=${FI%% *}ms podman=${FP%% *}ms"
+. "$SRCDIR/bench/history.sh"
+bench_history_add logs "dd ${DI} vs ${DP} MB/s ($R1×); lines $LI vs $LP/s ($R2×); logs -f ${FI%% *} ms (Podman ${FP%% *} ms)"

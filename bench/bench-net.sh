@@ -36,7 +36,7 @@
 #   Podman rows podman, netavark, aardvark-dns, crun, iptables (--install: apt-get install them;
 #   else missing ones are reported and the rows skipped); for vm, qemu-system-x86_64 and
 #   `make test-assets` (guest kernel, initramfs with virtio_net, kernel-cache with the modules).
-# Output: BENCH_RESULTS/net-<date>.md (every row from this run, ratios against the targets of the
+# Output: BENCH_RESULTS/net.md (every row from this run, ratios against the targets of the
 #   networking issue); raw hyperfine JSON and logs in BENCH_WORK/raw-<date>/ (not committed).
 # Default run: about 10-12 minutes on a 2-CPU TCG box (80 VM boots).
 set -euo pipefail
@@ -119,7 +119,7 @@ BB=$(command -v busybox)
 for f in isod isod-monitor isoctl; do [ -x "$ISOD_BUILD/$f" ] || die "$ISOD_BUILD/$f missing: build first"; done
 [ -d "$ISOD_BUILD/test-assets/images/busybox/rootfs" ] || die "no busybox image in $ISOD_BUILD/test-assets (make test-assets)"
 RAW=$WORK/raw-$DATE
-OUT=$BENCH_RESULTS/net-$DATE.md
+OUT=$BENCH_RESULTS/net.md
 rm -rf "$RAW"
 mkdir -p "$WORK" "$RAW" "$BENCH_RESULTS"
 SNAP=$(mktemp -d "$WORK/build.XXXXXX")
@@ -739,4 +739,6 @@ row() { # label NAME -> | label | median | p90 | min | n |
 mv "$OUT.new" "$OUT"
 cat "$OUT"
 log "written: $OUT (raw: $RAW)"
+. "$SRCDIR/bench/history.sh"
+bench_history_add net "nat ${D_NAT:--} ms (Podman ${PD_NAT:--}); per port ${PER_PORT:--} ms; bridge ${R_C2C:--}×, DNAT ${R_DN:--}×; VM NIC boot ${R_VM:--}×"
 echo "bench-net: nat=${D_NAT:--}ms port=${D_1P:--}ms per-port=${PER_PORT:--}ms podman-bridge=${PD_NAT:--}ms podman-port=${PD_1P:--}ms c2c=${R_C2C:--} dnat=${R_DN:--} vm-nic=${R_VM:--}"

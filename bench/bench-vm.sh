@@ -25,7 +25,7 @@
 #                        BENCH_RUNS_B for (b) (default 3)
 #       BENCH_DATE       date in the result file's name (default today)
 #       BENCH_SKIP_INSTALL=1  never apt-get install hyperfine
-# Output: BENCH_RESULTS/vm-<date>.md, raw hyperfine JSON in BENCH_WORK/vm-raw-<date>/ (default /tmp/isod-bench;
+# Output: BENCH_RESULTS/vm.md, raw hyperfine JSON in BENCH_WORK/vm-raw-<date>/ (default /tmp/isod-bench;
 # not committed), and a
 #         summary on stdout.
 set -euo pipefail
@@ -38,7 +38,7 @@ RUNS=${BENCH_RUNS:-10}
 RUNS_B=${BENCH_RUNS_B:-3}
 ROUNDS=${BENCH_ROUNDS:-4}
 DATE=${BENCH_DATE:-$(date +%F)}
-OUT=$BENCH_RESULTS/vm-$DATE.md
+OUT=$BENCH_RESULTS/vm.md
 RAW=${BENCH_WORK:-/tmp/isod-bench}/vm-raw-$DATE
 QEMU=${QEMU:-qemu-system-x86_64}
 VMD=$ISOD_BUILD/test-assets/vm
@@ -234,4 +234,6 @@ kib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 } >"$OUT"
 cat "$OUT"
 log "written: $OUT"
+. "$SRCDIR/bench/history.sh"
+bench_history_add vm "$ACCEL: isod $A ms; vs plain QEMU $AB×; vs floor $AC×"
 echo "bench-vm: accel=$ACCEL a=${A}ms b=${B}ms c=${C}ms a/b=$AB a/c=$AC rss_beyond_guest=$(kib "$beyond")MiB guest_touched=$(kib "$guest")MiB"
