@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Private to policy/: the parsed form of a policy, shared by policy-parse.c and policy-eval.c. */
+/* Private to policy/: the parsed form of a policy, shared by the parser (policy-parse*.c) and
+ * policy-eval.c. */
 
 #include <stdint.h>
 

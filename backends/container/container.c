@@ -400,7 +400,7 @@ typedef struct InitArgs {
 } InitArgs;
 
 /* The container init, from clone to container_child(). It may run on a copy of the spare holder's
- * stack (cgroup.c): everything it needs comes through args. */
+ * stack (cgroup-spare.c): everything it needs comes through args. */
 static int container_init(void *p) {
         InitArgs *a = p;
 

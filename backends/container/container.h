@@ -23,7 +23,7 @@ typedef struct Container {
         SeccompProgram *seccomp; /* compiled filter (seccomp.c), NULL = unconfined; for exec too */
         bool userns;             /* in its own user namespace (userns.c) */
         bool net_files;          /* DIR/resolv.conf and DIR/hosts are to be bound on /etc */
-        bool net_ready;          /* born in a network namespace made ahead, loopback up (cgroup.c) */
+        bool net_ready;          /* born in a network namespace made ahead, loopback up (cgroup-spare.c) */
         uid_t userns_base;       /* host id of root inside */
         int userns_lock_fd;      /* holds the id range (flock); -EBADF if none */
         int userns_sync[2];      /* parent → child: maps written, idmapped trees (SCM_RIGHTS) */

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Internals of the VM backend, shared by vm.c, qemu.c, jail.c, image.c, relay.c, agent-host.c.
+/* Internals of the VM backend, shared by vm.c, vm-boot.c, vm-session.c, qemu.c, jail.c, image.c,
+ * relay.c, agent-host.c.
  * Everything here runs inside isod-monitor (one process per VM). */
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -158,3 +161,113 @@ int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, c
 int agent_encode_exec(const ExecRequest *x, const WorkloadSpec *spec, const struct winsize *ws,
                       uint8_t **ret, size_t *ret_size);
 DEFINE_CLEANUP_FUNC(AgentConn *, agent_conn_free);
+
+/* ---------------------------------------------------------------- vm.c, vm-boot.c, vm-session.c */
+/* One VM, as the monitor holds it: vm.c is its state machine (QEMU's exit, QMP events, agent
+ * messages, stop, kill, stats, teardown), vm-boot.c builds its images and launches the jailed
+ * QEMU, vm-session.c carries the stdio sessions (the workload's and execs') and terminals. */
+
+#ifndef ISOD_QEMU_PATH
+#define ISOD_QEMU_PATH "/usr/bin/qemu-system-x86_64"
+#endif
+
+#define VM_MAX_EXECS 64U
+
+/* A process whose stdio travels as frames on the control port: the workload (id 0, Vm.io, fds
+ * from the monitor's stdio) or an exec session (id > 0, fds from its ExecRequest). */
+typedef struct VmExec {
+        uint32_t id;
+        sd_event_source *retry_src; /* backpressure: re-enable in_src later */
+        ExecRequest *x;             /* owned by the monitor until monitor_exec_finished() */
+        int in_fd;                  /* our reopened copy of the client's stdin, or -1 */
+        sd_event_source *in_src;
+        uint64_t in_flight; /* STDIN sent, not yet acknowledged: at most AGENT_STDIN_WINDOW */
+        /* STDOUT/STDERR data received, and how much of it OUTPUT_ACK gave back to the agent once
+         * it reached the client: the difference is at most AGENT_OUTPUT_WINDOW. */
+        uint64_t out_rx, out_acked;
+        OutQueue *out[2]; /* stdout, stderr to the client, non-blocking */
+        bool exited;      /* EXIT came; finished once out[] drained */
+        int status;
+        struct winsize ws; /* terminal: last size sent */
+        char *error;
+        struct Vm *vm;
+} VmExec;
+
+typedef struct Vm {
+        Monitor *m;
+        VmAccel accel;
+        char *rootfs_dir;
+        char *image;         /* cached erofs of the rootfs, or NULL with inline_initrd */
+        char *inline_initrd; /* initramfs + the rootfs tree (small images, image_inline_get()) */
+        char **mount_images; /* one per spec mount */
+        size_t n_builds;     /* image builds in flight */
+        ImageBuild **builds;
+        char *jail_dir;
+
+        pid_t qemu_pid;
+        sd_event_source *child_src;
+        bool qemu_exited;
+        int qemu_status; /* si_code/si_status folded: exit code or 128+signal */
+        bool qemu_signaled;
+        char *shutdown_reason; /* QMP SHUTDOWN "reason" */
+        bool guest_panicked;
+
+        Qmp *qmp;
+        AgentConn *agent;
+        Relay *relay_console, *relay_qemu_log;
+        VmExec io;        /* the workload's stdio (id 0), from vm_launch() on */
+        int console_sock; /* our end of the console port's socket */
+        int console_fd, qemu_log_fd, qemu_err_pipe;
+
+        bool agent_ready, workload_started, workload_exited, reported, stopping;
+        bool agent_net; /* READY said the agent configures a NIC (net=1) */
+        uint32_t exit_code, exit_signal;
+        char *agent_error;    /* ERROR for id 0 */
+        char *protocol_error; /* the agent broke the protocol */
+        json_t *guest_stats;
+        uint64_t guest_stats_usec;
+
+        sd_event_source *timer; /* boot timeout, stop grace, power-off grace */
+        VmExec execs[VM_MAX_EXECS];
+        uint32_t next_exec_id;
+
+        Cgroup *cgroup;    /* QEMU's */
+        bool tty, ctty;    /* -t; the slave is our controlling terminal (SIGWINCH) */
+        struct winsize ws; /* last size sent for the workload's terminal */
+        sd_event_source *winch_src, *winsize_timer;
+
+        /* Boot timing (µs since vm_start, host monotonic; guest: uptime), for bench/. */
+        uint64_t t0, t_spawn, t_ready, t_started, t_exit, t_qemu_exit;
+        uint64_t g_agent, g_modules, g_ports;
+} Vm;
+
+static inline Vm *vm_get(Monitor *m) {
+        return m->backend_data;
+}
+
+/* vm.c */
+uint64_t vm_since(Vm *vm);
+int vm_arm_timer(Vm *vm, uint64_t usec, sd_event_time_handler_t cb);
+void vm_kill_qemu(Vm *vm);
+void vm_maybe_report(Vm *vm);
+int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata);
+void on_qmp_event(Qmp *q, const char *event, json_t *data, void *userdata);
+int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata);
+void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata);
+void on_agent_error(AgentConn *a, int error, const char *message, void *userdata);
+
+/* vm-boot.c */
+int vm_start(Monitor *m);
+
+/* vm-session.c */
+void exec_finish(Vm *vm, VmExec *e, int r, int status, const char *msg);
+void vm_setup_tty(Vm *vm);
+void vm_sync_winsize(Vm *vm);
+void vm_arm_winsize_poll(Vm *vm);
+void session_ack_output(Vm *vm, VmExec *e);
+void exec_maybe_finish(Vm *vm, VmExec *e);
+void on_exec_out_drained(OutQueue *q, void *userdata);
+VmExec *exec_find(Vm *vm, uint32_t id);
+VmExec *session_find(Vm *vm, uint32_t id);
+void session_stdin_start(Vm *vm, VmExec *e, int client_fd);
+int vm_exec(Monitor *m, ExecRequest *x);

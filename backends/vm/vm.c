@@ -1,117 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The VM backend (docs/vm.md): one jailed QEMU microVM per workload, owned by isod-monitor,
- * with isod-agent as PID 1 in the guest. This file is the state machine; qemu.c builds the
+ * with isod-agent as PID 1 in the guest. This file is the state machine (QEMU's exit, QMP events,
+ * the agent's messages, stop, kill, stats, teardown) and the backend table; vm-boot.c builds the
+ * images and launches QEMU, vm-session.c carries stdio sessions and terminals, qemu.c builds the
  * command line and speaks QMP, jail.c makes the sandbox, image.c builds the rootfs image,
  * agent-host.c speaks the agent protocol, relay.c moves stdio bytes. */
 
 #include <fcntl.h>
-#include <math.h>
 #include <signal.h>
-#include <sys/epoll.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 
 #include "links.h"
 #include "log.h"
 #include "util.h"
 #include "vm-internal.h"
 
-#ifndef ISOD_QEMU_PATH
-#define ISOD_QEMU_PATH "/usr/bin/qemu-system-x86_64"
-#endif
-
-#define VM_DEFAULT_MEMORY (UINT64_C(256) << 20)
 #define VM_MIN_MEMORY (UINT64_C(64) << 20)
 #define VM_MAX_CPUS 64U
-#define VM_BOOT_TIMEOUT_USEC (120 * USEC_PER_SEC) /* TCG on a loaded host is slow */
 #define VM_POWEROFF_GRACE_USEC (10 * USEC_PER_SEC)
 #define VM_STATS_TIMEOUT_USEC (500 * USEC_PER_MSEC)
-#define VM_CONSOLE_LOG_MAX (1024U * 1024U)
-#define VM_MAX_EXECS 64U
-/* Exec terminals have no SIGWINCH here (the monitor has one controlling terminal at most):
- * their size is polled, one ioctl per terminal per period. */
-#define VM_WINSIZE_POLL_USEC (200 * USEC_PER_MSEC)
-/* QEMU's cgroup: guest RAM plus what QEMU needs for itself. Measured (bench/results/vm-*.md):
- * RSS beyond guest RAM is ~37 MiB with KVM; under TCG ~75 MiB anonymous (32 MiB translation
- * cache, heap, device model) plus the page cache of the mmapped vmlinux (57 MiB, reclaimable). */
-#define VM_VMM_OVERHEAD_KVM CGROUP_VMM_MEMORY_OVERHEAD
-#define VM_VMM_OVERHEAD_TCG (UINT64_C(160) << 20)
-#define VM_VMM_PIDS 64U /* QEMU's threads: vCPUs, I/O, RCU, call_rcu, workers */
-
-/* A process whose stdio travels as frames on the control port: the workload (id 0, Vm.io, fds
- * from the monitor's stdio) or an exec session (id > 0, fds from its ExecRequest). */
-typedef struct VmExec {
-        uint32_t id;
-        sd_event_source *retry_src; /* backpressure: re-enable in_src later */
-        ExecRequest *x;             /* owned by the monitor until monitor_exec_finished() */
-        int in_fd;                  /* our reopened copy of the client's stdin, or -1 */
-        sd_event_source *in_src;
-        uint64_t in_flight; /* STDIN sent, not yet acknowledged: at most AGENT_STDIN_WINDOW */
-        /* STDOUT/STDERR data received, and how much of it OUTPUT_ACK gave back to the agent once
-         * it reached the client: the difference is at most AGENT_OUTPUT_WINDOW. */
-        uint64_t out_rx, out_acked;
-        OutQueue *out[2]; /* stdout, stderr to the client, non-blocking */
-        bool exited;      /* EXIT came; finished once out[] drained */
-        int status;
-        struct winsize ws; /* terminal: last size sent */
-        char *error;
-        struct Vm *vm;
-} VmExec;
-
-typedef struct Vm {
-        Monitor *m;
-        VmAccel accel;
-        char *rootfs_dir;
-        char *image;         /* cached erofs of the rootfs, or NULL with inline_initrd */
-        char *inline_initrd; /* initramfs + the rootfs tree (small images, image_inline_get()) */
-        char **mount_images; /* one per spec mount */
-        size_t n_builds;     /* image builds in flight */
-        ImageBuild **builds;
-        char *jail_dir;
-
-        pid_t qemu_pid;
-        sd_event_source *child_src;
-        bool qemu_exited;
-        int qemu_status; /* si_code/si_status folded: exit code or 128+signal */
-        bool qemu_signaled;
-        char *shutdown_reason; /* QMP SHUTDOWN "reason" */
-        bool guest_panicked;
-
-        Qmp *qmp;
-        AgentConn *agent;
-        Relay *relay_console, *relay_qemu_log;
-        VmExec io;        /* the workload's stdio (id 0), from vm_launch() on */
-        int console_sock; /* our end of the console port's socket */
-        int console_fd, qemu_log_fd, qemu_err_pipe;
-
-        bool agent_ready, workload_started, workload_exited, reported, stopping;
-        bool agent_net; /* READY said the agent configures a NIC (net=1) */
-        uint32_t exit_code, exit_signal;
-        char *agent_error;    /* ERROR for id 0 */
-        char *protocol_error; /* the agent broke the protocol */
-        json_t *guest_stats;
-        uint64_t guest_stats_usec;
-
-        sd_event_source *timer; /* boot timeout, stop grace, power-off grace */
-        VmExec execs[VM_MAX_EXECS];
-        uint32_t next_exec_id;
-
-        Cgroup *cgroup;    /* QEMU's */
-        bool tty, ctty;    /* -t; the slave is our controlling terminal (SIGWINCH) */
-        struct winsize ws; /* last size sent for the workload's terminal */
-        sd_event_source *winch_src, *winsize_timer;
-
-        /* Boot timing (µs since vm_start, host monotonic; guest: uptime), for bench/. */
-        uint64_t t0, t_spawn, t_ready, t_started, t_exit, t_qemu_exit;
-        uint64_t g_agent, g_modules, g_ports;
-} Vm;
-
-static Vm *vm_get(Monitor *m) {
-        return m->backend_data;
-}
 
 /* ---------------------------------------------------------------- probe / validate */
 
@@ -180,32 +87,17 @@ static void vm_stop_timer(Vm *vm) {
         vm->timer = sd_event_source_disable_unref(vm->timer);
 }
 
-static int vm_arm_timer(Vm *vm, uint64_t usec, sd_event_time_handler_t cb) {
+int vm_arm_timer(Vm *vm, uint64_t usec, sd_event_time_handler_t cb) {
         vm_stop_timer(vm);
         return sd_event_add_time_relative(vm->m->event, &vm->timer, CLOCK_MONOTONIC, usec, 0, cb, vm);
 }
 
-static void vm_kill_qemu(Vm *vm) {
+void vm_kill_qemu(Vm *vm) {
         if (vm->qemu_pid > 0 && !vm->qemu_exited)
                 (void) kill(vm->qemu_pid, SIGKILL);
 }
 
-static void exec_finish(Vm *vm, VmExec *e, int r, int status, const char *msg) {
-        ExecRequest *x = e->x;
-
-        e->in_src = sd_event_source_disable_unref(e->in_src);
-        e->retry_src = sd_event_source_disable_unref(e->retry_src);
-        if (e->in_fd >= 0)
-                (void) close(e->in_fd);
-        outq_free(e->out[0]);
-        outq_free(e->out[1]);
-        free(e->error);
-        *e = (VmExec){ .in_fd = -EBADF };
-        if (x)
-                monitor_exec_finished(vm->m, x, r, status, msg);
-}
-
-static uint64_t vm_since(Vm *vm) {
+uint64_t vm_since(Vm *vm) {
         return now_usec(CLOCK_MONOTONIC) - vm->t0;
 }
 
@@ -222,7 +114,7 @@ static void vm_publish_timing(Vm *vm) {
 
 /* Reports the end once QEMU is gone and every byte of stdout/stderr reached the client (or the
  * client is gone: its queue then discards). */
-static void vm_maybe_report(Vm *vm) {
+void vm_maybe_report(Vm *vm) {
         Monitor *m = vm->m;
         char buf[256];
 
@@ -260,7 +152,7 @@ static void vm_maybe_report(Vm *vm) {
                 monitor_payload_exited(m, 255, 0, "qemu-died");
 }
 
-static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Vm *vm = userdata;
 
         vm->child_src = sd_event_source_disable_unref(vm->child_src);
@@ -286,7 +178,7 @@ static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         return 0;
 }
 
-static void on_qmp_event(Qmp *q, const char *event, json_t *data, void *userdata) {
+void on_qmp_event(Qmp *q, const char *event, json_t *data, void *userdata) {
         Vm *vm = userdata;
         json_t *reason;
 
@@ -317,7 +209,7 @@ static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Vm *vm = userdata;
 
         if (!vm->agent_error)
@@ -325,202 +217,7 @@ static int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return on_grace_over(s, usec, userdata);
 }
 
-/* ---------------------------------------------------------------- terminals */
-
-/* -t: isoctl hands us the slave of its pty pair as stdio. The guest has the real terminal (a pty
- * the agent made), so the slave must pass bytes untouched: raw, no echo, no \n → \r\n. */
-static void tty_make_raw(int fd) {
-        struct termios t;
-
-        if (tcgetattr(fd, &t) < 0)
-                return;
-        cfmakeraw(&t);
-        (void) tcsetattr(fd, TCSANOW, &t);
-}
-
-static bool winsize_changed(int fd, struct winsize *last) {
-        struct winsize ws;
-
-        if (fd < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
-                return false;
-        if (ws.ws_row == last->ws_row && ws.ws_col == last->ws_col)
-                return false;
-        *last = ws;
-        return true;
-}
-
-static bool vm_needs_winsize_poll(Vm *vm) {
-        if (vm->tty && !vm->ctty && !vm->workload_exited)
-                return true;
-        for (size_t i = 0; i < VM_MAX_EXECS; i++)
-                if (vm->execs[i].id != 0 && vm->execs[i].x && vm->execs[i].x->terminal)
-                        return true;
-        return false;
-}
-
-/* Sends WINSIZE for every terminal whose size changed (SIGWINCH, or the poll for exec -t). */
-static void vm_sync_winsize(Vm *vm) {
-        if (!vm->agent || !vm->workload_started || vm->qemu_exited)
-                return;
-        if (vm->tty && !vm->workload_exited && winsize_changed(vm->m->stdio[0], &vm->ws))
-                (void) agent_conn_send_ids(vm->agent, AGENT_MSG_WINSIZE, 0, vm->ws.ws_row, vm->ws.ws_col, 3);
-        for (size_t i = 0; i < VM_MAX_EXECS; i++) {
-                VmExec *e = &vm->execs[i];
-                if (e->id != 0 && e->x && e->x->terminal && !e->exited &&
-                    winsize_changed(e->x->fds[0], &e->ws))
-                        (void) agent_conn_send_ids(vm->agent, AGENT_MSG_WINSIZE, e->id, e->ws.ws_row,
-                                                   e->ws.ws_col, 3);
-        }
-}
-
-static int on_winsize_poll(sd_event_source *s, uint64_t usec, void *userdata) {
-        Vm *vm = userdata;
-
-        vm_sync_winsize(vm);
-        if (!vm_needs_winsize_poll(vm))
-                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
-        /* A one-shot source: it is off now; set the next expiry and switch it on again. */
-        (void) sd_event_source_set_time_relative(s, VM_WINSIZE_POLL_USEC);
-        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
-
-static void vm_arm_winsize_poll(Vm *vm) {
-        if (!vm_needs_winsize_poll(vm))
-                return;
-        if (vm->winsize_timer) {
-                int enabled = SD_EVENT_OFF;
-                (void) sd_event_source_get_enabled(vm->winsize_timer, &enabled);
-                if (enabled == SD_EVENT_OFF) {
-                        (void) sd_event_source_set_time_relative(vm->winsize_timer, VM_WINSIZE_POLL_USEC);
-                        (void) sd_event_source_set_enabled(vm->winsize_timer, SD_EVENT_ONESHOT);
-                }
-                return;
-        }
-        (void) sd_event_add_time_relative(vm->m->event, &vm->winsize_timer, CLOCK_MONOTONIC,
-                                          VM_WINSIZE_POLL_USEC, 10 * USEC_PER_MSEC, on_winsize_poll, vm);
-}
-
-static int on_sigwinch(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        vm_sync_winsize(userdata);
-        return 0;
-}
-
-/* The workload's terminal: raw slave, its size for the CONFIG, and SIGWINCH. The monitor becomes
- * a session leader and makes the slave its controlling terminal, so the kernel tells it when
- * isoctl resizes the master; if that is not possible (the slave is some other session's
- * terminal), the size is polled like an exec terminal's. */
-static void vm_setup_tty(Vm *vm) {
-        Monitor *m = vm->m;
-        int fd = m->stdio[0];
-        sigset_t ss;
-
-        if (!m->spec->terminal || fd < 0 || !isatty(fd))
-                return;
-        vm->tty = true;
-        tty_make_raw(fd);
-        (void) winsize_changed(fd, &vm->ws);
-
-        (void) setsid(); /* fails harmlessly if we already lead a process group */
-        if (ioctl(fd, TIOCSCTTY, 0) >= 0) {
-                sigemptyset(&ss);
-                sigaddset(&ss, SIGWINCH);
-                (void) sigprocmask(SIG_BLOCK, &ss, NULL);
-                vm->ctty = sd_event_add_signal(m->event, &vm->winch_src, SIGWINCH, on_sigwinch, vm) >= 0;
-        }
-        log_debug("VM terminal %ux%u, window size via %s.", vm->ws.ws_col, vm->ws.ws_row,
-                  vm->ctty ? "SIGWINCH" : "polling");
-}
-
 /* ---------------------------------------------------------------- agent messages */
-
-/* Output flow control, per session: what reached the client (or was dropped for a client that
- * is gone) goes back to the agent as OUTPUT_ACK, and the agent sends at most AGENT_OUTPUT_WINDOW
- * bytes ahead of that. So the control port is always read: a client that does not read stalls
- * its own session only, never signals, stats or other sessions. */
-static void session_ack_output(Vm *vm, VmExec *e) {
-        uint64_t pending = outq_pending(e->out[0]) + outq_pending(e->out[1]), done, n;
-
-        if (!vm->agent || vm->qemu_exited)
-                return;
-        done = e->out_rx - MIN(pending, e->out_rx);
-        if (done <= e->out_acked)
-                return;
-        n = MIN(done - e->out_acked, (uint64_t) AGENT_OUTPUT_WINDOW);
-        if (agent_conn_send_ids(vm->agent, AGENT_MSG_OUTPUT_ACK, e->id, (uint32_t) n, 0, 2) >= 0)
-                e->out_acked += n;
-}
-
-/* An exec ends when the agent said EXIT and its output reached the client. */
-static void exec_maybe_finish(Vm *vm, VmExec *e) {
-        _cleanup_free_ char *err = NULL;
-
-        if (!e->exited || outq_pending(e->out[0]) > 0 || outq_pending(e->out[1]) > 0)
-                return;
-        err = e->error ? strdup(e->error) : NULL;
-        exec_finish(vm, e, 0, e->status, err);
-}
-
-static void on_exec_out_drained(OutQueue *q, void *userdata) {
-        VmExec *e = userdata;
-        Vm *vm = e->vm;
-
-        session_ack_output(vm, e);
-        if (e == &vm->io)
-                vm_maybe_report(vm);
-        else
-                exec_maybe_finish(vm, e);
-}
-
-static VmExec *exec_find(Vm *vm, uint32_t id) {
-        for (size_t i = 0; i < VM_MAX_EXECS; i++)
-                if (vm->execs[i].id == id && id != 0)
-                        return &vm->execs[i];
-        return NULL;
-}
-
-/* The workload's stdio (id 0) or an exec's. */
-static VmExec *session_find(Vm *vm, uint32_t id) {
-        if (id == 0)
-                return vm->io.vm ? &vm->io : NULL;
-        return exec_find(vm, id);
-}
-
-static int on_exec_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata);
-
-static int on_exec_stdin_file(sd_event_source *s, void *userdata) {
-        return on_exec_stdin(s, -EBADF, EPOLLIN, userdata);
-}
-
-/* Reads the client's stdin (reopened non-blocking) into STDIN frames of session E. A regular
- * file (epoll refuses it) is always readable: a defer source reads it as fast as the window
- * allows. Without stdin the session gets EOF at once. */
-static void session_stdin_start(Vm *vm, VmExec *e, int client_fd) {
-        uint8_t idb[4];
-        int r = -EBADF;
-
-        agent_put_u32(idb, e->id);
-        if (client_fd >= 0) {
-                char p[64];
-                (void) snprintf(p, sizeof p, "/proc/self/fd/%i", client_fd);
-                e->in_fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-                if (e->in_fd < 0)
-                        e->in_fd = fcntl(client_fd, F_DUPFD_CLOEXEC, 3);
-                if (e->in_fd >= 0)
-                        r = sd_event_add_io(vm->m->event, &e->in_src, e->in_fd, EPOLLIN, on_exec_stdin, e);
-                if (r == -EPERM) {
-                        r = sd_event_add_defer(vm->m->event, &e->in_src, on_exec_stdin_file, e);
-                        if (r >= 0) /* defer sources start as one-shot */
-                                r = sd_event_source_set_enabled(e->in_src, SD_EVENT_ON);
-                }
-                if (r >= 0)
-                        return;
-                e->in_src = sd_event_source_disable_unref(e->in_src);
-                if (e->in_fd >= 0)
-                        (void) close(e->in_fd);
-                e->in_fd = -EBADF;
-        }
-        (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, NULL, 0);
-}
 
 static void send_config(Vm *vm) {
         _cleanup_free_ uint8_t *kv = NULL;
@@ -548,9 +245,7 @@ fail:
         (void) on_grace_over(NULL, 0, vm);
 }
 
-static void on_agent_error(AgentConn *a, int error, const char *message, void *userdata);
-
-static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
+void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
         Vm *vm = userdata;
         VmExec *e;
 
@@ -708,7 +403,7 @@ static void on_agent_msg(AgentConn *a, const AgentMsg *msg, void *userdata) {
         }
 }
 
-static void on_agent_error(AgentConn *a, int error, const char *message, void *userdata) {
+void on_agent_error(AgentConn *a, int error, const char *message, void *userdata) {
         Vm *vm = userdata;
 
         if (error == -ECONNRESET)
@@ -719,320 +414,7 @@ static void on_agent_error(AgentConn *a, int error, const char *message, void *u
         vm_kill_qemu(vm);
 }
 
-/* ---------------------------------------------------------------- start */
-
-static int socketpairs(int fds[_VM_FD_MAX][2]) {
-        for (size_t i = 0; i < _VM_FD_MAX; i++)
-                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds[i]) < 0)
-                        return -errno;
-        return 0;
-}
-
-static void close_pairs(int fds[_VM_FD_MAX][2]) {
-        for (size_t i = 0; i < _VM_FD_MAX; i++)
-                for (size_t j = 0; j < 2; j++)
-                        if (fds[i][j] >= 0) {
-                                (void) close(fds[i][j]);
-                                fds[i][j] = -EBADF;
-                        }
-}
-
-static char *tap_error_message(const NetConfig *c, int r) {
-        char *s;
-        int n;
-
-        if (r == -ENODEV)
-                n = asprintf(
-                        &s,
-                        "cannot create the VM's network interface '%s': the bridge '%s' of network '%s' does not exist",
-                        c->host_ifname, c->network, c->network);
-        else if (r == -ENOTTY)
-                n = asprintf(&s, "cannot create the VM's network interface '%s': '%s' is not a bridge",
-                             c->host_ifname, c->network);
-        else
-                n = asprintf(&s, "cannot create the VM's network interface '%s' on bridge '%s': %s",
-                             c->host_ifname, c->network, strerror(-r));
-        return n < 0 ? NULL : s;
-}
-
-static int vm_launch(Vm *vm, char **reterr) {
-        Monitor *m = vm->m;
-        const WorkloadSpec *s = m->spec;
-        _cleanup_free_ char *kernel = NULL, *initrd = NULL, *console = NULL, *cg_path = NULL, *cg_msg = NULL,
-                            *qemu_log = NULL;
-        _cleanup_strv_free_ char **argv = NULL, **jail_mounts = NULL;
-        int fds[_VM_FD_MAX][2], child_fds[_VM_JAIL_FD_MAX], errp[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int tap_fd = -EBADF;
-        char mac[18];
-        JailBind binds[3 + SPEC_MAX_MOUNTS];
-        size_t n_binds = 0;
-        QemuConfig qc;
-        pid_t pid;
-        int r;
-
-        for (size_t i = 0; i < _VM_FD_MAX; i++)
-                fds[i][0] = fds[i][1] = -EBADF;
-
-        if (asprintf(&kernel, "%s/vmlinux", m->paths.vm_dir) < 0 ||
-            asprintf(&initrd, "%s/initramfs.cpio", m->paths.vm_dir) < 0 ||
-            asprintf(&vm->jail_dir, "%s/jail", m->dir) < 0)
-                return -ENOMEM;
-        if (access(kernel, R_OK) < 0 || access(initrd, R_OK) < 0) {
-                *reterr = strdup("guest kernel or initramfs missing: run isod-vm-setup");
-                return -ENOENT;
-        }
-        if (mkdir(vm->jail_dir, 0700) < 0 && errno != EEXIST)
-                return -errno;
-
-        binds[n_binds++] = (JailBind){ kernel, "/vm/vmlinux" };
-        binds[n_binds++] = (JailBind){ vm->inline_initrd ?: initrd, "/vm/initramfs.cpio" };
-        if (vm->image)
-                binds[n_binds++] = (JailBind){ vm->image, "/vm/rootfs.erofs" };
-        for (size_t i = 0; i < s->n_mounts; i++) {
-                char t[64];
-                (void) snprintf(t, sizeof t, "/vm/mnt%zu.erofs", i);
-                r = strv_extend(&jail_mounts, t);
-                if (r < 0)
-                        return r;
-                binds[n_binds++] = (JailBind){ vm->mount_images[i], jail_mounts[i] };
-        }
-
-        qc = (QemuConfig){
-                .accel = vm->accel,
-                .cpus = s->cpus > 0 ? (unsigned) ceil(s->cpus) : 1,
-                .memory_mib = ((s->memory ?: VM_DEFAULT_MEMORY) + (UINT64_C(1) << 20) - 1) >> 20,
-                .kernel = "/vm/vmlinux",
-                .initrd = "/vm/initramfs.cpio",
-                .rootfs = vm->image ? "/vm/rootfs.erofs" : NULL,
-                .mount_images = (const char *const *) jail_mounts,
-                .nic = m->net != NULL,
-                .mac = m->net ? mac_to_string(m->net->mac, mac) : NULL,
-        };
-        r = qemu_build_argv(&qc, m->paths.qemu ?: ISOD_QEMU_PATH, &argv);
-        if (r < 0)
-                return r;
-
-        /* QEMU's cgroup: guest RAM + the VMM's own overhead, the workload's CPUs, QEMU's threads. */
-        r = cgroup_path_for_workload(m->dir, "vm", m->name, &cg_path);
-        if (r < 0)
-                return r;
-        r = cgroup_setup(
-                cg_path,
-                &(CgroupLimits){
-                        .memory = (qc.memory_mib << 20) +
-                                  (vm->accel == VM_ACCEL_KVM ? VM_VMM_OVERHEAD_KVM : VM_VMM_OVERHEAD_TCG),
-                        .cpus = s->cpus,
-                        .pids = VM_VMM_PIDS + 2 * qc.cpus,
-                        .io_weight = s->io_weight,
-                        .extra_devices = (const CgroupDeviceRule[]){ { 'c', 10, 232, "rw" } }, /* kvm */
-                        .n_extra_devices = vm->accel == VM_ACCEL_KVM ? 1 : 0,
-                },
-                &vm->cgroup, &cg_msg);
-        if (r < 0) {
-                if (asprintf(reterr, "set up QEMU's cgroup: %s", cg_msg ?: strerror(-r)) < 0)
-                        *reterr = NULL;
-                return r;
-        }
-        monitor_set_fact(m, "cgroup", json_string(cgroup_path(vm->cgroup)));
-
-        vm_setup_tty(vm);
-
-        /* The NIC's tap, here in the host's network namespace: the jail's clone() below gives
-         * QEMU an empty one, and QEMU only inherits the fd. */
-        if (m->net) {
-                r = tap_open(m->net, &tap_fd);
-                if (r < 0) {
-                        *reterr = tap_error_message(m->net, r);
-                        return r;
-                }
-                monitor_set_fact(m, "host_ifname", json_string(m->net->host_ifname));
-        }
-
-        r = socketpairs(fds);
-        if (r < 0) {
-                close_pairs(fds);
-                return r;
-        }
-        for (size_t i = 0; i < _VM_FD_MAX; i++)
-                child_fds[i] = fds[i][1];
-        child_fds[VM_FD_TAP] = tap_fd;
-        if (pipe2(errp, O_CLOEXEC) < 0) {
-                close_pairs(fds);
-                return -errno;
-        }
-
-        JailConfig jc = {
-                .root_dir = vm->jail_dir,
-                .binds = binds,
-                .n_binds = n_binds,
-                .kvm = vm->accel == VM_ACCEL_KVM,
-                .uid = jail_uid_for(getpid()),
-                .gid = jail_uid_for(getpid()),
-                .fds = child_fds,
-                .n_fds = tap_fd >= 0 ? _VM_JAIL_FD_MAX : _VM_FD_MAX,
-                .cgroup = vm->cgroup,
-                .stderr_fd = errp[1],
-        };
-        r = jail_spawn(&jc, argv, &pid, reterr);
-        (void) close(errp[1]);
-        /* QEMU holds the tap now: the kernel removes it when QEMU exits. */
-        tap_fd = safe_close(tap_fd);
-        if (r < 0) {
-                (void) close(errp[0]);
-                close_pairs(fds);
-                return r;
-        }
-        /* QEMU's own messages: STATE_DIR/qemu.log, first 64 KiB. */
-        if (asprintf(&qemu_log, "%s/qemu.log", m->dir) >= 0)
-                vm->qemu_log_fd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
-        if (relay_new(m->event, errp[0], vm->qemu_log_fd, 64U * 1024U, NULL, NULL, &vm->relay_qemu_log) < 0)
-                log_debug("Cannot keep QEMU's messages, ignoring.");
-        vm->qemu_err_pipe = errp[0];
-        vm->qemu_pid = pid;
-        vm->t_spawn = vm_since(vm);
-        for (size_t i = 0; i < _VM_FD_MAX; i++) {
-                (void) close(fds[i][1]);
-                fds[i][1] = -EBADF;
-        }
-
-        r = sd_event_add_child(m->event, &vm->child_src, pid, WEXITED, on_qemu_exit, vm);
-        if (r < 0)
-                goto fail;
-        r = qmp_new(m->event, TAKE_FD(fds[VM_FD_QMP][0]), on_qmp_event, vm, &vm->qmp);
-        if (r < 0)
-                goto fail;
-        r = agent_conn_new(m->event, fds[VM_FD_CTL][0], on_agent_msg, on_agent_error, vm, &vm->agent);
-        if (r < 0)
-                goto fail;
-        fds[VM_FD_CTL][0] = -EBADF;
-
-        /* The workload's stdio travels on the control port (id 0): its output is queued for the
-         * client here, its stdin is read once the CONFIG went out (send_config()). */
-        vm->io = (VmExec){ .id = 0, .in_fd = -EBADF, .vm = vm };
-        for (size_t i = 0; i < 2; i++)
-                if (outq_new(m->event, m->stdio[1 + i], on_exec_out_drained, &vm->io, &vm->io.out[i]) < 0)
-                        vm->io.out[i] = NULL; /* output to nowhere rather than blocking */
-        if (asprintf(&console, "%s/console.log", m->dir) < 0) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        vm->console_fd = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
-        r = relay_new(m->event, fds[VM_FD_CONSOLE][0], vm->console_fd, VM_CONSOLE_LOG_MAX, NULL, NULL,
-                      &vm->relay_console);
-        if (r < 0)
-                goto fail;
-        /* The relay keeps this socket; it closes with the Vm. */
-        vm->console_sock = TAKE_FD(fds[VM_FD_CONSOLE][0]);
-
-        (void) vm_arm_timer(vm, VM_BOOT_TIMEOUT_USEC, on_boot_timeout);
-        return 0;
-
-fail:
-        close_pairs(fds);
-        vm_kill_qemu(vm);
-        return r;
-}
-
-static void vm_launch_or_fail(Vm *vm) {
-        _cleanup_free_ char *msg = NULL;
-        int r;
-
-        r = vm_launch(vm, &msg);
-        if (r < 0) {
-                if (!msg && asprintf(&msg, "cannot start QEMU: %s", strerror(-r)) < 0)
-                        msg = NULL;
-                monitor_payload_failed(vm->m, r, msg ?: "cannot start QEMU");
-        }
-}
-
-static void on_image_built(int r, const char *path, void *userdata) {
-        Vm *vm = userdata;
-        char msg[256];
-
-        if (r < 0) {
-                (void) snprintf(msg, sizeof msg, "building the VM image failed: %s", strerror(-r));
-                monitor_payload_failed(vm->m, r, msg);
-                vm->n_builds = (size_t) -1; /* never launch */
-                return;
-        }
-        if (vm->n_builds == (size_t) -1 || --vm->n_builds > 0)
-                return;
-        vm_launch_or_fail(vm);
-}
-
-static int vm_start(Monitor *m) {
-        const WorkloadSpec *s = m->spec;
-        _cleanup_free_ char *reason = NULL;
-        ImageKey rootfs_key;
-        bool have_key = false;
-        Vm *vm;
-        int r;
-
-        vm = calloc(1, sizeof(Vm));
-        if (!vm)
-                return -ENOMEM;
-        m->backend_data = vm;
-        vm->m = m;
-        vm->t0 = now_usec(CLOCK_MONOTONIC);
-        vm->console_fd = vm->qemu_log_fd = vm->qemu_err_pipe = vm->console_sock = -EBADF;
-        vm->io.in_fd = -EBADF;
-        for (size_t i = 0; i < VM_MAX_EXECS; i++)
-                vm->execs[i].in_fd = -EBADF;
-
-        r = vm_accel_detect(m->paths.accel, &vm->accel, &reason);
-        if (r < 0)
-                return r;
-        monitor_set_fact(m, "accel", json_string(vm_accel_to_string(vm->accel)));
-        if (reason)
-                monitor_set_fact(m, "accel_reason", json_string(reason));
-
-        if (s->rootfs)
-                vm->rootfs_dir = strdup(s->rootfs);
-        else if (asprintf(&vm->rootfs_dir, "%s/%s/rootfs", m->paths.image_dir, s->image) < 0)
-                vm->rootfs_dir = NULL;
-        if (!vm->rootfs_dir)
-                return -ENOMEM;
-
-        vm->mount_images = calloc(s->n_mounts + 1, sizeof(char *));
-        vm->builds = calloc(s->n_mounts + 1, sizeof(ImageBuild *));
-        if (!vm->mount_images || !vm->builds)
-                return -ENOMEM;
-        /* A small rootfs rides in the initramfs: no disk, and the guest loads no block, erofs or
-         * overlay module for it (docs/vm.md). Larger ones become a cached erofs image. */
-        /* The rootfs tree is walked once, for both. A missing one is reported by image_get(). */
-        r = image_tree_key(vm->rootfs_dir, &rootfs_key);
-        if (r >= 0) {
-                _cleanup_free_ char *base = NULL;
-
-                if (asprintf(&base, "%s/initramfs.cpio", m->paths.vm_dir) < 0)
-                        return -ENOMEM;
-                r = image_inline_get(m->paths.cache_dir, vm->rootfs_dir, &rootfs_key, base,
-                                     &vm->inline_initrd);
-                if (r < 0)
-                        log_debug_errno(r, "Cannot put the rootfs in the initramfs, using a disk: %m");
-                have_key = true;
-        }
-        monitor_set_fact(m, "rootfs", json_string(vm->inline_initrd ? "initramfs" : "erofs"));
-        for (size_t i = 0; i <= s->n_mounts; i++) {
-                const char *dir = i == 0 ? vm->rootfs_dir : s->mounts[i - 1].source;
-                char **slot = i == 0 ? &vm->image : &vm->mount_images[i - 1];
-
-                if (i == 0 && vm->inline_initrd)
-                        continue;
-
-                r = image_get(m->event, m->paths.cache_dir, dir, i == 0 && have_key ? &rootfs_key : NULL,
-                              m->stdio[2], on_image_built, vm, slot, &vm->builds[i]);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        vm->n_builds++;
-        }
-        if (vm->n_builds == 0)
-                vm_launch_or_fail(vm);
-        return 0;
-}
-
-/* ---------------------------------------------------------------- stop, kill, exec, stats */
+/* ---------------------------------------------------------------- stop, kill, stats */
 
 static int vm_stop(Monitor *m, uint64_t timeout_usec) {
         Vm *vm = vm_get(m);
@@ -1062,91 +444,6 @@ static int vm_kill(Monitor *m, int signo) {
                 return 0;
         }
         return -EBUSY;
-}
-
-static int on_exec_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        VmExec *e = userdata;
-
-        e->retry_src = sd_event_source_disable_unref(e->retry_src);
-        if (e->in_src)
-                (void) sd_event_source_set_enabled(e->in_src, SD_EVENT_ON);
-        return 0;
-}
-
-static int on_exec_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        VmExec *e = userdata;
-        static uint8_t buf[AGENT_DATA_MAX];
-        uint8_t idb[4];
-        ssize_t n;
-        Vm *vm = e->vm;
-
-        if (!vm || !vm->agent)
-                return 0;
-        if (e->in_flight >= AGENT_STDIN_WINDOW) {
-                /* The agent has a window's worth unwritten: wait for its STDIN_ACK. */
-                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
-                return 0;
-        }
-        if (!agent_conn_can_send(vm->agent)) {
-                /* Backpressure: the guest is slower than the client; look again in 10ms. */
-                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
-                e->retry_src = sd_event_source_disable_unref(e->retry_src);
-                (void) sd_event_add_time_relative(vm->m->event, &e->retry_src, CLOCK_MONOTONIC,
-                                                  10 * USEC_PER_MSEC, 0, on_exec_retry, e);
-                return 0;
-        }
-        agent_put_u32(idb, e->id);
-        n = read(e->in_fd, buf, MIN(sizeof buf, AGENT_STDIN_WINDOW - e->in_flight));
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                return 0;
-        if (n <= 0) {
-                (void) agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, NULL, 0);
-                e->in_src = sd_event_source_disable_unref(e->in_src);
-                return 0;
-        }
-        if (agent_conn_send(vm->agent, AGENT_MSG_STDIN, idb, 4, buf, (size_t) n) >= 0)
-                e->in_flight += (uint64_t) n;
-        return 0;
-}
-
-static int vm_exec(Monitor *m, ExecRequest *x) {
-        Vm *vm = vm_get(m);
-        _cleanup_free_ uint8_t *kv = NULL;
-        VmExec *e = NULL;
-        uint8_t idb[4];
-        size_t n;
-        int r;
-
-        if (!vm || !vm->workload_started || vm->workload_exited || vm->qemu_exited)
-                return -EBUSY;
-        for (size_t i = 0; i < VM_MAX_EXECS; i++)
-                if (vm->execs[i].id == 0) {
-                        e = &vm->execs[i];
-                        break;
-                }
-        if (!e)
-                return -EBUSY;
-        struct winsize ws = {};
-        if (x->terminal && x->fds[0] >= 0 && isatty(x->fds[0])) {
-                tty_make_raw(x->fds[0]);
-                (void) winsize_changed(x->fds[0], &ws);
-        }
-        r = agent_encode_exec(x, m->spec, x->terminal ? &ws : NULL, &kv, &n);
-        if (r < 0)
-                return r;
-        if (++vm->next_exec_id == 0)
-                vm->next_exec_id = 1;
-        agent_put_u32(idb, vm->next_exec_id);
-        r = agent_conn_send(vm->agent, AGENT_MSG_EXEC, idb, 4, kv, n);
-        if (r < 0)
-                return r;
-        *e = (VmExec){ .id = vm->next_exec_id, .x = x, .in_fd = -EBADF, .ws = ws, .vm = vm };
-        for (size_t i = 0; i < 2; i++)
-                if (outq_new(m->event, x->fds[1 + i], on_exec_out_drained, e, &e->out[i]) < 0)
-                        e->out[i] = NULL; /* output to nowhere rather than blocking */
-        vm_arm_winsize_poll(vm);
-        session_stdin_start(vm, e, x->fds[0]);
-        return 0;
 }
 
 static int proc_qemu_figures(pid_t pid, json_t *o) {
