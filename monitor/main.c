@@ -393,7 +393,7 @@ int main(int argc, char *argv[]) {
                 int nice;
 
                 /* Preparing ahead is background work: a launch in flight has the CPU first. The
-                 * priority comes back with the assignment (and the holder's, in cgroup.c). */
+                 * priority comes back with the assignment (and the holder's, in cgroup-spare.c). */
                 if (nice_self(&nice) < 0)
                         nice = 0;
                 (void) setpriority(PRIO_PROCESS, 0, 19);

@@ -74,7 +74,7 @@ struct Monitor {
         uint64_t started_usec, exited_usec;
         json_t *extra; /* backend facts published in monitor.json ("accel", …) */
 
-        /* A spare monitor's pre-made cgroup leaves with their holder (cgroup.c, v1 only), for the
+        /* A spare monitor's pre-made cgroup leaves with their holder (cgroup-spare.c, v1 only), for the
          * container backend to take (NULL once taken); freed after start otherwise. */
         struct Cgroup *cgroup_spare;
 
