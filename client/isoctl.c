@@ -453,14 +453,13 @@ static int verb_rm(sd_bus *bus, int argc, char *argv[]) {
                         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
                         _cleanup_free_ char *path = NULL;
 
-                        /* Kill it if it runs; ignore "not running". */
-                        if (workload_path(bus, argv[i], &path) >= 0) {
-                                (void) sd_bus_call_method(bus, "org.isod1", path, "org.isod1.Workload",
-                                                          "Kill", &e, NULL, "i", SIGKILL);
-                                sd_bus_error_free(&e);
+                        /* Kill it if it runs and wait for the end; "not running" (created, exited)
+                         * means there is nothing to wait for: Wait would only return at its start. */
+                        if (workload_path(bus, argv[i], &path) >= 0 &&
+                            sd_bus_call_method(bus, "org.isod1", path, "org.isod1.Workload", "Kill", &e,
+                                               NULL, "i", SIGKILL) >= 0)
                                 (void) sd_bus_call_method(bus, "org.isod1", path, "org.isod1.Workload",
                                                           "Wait", &e, NULL, "");
-                        }
                 }
                 r = simple_call(bus, argv[i], "Remove", 0, "");
                 if (r < 0)
