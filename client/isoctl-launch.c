@@ -161,6 +161,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 ARG_NETWORK,
                 ARG_IP,
                 ARG_MAC,
+                ARG_ENTRYPOINT,
         };
         static const struct option options[] = {
                 { "isolation", required_argument, NULL, ARG_ISOLATION },
@@ -168,6 +169,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 { "detach", no_argument, NULL, 'd' },
                 { "keep", no_argument, NULL, ARG_KEEP },
                 { "image", required_argument, NULL, ARG_IMAGE },
+                { "entrypoint", required_argument, NULL, ARG_ENTRYPOINT },
                 { "rootfs", required_argument, NULL, ARG_ROOTFS },
                 { "env", required_argument, NULL, 'e' },
                 { "cwd", required_argument, NULL, 'w' },
@@ -346,6 +348,11 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                         break;
                 case ARG_READONLY:
                         json_object_set_new(spec, "readonly_rootfs", json_true());
+                        break;
+                case ARG_ENTRYPOINT:
+                        /* As Docker's: one program (its arguments are the command), "" for none. */
+                        json_object_set_new(obj_child(spec, "process"), "entrypoint",
+                                            optarg[0] ? json_pack("[s]", optarg) : json_array());
                         break;
                 case ARG_SECCOMP:
                         json_object_set_new(spec, "seccomp", json_string(optarg));
@@ -587,10 +594,24 @@ static int launch_attached(sd_bus *bus, json_t *spec, bool keep, int master, int
                 int status, launch_error = 0, r;
 
                 if (picked) {
-                        json_t *args = json_object_get(json_object_get(spec, "process"), "args");
+                        json_t *proc = json_object_get(spec, "process");
+                        json_t *args = json_object_get(proc, "args");
+                        const char *base = json_string_value(
+                                json_array_get(json_object_get(proc, "entrypoint"), 0));
+                        _cleanup_free_ char *img = NULL;
 
-                        r = workload_name_generate(strempty(json_string_value(json_array_get(args, 0))),
-                                                   &generated);
+                        /* The image's command: named after the image ("app" for "lib/app:1.0"). */
+                        if (!base)
+                                base = json_string_value(json_array_get(args, 0));
+                        if (!base && json_is_string(json_object_get(spec, "image"))) {
+                                img = strdup(json_string_value(json_object_get(spec, "image")));
+                                if (img && !startswith(img, "sha256:"))
+                                        img[strcspn(img, ":")] = 0;
+                                base = img ? strrchr(img, '/') ? strrchr(img, '/') + 1 : img : NULL;
+                                if (base && startswith(base, "sha256"))
+                                        base = "image";
+                        }
+                        r = workload_name_generate(strempty(base), &generated);
                         if (r < 0)
                                 return EXIT_ISOCTL_ERROR;
                         json_object_set_new(spec, "name", json_string(generated));
@@ -629,7 +650,9 @@ int verb_launch(int argc, char *argv[], bool create_only) {
         r = parse_launch_options(argc, argv, &spec, &detach, &keep, &tty, &idx);
         if (r < 0)
                 return EXIT_USAGE;
-        if (!json_object_get(json_object_get(spec, "process"), "args")) {
+        /* With --image the command may be the image's own (its Entrypoint and Cmd). */
+        if (!json_object_get(json_object_get(spec, "process"), "args") && !json_object_get(spec, "image") &&
+            !json_object_get(json_object_get(spec, "process"), "entrypoint")) {
                 fprintf(stderr, "isoctl: no command given. Usage: isoctl %s [OPTIONS] -- CMD [ARGS...]\n",
                         create_only ? "create" : "launch");
                 json_decref(spec);

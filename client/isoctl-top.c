@@ -112,7 +112,7 @@ static int row_cmp(const void *a, const void *b) {
         return strcmp(((const Row *) a)->name, ((const Row *) b)->name);
 }
 
-static void human(uint64_t v, char *buf, size_t size) {
+void human_size(uint64_t v, char *buf, size_t size) {
         static const char *const u[] = { "B", "K", "M", "G", "T" };
         double d = (double) v;
         size_t i = 0;
@@ -149,9 +149,9 @@ static void print_round(Row *rows, size_t n, bool screen) {
                         (void) snprintf(cpu, sizeof cpu, "-");
                 else
                         (void) snprintf(cpu, sizeof cpu, "%.1f", w->cpu_pct);
-                human(w->mem, mem, sizeof mem);
-                human(w->rx, rx, sizeof rx);
-                human(w->tx, tx, sizeof tx);
+                human_size(w->mem, mem, sizeof mem);
+                human_size(w->rx, rx, sizeof rx);
+                human_size(w->tx, tx, sizeof tx);
                 (void) snprintf(pids, sizeof pids, "%" PRIu64, w->pids);
                 printf("%-24s %-10s %-9s %6s %9s %6s %9s %9s\n", w->name, w->isolation, w->state, cpu, mem,
                        pids, rx, tx);

@@ -530,6 +530,46 @@ int bus_read_dict_json(sd_bus_message *m, json_t **ret) {
                                 for (size_t i = 0; v && l && l[i]; i++)
                                         json_array_append_new(v, json_string(l[i]));
                         }
+                } else if (startswith(contents, "a(") && endswith(contents, ")") &&
+                           strspn(contents + 2, "sotuib") == strlen(contents) - 3) {
+                        /* An array of structs of basic types: an array of arrays. */
+                        const char *fields = contents + 2;
+                        size_t nf = strlen(contents) - 3;
+                        _cleanup_free_ char *inner = strndup(contents + 1, nf + 2);
+                        _cleanup_free_ char *fields_sig = strndup(fields, nf);
+
+                        v = json_array();
+                        if (inner && fields_sig && sd_bus_message_enter_container(m, 'a', inner) >= 0) {
+                                while (v && sd_bus_message_enter_container(m, 'r', fields_sig) > 0) {
+                                        json_t *row = json_array();
+                                        for (size_t f = 0; row && f < nf; f++) {
+                                                union {
+                                                        const char *s;
+                                                        uint64_t t;
+                                                        uint32_t u;
+                                                        int32_t i;
+                                                        int b;
+                                                } x;
+                                                if (sd_bus_message_read_basic(m, fields[f], &x) < 0)
+                                                        break;
+                                                if (fields[f] == 's' || fields[f] == 'o')
+                                                        json_array_append_new(row, json_string(x.s));
+                                                else if (fields[f] == 't')
+                                                        json_array_append_new(
+                                                                row, json_integer((json_int_t) x.t));
+                                                else if (fields[f] == 'u')
+                                                        json_array_append_new(row, json_integer(x.u));
+                                                else if (fields[f] == 'i')
+                                                        json_array_append_new(row, json_integer(x.i));
+                                                else
+                                                        json_array_append_new(row, json_boolean(x.b));
+                                        }
+                                        json_array_append_new(v, row);
+                                        (void) sd_bus_message_exit_container(m);
+                                }
+                                (void) sd_bus_message_exit_container(m);
+                        } else
+                                (void) sd_bus_message_skip(m, contents);
                 } else
                         (void) sd_bus_message_skip(m, contents);
                 if (v)
@@ -639,9 +679,14 @@ static void help(void) {
                "  status                             isod's version, policy and backends\n"
                "  policy show|check FILE|explain [LAUNCH OPTIONS] -- CMD|reload\n"
                "  network create NAME [--subnet auto|CIDR] [--isolated] [--mtu N] [--no-nat]\n"
-               "  network list|show NAME|rm NAME... [--json]  isod's NAT networks (bridges)\n\n"
+               "  network list|show NAME|rm NAME... [--json]  isod's NAT networks (bridges)\n"
+               "  image import FILE|DIR|- [--name NAME[:TAG]]  an OCI layout or archive, a docker-archive,\n"
+               "                                     a rootfs tarball (isoctl image --help)\n"
+               "  image build NAME --debian SUITE [--include PKG,...]  a Debian image with mmdebstrap\n"
+               "  image list|show NAME|rm NAME... [--json]  the image store\n\n"
                "Launch options: --isolation=auto|vm|container  --name NAME  -d/--detach  --keep\n"
-               "  --image NAME | --rootfs DIR  -e/--env K=V  -w/--cwd DIR  -u/--user UID[:GID]\n"
+               "  --image NAME[:TAG]|ID (its Entrypoint/Cmd/Env/WorkingDir/User apply; the command given\n"
+               "  replaces Cmd)  --entrypoint CMD  --rootfs DIR  -e/--env K=V  -w/--cwd DIR  -u/--user UID[:GID]\n"
                "  --hostname NAME  --memory SIZE  --cpus N  --pids N  --mount SRC:DST[:rw]\n"
                "  --label K=V  --userns  --read-only  --seccomp default|unconfined|FILE  -t/--tty\n"
                "  -i/--interactive (with -d: stdin stays open for isoctl attach)\n"
@@ -712,6 +757,11 @@ int main(int argc, char *argv[]) {
         }
         if (streq(args[0], "network")) {
                 r = verb_network(n, args);
+                free(args);
+                return r;
+        }
+        if (streq(args[0], "image")) {
+                r = verb_image(n, args);
                 free(args);
                 return r;
         }

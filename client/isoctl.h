@@ -47,6 +47,11 @@ int run_until_reply(sd_bus *bus, sd_bus_message *launch, sd_bus_message *call, c
  * its command line before it connects. */
 int verb_network(int argc, char *argv[]);
 
+/* isoctl-image.c: `image import|build|list|show|rm`; checks its command line before it connects. */
+int verb_image(int argc, char *argv[]);
+/* isoctl-top.c: 1.5M, 230K */
+void human_size(uint64_t v, char *buf, size_t size);
+
 /* isoctl-tty.c */
 #define FD_TO_PTR(fd) ((void *) (intptr_t) ((fd) + 1))
 #define PTR_TO_FD(p) ((int) (intptr_t) (p) -1)

@@ -66,6 +66,12 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
         for (size_t i = 0; s->args && s->args[i]; i++)
                 json_array_append_new(a, json_string(s->args[i]));
         json_object_set_new(proc, "args", a);
+        if (s->entrypoint_set) {
+                a = json_array();
+                for (size_t i = 0; s->entrypoint && s->entrypoint[i]; i++)
+                        json_array_append_new(a, json_string(s->entrypoint[i]));
+                json_object_set_new(proc, "entrypoint", a);
+        }
         if (s->env) {
                 a = json_array();
                 for (size_t i = 0; s->env[i]; i++)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <math.h>
 #include <sys/random.h>
 #include <stdarg.h>
@@ -132,6 +133,8 @@ WorkloadSpec *workload_spec_free(WorkloadSpec *s) {
         free(s->image);
         free(s->rootfs);
         strv_free(s->args);
+        strv_free(s->entrypoint);
+        free(s->image_id);
         strv_free(s->env);
         free(s->cwd);
         free(s->groups);
@@ -180,6 +183,47 @@ bool path_is_safe_absolute(const char *p) {
                 s = e;
         }
         return true;
+}
+
+static bool ref_component_char(char c) {
+        return isalnum((unsigned char) c) || c == '.' || c == '_' || c == '-';
+}
+
+bool image_ref_is_valid(const char *s) {
+        const char *tag, *slash;
+        size_t n;
+
+        if (!s || (n = strlen(s)) == 0 || n > IMAGE_REF_MAX)
+                return false;
+        if (startswith(s, "sha256:")) {
+                if (n != 7 + 64)
+                        return false;
+                for (const char *p = s + 7; *p; p++)
+                        if (!isdigit((unsigned char) *p) && !(*p >= 'a' && *p <= 'f'))
+                                return false;
+                return true;
+        }
+        slash = strrchr(s, '/');
+        tag = strrchr(slash ?: s, ':');
+        if (tag) {
+                size_t t = strlen(tag + 1);
+
+                if (t == 0 || t > 128 || !(isalnum((unsigned char) tag[1]) || tag[1] == '_'))
+                        return false;
+                for (const char *p = tag + 1; *p; p++)
+                        if (!isalnum((unsigned char) *p) && *p != '_' && *p != '.' && *p != '-')
+                                return false;
+                n = (size_t) (tag - s);
+        }
+        /* Components: never empty, never starting with '.', so never "." or "..". */
+        for (size_t i = 0; i < n; i++) {
+                if (i == 0 || s[i - 1] == '/') {
+                        if (!isalnum((unsigned char) s[i]))
+                                return false;
+                } else if (s[i] != '/' && !ref_component_char(s[i]))
+                        return false;
+        }
+        return s[n - 1] != '/';
 }
 
 int parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid) {
@@ -286,8 +330,8 @@ static int get_strv(json_t *obj, const char *key, const char *where, size_t max,
 }
 
 static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
-        static const char *const keys[] = { "args",   "env",      "cwd",         "user",
-                                            "groups", "terminal", "interactive", NULL };
+        static const char *const keys[] = { "args",   "entrypoint", "env",         "cwd", "user",
+                                            "groups", "terminal",   "interactive", NULL };
         _cleanup_free_ char *user = NULL;
         json_t *g;
         int r;
@@ -300,6 +344,10 @@ static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
         r = get_strv(p, "args", "process.", SPEC_MAX_ARGS, &s->args, reterr);
         if (r < 0)
                 return r;
+        r = get_strv(p, "entrypoint", "process.", SPEC_MAX_ARGS, &s->entrypoint, reterr);
+        if (r < 0)
+                return r;
+        s->entrypoint_set = r > 0;
         r = get_strv(p, "env", "process.", SPEC_MAX_ENV, &s->env, reterr);
         if (r < 0)
                 return r;
@@ -661,10 +709,16 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
                 return r;
         if (s->image && s->rootfs)
                 return fail(reterr, "Set either 'image' or 'rootfs', not both.");
-        if (s->image && !identifier_is_valid(s->image))
-                return fail(reterr, "Invalid image name '%s'.", s->image);
+        if (s->image && !image_ref_is_valid(s->image))
+                return fail(reterr,
+                            "Invalid image name '%s': use NAME[:TAG] (NAME components "
+                            "[A-Za-z0-9][A-Za-z0-9._-]* separated by '/') or sha256:<64 hex>.",
+                            s->image);
         if (s->rootfs && !path_is_safe_absolute(s->rootfs))
                 return fail(reterr, "'rootfs' must be an absolute path without '..' components.");
+        /* With an image named, the command may come from its config (Entrypoint, Cmd): isod
+         * applies it, and refuses the spec then if there is still none. */
+        bool from_image = s->image;
         if (!s->image && !s->rootfs) {
                 s->image = strdup("busybox");
                 if (!s->image)
@@ -672,14 +726,16 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
         }
 
         v = json_object_get(root, "process");
-        if (!v)
+        if (!v && !from_image)
                 return fail(reterr, "'process' is missing: it needs at least 'args'.");
-        r = parse_process(s, v, reterr);
-        if (r < 0)
-                return r;
-        if (!s->args || !s->args[0])
+        if (v) {
+                r = parse_process(s, v, reterr);
+                if (r < 0)
+                        return r;
+        }
+        if ((!s->args || !s->args[0]) && !from_image)
                 return fail(reterr, "'process.args' must have at least one element.");
-        if (s->args[0][0] == 0)
+        if (s->args && s->args[0] && s->args[0][0] == 0)
                 return fail(reterr, "'process.args[0]' must not be empty.");
 
         v = json_object_get(root, "resources");

@@ -81,12 +81,14 @@ typedef struct SpecLabel {
 typedef struct WorkloadSpec {
         char *name; /* may be NULL before the manager assigns one */
         Isolation isolation;
-        char *image;  /* name in the image store; NULL if rootfs is set */
+        char *image;  /* a stored image's name or ID, or a built-in image; NULL if rootfs is set */
         char *rootfs; /* absolute directory; NULL if image is set */
 
-        char **args; /* NULL-terminated, at least one */
-        char **env;  /* NULL-terminated, "K=V" */
-        char *cwd;   /* absolute, default "/" */
+        char **args;       /* NULL-terminated; at least one once the image's config is applied */
+        char **entrypoint; /* process.entrypoint: replaces the image's Entrypoint (and drops its Cmd) */
+        bool entrypoint_set;
+        char **env; /* NULL-terminated, "K=V" */
+        char *cwd;  /* absolute, default "/" */
         bool user_set;
         uid_t uid;
         gid_t gid;
@@ -116,6 +118,10 @@ typedef struct WorkloadSpec {
         bool userns;
         bool readonly_rootfs;
         char *seccomp; /* NULL/"default", "unconfined", or an absolute path to a JSON profile */
+
+        /* Set by isod when it resolves a stored image (never parsed or serialized): its ID
+         * ("sha256:…"), which policy "image" globs also match. */
+        char *image_id;
 } WorkloadSpec;
 
 WorkloadSpec *workload_spec_free(WorkloadSpec *s);
@@ -137,6 +143,10 @@ int workload_name_generate(const char *argv0, char **ret);
 /* "1000", "1000:100" → uid/gid. Names are not resolved (they would be the host's). */
 int parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid);
 bool path_is_safe_absolute(const char *p);
+/* An image reference: NAME[:TAG] with NAME components [A-Za-z0-9][A-Za-z0-9._-]* separated by '/'
+ * (at most 255 bytes, TAG [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}), or an ID "sha256:<64 hex>". */
+bool image_ref_is_valid(const char *s);
+#define IMAGE_REF_MAX 255U
 /* [A-Za-z0-9][A-Za-z0-9_-]{0,14}: usable as a bridge's name. */
 bool network_name_is_valid(const char *s);
 int parse_ipv4(const char *s, uint32_t *ret);

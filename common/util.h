@@ -25,6 +25,8 @@ bool identifier_is_valid(const char *s);
 
 /* Reads a whole file (at most max_size bytes, else -EFBIG), NUL-terminated. */
 int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);
+/* The same from an open file, read from its current offset. */
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
 /* Writes via a temporary file + rename, so readers see the old or the new content (no fsync:
  * meant for state on tmpfs). */
 int write_file_atomic_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode);

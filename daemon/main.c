@@ -23,7 +23,9 @@ static void help(void) {
                "Runs workloads as VMs or containers behind the org.isod1 D-Bus API.\n\n"
                "  --bus-address=ADDR   connect to this bus instead of the system bus\n"
                "  --state-dir=DIR      runtime state (default " ISOD_STATE_DIR ")\n"
-               "  --image-dir=DIR      image store (default " ISOD_IMAGE_DIR ")\n"
+               "  --image-dir=DIR      built-in images (default " ISOD_IMAGE_DIR ")\n"
+               "  --store-dir=DIR      imported images and their layers (default " ISOD_STORE_DIR ")\n"
+               "  --image-importer=PATH isod-image-import (default " ISOD_IMPORT_PATH ")\n"
                "  --vm-dir=DIR         guest kernel and initramfs (default " ISOD_VM_DIR ")\n"
                "  --cache-dir=DIR      built images and filters (default " ISOD_CACHE_DIR ")\n"
                "  --policy=FILE        policy file (default " ISOD_POLICY_PATH ")\n"
@@ -68,6 +70,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 ARG_SPARES,
                 ARG_PRIVATE,
                 ARG_NETWORK_DIR,
+                ARG_STORE_DIR,
+                ARG_IMPORTER,
                 ARG_DNS_UPSTREAM,
                 ARG_LOG_MAX_SIZE,
                 ARG_DEBUG,
@@ -87,6 +91,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 { "spare-monitors", required_argument, NULL, ARG_SPARES },
                 { "private-socket", required_argument, NULL, ARG_PRIVATE },
                 { "network-dir", required_argument, NULL, ARG_NETWORK_DIR },
+                { "store-dir", required_argument, NULL, ARG_STORE_DIR },
+                { "image-importer", required_argument, NULL, ARG_IMPORTER },
                 { "dns-upstream", required_argument, NULL, ARG_DNS_UPSTREAM },
                 { "log-max-size", required_argument, NULL, ARG_LOG_MAX_SIZE },
                 { "debug", no_argument, NULL, ARG_DEBUG },
@@ -152,6 +158,12 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 case ARG_NETWORK_DIR:
                         r = set_str(&cfg->network_dir, optarg);
                         break;
+                case ARG_STORE_DIR:
+                        r = set_str(&cfg->store_dir, optarg);
+                        break;
+                case ARG_IMPORTER:
+                        r = set_str(&cfg->import_path, optarg);
+                        break;
                 case ARG_DNS_UPSTREAM:
                         if (optarg[0] != '\0' && optarg[0] != '/')
                                 return log_error_errno(-EINVAL,
@@ -188,6 +200,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
             (!cfg->qemu && set_str(&cfg->qemu, ISOD_QEMU_PATH) < 0) ||
             (!cfg->accel && set_str(&cfg->accel, "auto") < 0) ||
             (!cfg->network_dir && set_str(&cfg->network_dir, ISOD_NETWORK_DIR) < 0) ||
+            (!cfg->store_dir && set_str(&cfg->store_dir, ISOD_STORE_DIR) < 0) ||
+            (!cfg->import_path && set_str(&cfg->import_path, ISOD_IMPORT_PATH) < 0) ||
             (!cfg->dns_upstream && set_str(&cfg->dns_upstream, "/etc/resolv.conf") < 0) ||
             (!cfg->private_socket && asprintf(&cfg->private_socket, "%s/private", cfg->state_dir) < 0))
                 return log_oom();
@@ -195,7 +209,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *cfg) {
                 return log_error_errno(-errno, "Cannot execute the monitor '%s': %m", cfg->monitor_path);
         for (const char *const *p =
                      (const char *const[]){ cfg->state_dir, cfg->image_dir, cfg->vm_dir, cfg->cache_dir,
-                                            cfg->monitor_path, cfg->network_dir, NULL };
+                                            cfg->monitor_path, cfg->network_dir, cfg->store_dir,
+                                            cfg->import_path, NULL };
              *p; p++)
                 if ((*p)[0] != '/')
                         return log_error_errno(-EINVAL, "Path '%s' must be absolute.", *p);

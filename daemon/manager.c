@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "dbus-api.h"
+#include "image.h"
 #include "log.h"
 #include "manager.h"
 #include "network.h"
@@ -69,6 +70,7 @@ int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
         *config = (ManagerConfig){};
         m->workloads_fd = -EBADF;
         m->network_dir_fd = m->net_state_fd = -EBADF;
+        m->store_fd = -EBADF;
         m->zygote_conn = -EBADF;
         /* ISOD_NO_SPARE_MONITOR=1: every launch execs its monitor (for comparisons in bench/). */
         if (secure_getenv("ISOD_NO_SPARE_MONITOR"))
@@ -84,6 +86,9 @@ int manager_new(sd_event *event, ManagerConfig *config, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Refusing to start with an invalid policy: %s", strna(err));
         r = network_manager_init(m);
+        if (r < 0)
+                return r;
+        r = image_store_init(m);
         if (r < 0)
                 return r;
 
@@ -102,6 +107,7 @@ Manager *manager_free(Manager *m) {
         }
         manager_spare_done(m);
         network_manager_done(m);
+        image_store_done(m);
         bus_caller_cache_clear();
         policy_free(m->policy);
         for (int k = 0; k < _BACKEND_KIND_MAX; k++)
@@ -117,6 +123,8 @@ Manager *manager_free(Manager *m) {
         free(m->config.accel);
         free(m->config.policy_path);
         free(m->config.network_dir);
+        free(m->config.store_dir);
+        free(m->config.import_path);
         free(m->config.dns_upstream);
         bus_private_done(m);
         free(m->config.private_socket);
@@ -199,6 +207,9 @@ int manager_load(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Networking is not fully restored: %m");
 
+        /* Images that lost their last name and user while isod was away; orphan layers. */
+        image_store_gc(m);
+
         /* Now that they are registered, let finished auto_remove workloads go. */
         for (Workload *w = m->workloads, *next; w; w = next) {
                 next = w->next;
@@ -223,7 +234,10 @@ void manager_forget(Manager *m, Workload *w) {
                 }
         w->removed = true;
         bus_workload_removed(m, w);
+        bool had_image = w->image_id;
         workload_free(w);
+        if (had_image) /* it may have been an unnamed image's last user */
+                image_store_gc(m);
 }
 
 bool manager_may_manage(Manager *m, const Caller *caller, Workload *w) {
@@ -244,6 +258,10 @@ static int manager_decide(Manager *m, const char *spec_json, const Caller *calle
         r = workload_spec_parse(spec_json, strlen(spec_json), &spec, reterr);
         if (r < 0)
                 return r;
+        /* The image's config is the spec's defaults, and its labels are matched by the policy. */
+        r = image_apply(m, spec, reterr);
+        if (r < 0)
+                return r;
         caller_to_policy(caller, &pc);
         r = policy_evaluate(m->policy, spec, &pc, ret_decision, reterr);
         if (r < 0)
@@ -260,6 +278,7 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         const struct backend_ops *ops;
         BackendKind kind;
         Workload *w = NULL;
+        struct Image *img = NULL;
         size_t per_uid = 0;
         int r;
 
@@ -286,6 +305,17 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         r = ops->validate(d->spec, reterr);
         if (r < 0)
                 return r;
+        if (requested->image_id) {
+                img = image_find_id(m, requested->image_id);
+                if (!img)
+                        return -ENXIO;
+                if (d->spec->userns && img->n_layers > 1 && kind == BACKEND_CONTAINER)
+                        return set_error_message(
+                                reterr, -EOPNOTSUPP,
+                                "A user namespace over a multi-layer image (%s, %zu layers) is not supported "
+                                "yet: every lower layer would need its own idmapped mount.",
+                                requested->image, img->n_layers);
+        }
 
         if (m->n_workloads >= MANAGER_MAX_WORKLOADS)
                 return -EUSERS;
@@ -321,6 +351,14 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         d->spec->isolation = d->isolation;
         w->spec = TAKE_PTR(d->spec);
         w->kind = kind;
+        if (img) {
+                w->image_id = strdup(img->id);
+                w->image_json = image_monitor_json(m, img);
+                if (!w->image_id || !w->image_json) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
         /* Its network before its first instruction: lease, published ports, firewall, name. */
         r = network_workload_attach(m, w, reterr);
         if (r < 0)
@@ -359,6 +397,9 @@ int manager_explain(Manager *m, const char *spec_json, const Caller *caller, cha
         int r;
 
         r = workload_spec_parse(spec_json, strlen(spec_json), &spec, ret_text);
+        if (r < 0)
+                return r;
+        r = image_apply(m, spec, ret_text);
         if (r < 0)
                 return r;
         caller_to_policy(caller, &pc);

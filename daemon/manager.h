@@ -26,6 +26,8 @@ typedef struct ManagerConfig {
         char *policy_path;
         char *private_socket; /* direct connections for root (dbus-api/private.c); "" for none */
         char *network_dir;    /* network definitions and leases (daemon/network.c) */
+        char *store_dir;      /* the image store (daemon/image.c) */
+        char *import_path;    /* isod-image-import */
         char *dns_upstream;   /* resolv.conf the networks' name servers forward to; "" = none */
         unsigned spares;      /* monitors kept started ahead of launches (daemon/spawn.c) */
         bool spares_set;
@@ -97,6 +99,15 @@ typedef struct Manager {
         int network_dir_fd; /* config.network_dir */
         int net_state_fd;   /* STATE/networks */
         bool firewall_dirty;
+
+        /* The image store (daemon/image.c, docs/images.md). */
+        int store_fd;
+        struct Image *images;
+        size_t n_images;
+        struct ImageImport *imports;
+        size_t n_imports;
+        uint64_t next_import_id;
+        bool store_gc_pending;
 } Manager;
 
 /* Who is calling, from the bus credentials (never from the message). */

@@ -88,6 +88,8 @@ Workload *workload_free(Workload *w) {
         free(w->path);
         free(w->policy_rule);
         free(w->policy_reason);
+        free(w->image_id);
+        json_decref(w->image_json);
         free(w->reason);
         free(w->accel);
         workload_net_free(w->net);
@@ -119,6 +121,8 @@ int workload_save(Workload *w) {
                 return -ENOMEM;
         if (w->net)
                 json_object_set_new(j, "net", netconf_to_json(&w->net->conf));
+        if (w->image_json)
+                json_object_set(j, "image", w->image_json);
         if (w->log_streams || w->stdin_open)
                 json_object_set_new(j, "log",
                                     json_pack("{s:i,s:I,s:b}", "streams", (int) w->log_streams, "max_size",
@@ -426,6 +430,15 @@ int workload_load(Manager *m, const char *name, Workload **ret) {
                                  json_object_get(json_object_get(j, "log"), "streams")) &
                          (OUTPUT_LOG_STDOUT | OUTPUT_LOG_STDERR);
         w->state = WORKLOAD_CREATED;
+        if (json_is_string(json_object_get(json_object_get(j, "image"), "id"))) {
+                /* It pins its image: the store does not collect it while the workload exists. */
+                w->image_json = json_incref(json_object_get(j, "image"));
+                w->image_id = strdup(json_string_value(json_object_get(w->image_json, "id")));
+                if (!w->image_id) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+        }
         if (json_is_object(json_object_get(j, "net")) &&
             network_workload_readopt(m, w, json_object_get(j, "net")) < 0)
                 log_warning("Workload '%s': invalid \"net\" in workload.json, its network is not restored.",

@@ -36,6 +36,8 @@ struct Workload {
         uid_t owner_uid;
         char *policy_rule;
         char *policy_reason;
+        char *image_id;     /* a stored image's ID: it pins the image (daemon/image.c) */
+        json_t *image_json; /* workload.json "image": what the monitor needs of it */
         bool auto_remove;
         uint64_t created_usec;
         unsigned log_streams; /* OUTPUT_LOG_STDOUT|STDERR: in its output log (the client gave no fd) */

@@ -14,4 +14,5 @@ const sd_bus_error_map isod_error_map[] = { SD_BUS_ERROR_MAP(ISOD_ERROR_NOT_FOUN
                                             SD_BUS_ERROR_MAP(ISOD_ERROR_LIMIT, EUSERS),
                                             SD_BUS_ERROR_MAP(ISOD_ERROR_INVALID_POLICY, EBADMSG),
                                             SD_BUS_ERROR_MAP(ISOD_ERROR_ADDRESS_IN_USE, EADDRINUSE),
+                                            SD_BUS_ERROR_MAP(ISOD_ERROR_INVALID_IMAGE, EILSEQ),
                                             SD_BUS_ERROR_MAP_END };

@@ -14,6 +14,7 @@
 #define ISOD_ERROR_LIMIT "org.isod1.Error.LimitExceeded"
 #define ISOD_ERROR_INVALID_POLICY "org.isod1.Error.InvalidPolicy"
 #define ISOD_ERROR_ADDRESS_IN_USE "org.isod1.Error.AddressInUse"
+#define ISOD_ERROR_INVALID_IMAGE "org.isod1.Error.InvalidImage"
 
 /* Both isod and isoctl register it (sd_bus_error_add_map), so sd_bus_error_get_errno() works. */
 extern const sd_bus_error_map isod_error_map[];

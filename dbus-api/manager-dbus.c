@@ -4,6 +4,7 @@
 #include <pwd.h>
 
 #include "dbus-api.h"
+#include "image.h"
 #include "network.h"
 #include "log.h"
 #include "util.h"
@@ -684,6 +685,16 @@ static const sd_bus_vtable manager_vtable[] = {
                                  bus_method_list_networks, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetNetwork", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(network),
                                  bus_method_get_network, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ImportImage", "ha{sv}", SD_BUS_PARAM(archive) SD_BUS_PARAM(options), "o",
+                                 SD_BUS_PARAM(image), bus_method_import_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RemoveImage", "s", SD_BUS_PARAM(name), "", , bus_method_remove_image,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListImages", "", , "a(sastuo)", SD_BUS_PARAM(images),
+                                 bus_method_list_images, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetImage", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(image),
+                                 bus_method_get_image, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_NAMES("ImportProgress", "stt",
+                                 SD_BUS_PARAM(job) SD_BUS_PARAM(bytes_read) SD_BUS_PARAM(bytes_total), 0),
         SD_BUS_SIGNAL_WITH_NAMES("WorkloadNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(workload), 0),
         SD_BUS_SIGNAL_WITH_NAMES("WorkloadRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(workload), 0),
         SD_BUS_SIGNAL_WITH_NAMES("WorkloadEvent", "sosta{sv}",
@@ -764,6 +775,13 @@ int bus_add_objects(sd_bus *bus, Manager *m) {
         r = sd_bus_add_node_enumerator(bus, NULL, ISOD_NETWORK_PREFIX, bus_network_enumerate, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the network enumerator: %m");
+        r = sd_bus_add_fallback_vtable(bus, NULL, ISOD_IMAGE_PREFIX, "org.isod1.Image", image_vtable,
+                                       bus_image_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the image objects: %m");
+        r = sd_bus_add_node_enumerator(bus, NULL, ISOD_IMAGE_PREFIX, bus_image_enumerate, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the image enumerator: %m");
         r = sd_bus_add_object_manager(bus, NULL, ISOD_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the object manager: %m");

@@ -13,14 +13,13 @@
 #include <dirent.h>
 #include <stdint.h>
 
+#include "import-limits.h"
 #include "macro.h"
 
 #define IMPORT_JSON_MAX (4U << 20) /* manifests, configs, indexes */
 #define IMPORT_LAYERS_MAX 128U     /* overlay lowers; containers-storage allows 500 */
 #define IMPORT_DEPTH_MAX 128U      /* path components of an entry */
 #define IMPORT_XATTRS_MAX 64U      /* per entry */
-#define IMPORT_DEFAULT_MAX_BYTES (64ULL << 30)
-#define IMPORT_DEFAULT_MAX_ENTRIES (4U << 20)
 
 static inline void *mfree(void *p) {
         free(p);

@@ -17,6 +17,7 @@
 #define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define REF_NAME "org.opencontainers.image.ref.name"
+#define CONTAINERD_NAME "io.containerd.image.name"
 
 static bool layer_media_type_ok(const char *mt) {
         static const char *const ok[] = {
@@ -115,16 +116,20 @@ static int pick_manifest(Import *imp, bool from_dir, json_t *index, unsigned dep
         if (!json_is_array(list) || json_array_size(list) == 0)
                 return set_error_message(&imp->error, -ENOENT, "the index lists no image");
         json_array_foreach (list, i, d) {
-                const char *digest, *mt,
-                        *ref = json_string_value(
-                                json_object_get(json_object_get(d, "annotations"), REF_NAME));
+                json_t *ann = json_object_get(d, "annotations");
+                const char *digest, *mt, *ref = json_string_value(json_object_get(ann, REF_NAME)),
+                                         *full = json_string_value(json_object_get(ann, CONTAINERD_NAME));
                 uint64_t size;
 
                 r = descriptor(imp, d, "index entry", &digest, &size, &mt);
                 if (r < 0)
                         return r;
-                if (depth == 0 && imp->ref && !streq_ptr(ref, imp->ref))
+                if (depth == 0 && imp->ref && !streq_ptr(ref, imp->ref) && !streq_ptr(full, imp->ref))
                         continue;
+                /* Docker 25's own layout: ref.name is only the tag there, the containerd
+                 * annotation the whole name. */
+                if (full)
+                        ref = full;
                 if (!platform_ok(imp, d))
                         continue;
                 if (streq(mt, MT_OCI_INDEX) || streq(mt, MT_DOCKER_LIST)) {

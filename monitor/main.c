@@ -316,6 +316,29 @@ static int monitor_load(Monitor *m) {
                 m->log_max_size = (uint64_t) json_integer_value(json_object_get(lg, "max_size"));
                 m->stdin_open = json_is_true(json_object_get(lg, "stdin"));
         }
+        if (json_is_object(json_object_get(root, "image"))) {
+                json_t *im = json_object_get(root, "image"), *layers = json_object_get(im, "layers"), *e;
+                size_t i;
+
+                m->image = calloc(1, sizeof(MonitorImage));
+                if (m->image) {
+                        m->image->id = json_strdup(im, "id", NULL);
+                        m->image->key = json_strdup(im, "key", NULL);
+                        m->image->bytes = (uint64_t) json_integer_value(json_object_get(im, "bytes"));
+                        m->image->entries = (uint64_t) json_integer_value(json_object_get(im, "entries"));
+                        m->image->layers = calloc(json_array_size(layers) + 1, sizeof(char *));
+                        json_array_foreach (layers, i, e)
+                                if (m->image->layers && json_is_string(e) &&
+                                    (m->image->layers[m->image->n_layers] = strdup(json_string_value(e))))
+                                        m->image->n_layers++;
+                }
+                if (!m->image || !m->image->id || !m->image->key || !m->image->layers ||
+                    m->image->n_layers == 0 || m->image->n_layers != json_array_size(layers) ||
+                    strlen(m->image->key) != 64) {
+                        json_decref(root);
+                        return log_error_errno(-EBADMSG, "workload.json has an invalid \"image\".");
+                }
+        }
         if (json_is_object(json_object_get(root, "net"))) {
                 m->net = calloc(1, sizeof(NetConfig));
                 if (!m->net || netconf_from_json(json_object_get(root, "net"), m->net) < 0) {

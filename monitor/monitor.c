@@ -692,6 +692,12 @@ void monitor_done(Monitor *m) {
         free(m->paths.cache_dir);
         free(m->paths.qemu);
         free(m->paths.accel);
+        if (m->image) {
+                free(m->image->id);
+                free(m->image->key);
+                strv_free(m->image->layers);
+                free(m->image);
+        }
         free(m->net);
         json_decref(m->extra);
         monitor_attach_end(m, "the monitor is done");

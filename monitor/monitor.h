@@ -32,6 +32,15 @@ typedef struct MonitorPaths {
         char *accel;     /* "auto", "kvm", "tcg" */
 } MonitorPaths;
 
+/* A stored image (workload.json "image", daemon/image.c): its layers' trees, top first. */
+typedef struct MonitorImage {
+        char *id;
+        char **layers;
+        size_t n_layers;
+        char *key; /* the top layer's ChainID (hex): names the merged tree's VM image */
+        uint64_t bytes, entries;
+} MonitorImage;
+
 struct ExecRequest {
         uint64_t id;  /* the request id to answer */
         void *client; /* opaque: which connection asked */
@@ -55,7 +64,8 @@ struct Monitor {
         const struct backend_ops *ops;
         void *backend_data;
         MonitorPaths paths;
-        NetConfig *net; /* network mode "nat": what isod decided (workload.json "net"); else NULL */
+        MonitorImage *image; /* NULL: spec->rootfs, or a built-in image in paths.image_dir */
+        NetConfig *net;      /* network mode "nat": what isod decided (workload.json "net"); else NULL */
 
         int stdio[3];          /* the client's stdio, handed to the payload (-EBADF if none) */
         unsigned log_streams;  /* OUTPUT_LOG_STDOUT|STDERR: captured into the output log */

@@ -251,11 +251,15 @@ static bool match_key_test(const PolicyMatch *m, MatchKey k, const WorkloadSpec 
                 }
                 return false;
         case MATCH_IMAGE:
+                /* A stored image matches by the name it was asked by and by its ID. */
                 if (s->image && glob_any(m->images, s->image))
+                        return true;
+                if (s->image_id && glob_any(m->images, s->image_id))
                         return true;
                 if (why) {
                         if (s->image)
-                                fprintf(why, "image: request image '%s', rule wants ", s->image);
+                                fprintf(why, "image: request image '%s'%s%s, rule wants ", s->image,
+                                        s->image_id ? " ID " : "", strempty(s->image_id));
                         else
                                 fprintf(why, "image: request has no image (rootfs '%s'), rule wants ",
                                         strna(s->rootfs));

@@ -127,6 +127,7 @@ start_isod() {
         "$top_builddir/isod" --state-dir="$T/state" --image-dir="$IMAGE_DIR" --vm-dir="$VM_DIR" \
                 --cache-dir="$T/cache" --monitor="$top_builddir/isod-monitor" \
                 --policy="${ISOD_TEST_POLICY:-$T/policy.json}" --network-dir="$T/networks" --dns-upstream= \
+                --store-dir="$T/store" --image-importer="$top_builddir/isod-image-import" \
                 --debug "$@" >>"$T/isod.log" 2>&1 &
         ISOD_PID=$!
         local i

@@ -362,8 +362,8 @@ skopeo --insecure-policy copy -q "oci:$OUT/oci:test" "oci-archive:$OUT/oci.tar:t
 gen zero-mtime "$OUT/oci.tar"
 art oci.tar oci-archive - "import ref test" \
         "skopeo copy oci:oci:test oci-archive:oci.tar:test, mtimes then set to 0; skopeo rewrites index.json without its mediaType; same image as oci/"
-skopeo --insecure-policy copy -q "oci:$OUT/oci:test" "docker-archive:$OUT/docker.tar:isod/test:1"
-art docker.tar docker-archive - "import docker.io/isod/test:1" \
+skopeo --insecure-policy copy -q "oci:$OUT/oci:test" "docker-archive:$OUT/docker.tar:localhost/isod/test:1"
+art docker.tar docker-archive - "import localhost/isod/test:1" \
         "skopeo's layout: <diffid>.tar layers (uncompressed), <config-hex>.json, <v1id>/{layer.tar -> ../<diffid>.tar,VERSION,json}, manifest.json, repositories; same image as oci/"
 
 # Docker >= 25's combined layout (moby image/tarexport/save.go): manifest.json whose Config and
@@ -386,7 +386,7 @@ printf '{"schemaVersion":2,"mediaType":"%s","config":%s,"layers":[%s]}' "$MT_MAN
         "$(desc "$MT_CFG" "$cfg" | sed 's/}$/,"platform":{"architecture":"amd64","os":"linux"}}/')" "$ls" >"$W/manifest.json"
 m25=$(blob "$D" "$W/manifest.json")
 printf '{"schemaVersion":2,"mediaType":"%s","manifests":[%s]}' "$MT_IDX" \
-        "$(desc "$MT_MAN" "$m25" | sed 's/}$/,"platform":{"architecture":"amd64","os":"linux"},"annotations":{"io.containerd.image.name":"docker.io\/isod\/test:1","org.opencontainers.image.ref.name":"1"}}/')" \
+        "$(desc "$MT_MAN" "$m25" | sed 's/}$/,"platform":{"architecture":"amd64","os":"linux"},"annotations":{"io.containerd.image.name":"localhost\/isod\/test:1","org.opencontainers.image.ref.name":"1"}}/')" \
         >"$D/index.json"
 printf '[{"Config":"blobs/sha256/%s","RepoTags":["isod/test:1"],"Layers":[%s]}]\n' "${cfg:7:64}" "$paths" >"$D/manifest.json"
 printf '{"isod/test":{"1":"%s"}}\n' "${LDIFF[app]#sha256:}" >"$D/repositories"

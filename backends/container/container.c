@@ -247,6 +247,7 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
                         child_fail(err_fd, r, "wait for the user namespace's id maps");
         }
         r = container_setup_fs(&(ContainerFsConfig){ .lower = c->lower,
+                                                     .lower_stack = c->lower_stack,
                                                      .upper = upper,
                                                      .work = work,
                                                      .root = root,
@@ -307,9 +308,63 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         return 0;
 }
 
+/* DIR/init: the mount points the container's set-up needs (mounts.c), as an overlay layer above
+ * a read-only image's. The files are bind targets only when the network files are written. */
+static int make_init_layer(Monitor *m) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (strpbrk(m->dir, ",:\\"))
+                return -EINVAL;
+        if (mkdirat(m->dir_fd, "init", 0755) < 0 && errno != EEXIST)
+                return -errno;
+        fd = openat(m->dir_fd, "init", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (const char *const *d = (const char *const[]){ "proc", "dev", "sys", "tmp", "run", "etc", NULL };
+             *d; d++)
+                if (mkdirat(fd, *d, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+        if (m->net || m->spec->network == NETWORK_HOST)
+                for (const char *const *f = (const char *const[]){ "etc/resolv.conf", "etc/hosts", NULL };
+                     *f; f++) {
+                        int ffd = openat(fd, *f, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                        if (ffd < 0)
+                                return -errno;
+                        (void) close(ffd);
+                }
+        return 0;
+}
+
 static int resolve_lower(Monitor *m, Container *c) {
         struct stat st;
 
+        if (m->image) {
+                /* A stored image: its layers are overlay's lower directories, top first. The
+                 * store's short names (l/…) keep 128 of them within one page of options. */
+                for (size_t i = 0; i < m->image->n_layers; i++) {
+                        if (strpbrk(m->image->layers[i], ",:\\"))
+                                return -EINVAL;
+                        if (stat(m->image->layers[i], &st) < 0 || !S_ISDIR(st.st_mode))
+                                return -ENOENT;
+                }
+                if (m->spec->readonly_rootfs && !m->spec->userns) {
+                        _cleanup_free_ char *layers = strv_join(m->image->layers, ":");
+                        int r;
+
+                        /* No upper layer to make mount points in: a top layer of our own holds
+                         * them (like Docker's init layer), so that any image can run read-only. */
+                        r = make_init_layer(m);
+                        if (r < 0)
+                                return r;
+                        if (!layers || asprintf(&c->lower, "%s/init:%s", m->dir, layers) < 0)
+                                return -ENOMEM;
+                        c->lower_stack = true;
+                        return 0;
+                }
+                c->lower = strv_join(m->image->layers, ":");
+                c->lower_stack = m->image->n_layers > 1;
+                return c->lower ? 0 : -ENOMEM;
+        }
         if (m->spec->rootfs) {
                 c->lower = strdup(m->spec->rootfs);
         } else if (asprintf(&c->lower, "%s/%s/rootfs", m->paths.image_dir, m->spec->image) < 0)

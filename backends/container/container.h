@@ -18,7 +18,8 @@ typedef struct Container {
         int mnt_ns_fd; /* its mount namespace, held until the exit is reported (container.c) */
         sd_event_source *child_src;
         sd_event_source *stop_timer;
-        char *lower;             /* the image's (read-only) root directory */
+        char *lower;             /* the image's (read-only) root directory, or its layers (lower_stack) */
+        bool lower_stack;        /* lower is overlay lowerdir= (a stored image, docs/images.md) */
         Cgroup *cgroup;          /* the workload's cgroup (cgroup.c); NULL before start */
         SeccompProgram *seccomp; /* compiled filter (seccomp.c), NULL = unconfined; for exec too */
         bool userns;             /* in its own user namespace (userns.c) */
@@ -32,7 +33,9 @@ typedef struct Container {
 
 /* What the child needs to build the container's file system; filled before clone. */
 typedef struct ContainerFsConfig {
-        const char *lower; /* read-only lower layer (image rootfs) */
+        const char *lower; /* read-only lower layer (image rootfs), or with lower_stack the image's
+                            * layers as overlay's lowerdir=, top first, ':' between them */
+        bool lower_stack;
         const char *upper; /* DIR/upper */
         const char *work;  /* DIR/work */
         const char *root;  /* DIR/rootfs: the mount point */

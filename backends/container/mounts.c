@@ -383,6 +383,14 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
                 r = setup_root_userns(c, idmap_lower, &root_fd, reterr_what);
                 if (r < 0)
                         return r;
+        } else if (spec->readonly_rootfs && c->lower_stack) {
+                /* Layers only, no upper: overlay mounts them read-only. */
+                if (snprintf(opts, sizeof opts, "lowerdir=%s", lower) >= (int) sizeof opts) {
+                        *reterr_what = "mount the image's layers (too many)";
+                        return -ENAMETOOLONG;
+                }
+                STEP("mount the image's layers read-only",
+                     mount("overlay", c->root, "overlay", MS_NOSUID | MS_RDONLY, opts) < 0 ? -errno : 0);
         } else if (spec->readonly_rootfs) {
                 _cleanup_close_ int lfd = -EBADF;
 
@@ -395,7 +403,8 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
                              ? -errno
                              : 0);
         } else {
-                if (!overlay_path_ok(lower) || !overlay_path_ok(c->upper) || !overlay_path_ok(c->work)) {
+                if ((!c->lower_stack && !overlay_path_ok(lower)) || !overlay_path_ok(c->upper) ||
+                    !overlay_path_ok(c->work)) {
                         *reterr_what = "use a rootfs path without ',', ':' or '\\'";
                         return -EINVAL;
                 }

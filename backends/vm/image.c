@@ -213,7 +213,12 @@ int image_get(sd_event *e, const char *cache_dir, const char *dir, const ImageKe
                 (void) close_all_fds_except(NULL, 0);
                 /* -T0: a fixed timestamp (reproducible); file mtimes are kept with
                  * --preserve-mtime; ownership and modes come from the tree. */
-                execl(MKFS_EROFS, "mkfs.erofs", "--quiet", "-T0", "--preserve-mtime", tmp, dir,
+                /* -U: the file system's UUID from the key, so that the same tree makes the same
+                 * image, byte for byte. */
+                char uuid[48];
+                (void) snprintf(uuid, sizeof uuid, "-U%.8s-%.4s-%.4s-%.4s-%.12s", key->key, key->key + 8,
+                                key->key + 12, key->key + 16, key->key + 20);
+                execl(MKFS_EROFS, "mkfs.erofs", "--quiet", "-T0", "--preserve-mtime", uuid, tmp, dir,
                       (char *) NULL);
                 _exit(127);
         }

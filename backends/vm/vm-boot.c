@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -249,6 +251,40 @@ static void vm_launch_or_fail(Vm *vm) {
         }
 }
 
+/* A stored image (daemon/image.c): one layer is its tree as it is; more are merged by a read-only
+ * overlay mounted in a mount namespace of this monitor's own (it goes with the monitor, so nothing
+ * is ever left mounted on the host), from which mkfs.erofs or the initramfs writer read it. The
+ * key is the top layer's ChainID: no walk of the tree to know whether it is cached. */
+static int vm_image_tree(Monitor *m, Vm *vm, ImageKey *ret_key) {
+        const MonitorImage *img = m->image;
+        _cleanup_free_ char *lowers = NULL, *opts = NULL;
+        struct stat st;
+
+        for (size_t i = 0; i < img->n_layers; i++)
+                if (strpbrk(img->layers[i], ",:\\") || stat(img->layers[i], &st) < 0 ||
+                    !S_ISDIR(st.st_mode)) {
+                        monitor_payload_failed(m, -ENOENT, "a layer of the image is missing from the store");
+                        return -ENOENT;
+                }
+        *ret_key = (ImageKey){ .bytes = img->bytes, .entries = img->entries };
+        (void) snprintf(ret_key->key, sizeof ret_key->key, "%.32s", img->key);
+        if (img->n_layers == 1) {
+                vm->rootfs_dir = strdup(img->layers[0]);
+                return vm->rootfs_dir ? 0 : -ENOMEM;
+        }
+        lowers = strv_join(img->layers, ":");
+        if (!lowers || asprintf(&opts, "lowerdir=%s", lowers) < 0 ||
+            asprintf(&vm->rootfs_dir, "%s/image", m->dir) < 0)
+                return -ENOMEM;
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return -errno;
+        if (mkdirat(m->dir_fd, "image", 0755) < 0 && errno != EEXIST)
+                return -errno;
+        if (mount("overlay", vm->rootfs_dir, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0)
+                return -errno;
+        return 0;
+}
+
 static void on_image_built(int r, const char *path, void *userdata) {
         Vm *vm = userdata;
         char msg[256];
@@ -290,7 +326,12 @@ int vm_start(Monitor *m) {
         if (reason)
                 monitor_set_fact(m, "accel_reason", json_string(reason));
 
-        if (s->rootfs)
+        if (m->image) {
+                r = vm_image_tree(m, vm, &rootfs_key);
+                if (r < 0)
+                        return r;
+                have_key = true;
+        } else if (s->rootfs)
                 vm->rootfs_dir = strdup(s->rootfs);
         else if (asprintf(&vm->rootfs_dir, "%s/%s/rootfs", m->paths.image_dir, s->image) < 0)
                 vm->rootfs_dir = NULL;
@@ -303,8 +344,9 @@ int vm_start(Monitor *m) {
                 return -ENOMEM;
         /* A small rootfs rides in the initramfs: no disk, and the guest loads no block, erofs or
          * overlay module for it (docs/vm.md). Larger ones become a cached erofs image. */
-        /* The rootfs tree is walked once, for both. A missing one is reported by image_get(). */
-        r = image_tree_key(vm->rootfs_dir, &rootfs_key);
+        /* The rootfs tree is walked once, for both (a stored image's key is its top ChainID). A
+         * missing one is reported by image_get(). */
+        r = have_key ? 0 : image_tree_key(vm->rootfs_dir, &rootfs_key);
         if (r >= 0) {
                 _cleanup_free_ char *base = NULL;
 
