@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Installed as "isoctl" in bash-completion's completionsdir, which loads it on demand. It
-# completes commands, each command's options and their fixed values, and the names of workloads
-# and networks, which it asks isod for through isoctl itself (`list --json`,
-# `network list --json`): when isod cannot be reached, no names are offered and nothing is
-# printed. tests/test-completion.sh checks the option lists against `isoctl --help`.
+# completes commands, each command's options and their fixed values, and the names of workloads,
+# networks and images, which it asks isod for through isoctl itself (`list --json`,
+# `network list --json`, `image list --json`): when isod cannot be reached, no names are offered
+# but the built-in image's, and nothing is printed. tests/test-completion.sh checks the option
+# lists against `isoctl --help`.
 # shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)): the candidates are words
 
 # _isoctl_query ARGS...: what `isoctl ARGS...` prints, or nothing (no isod, no access, 3 s).
@@ -36,11 +37,44 @@ _isoctl_networks()
         _isoctl_query network list --json | sed -n 's/^ *"Name": "\([^"]*\)".*/\1/p'
 }
 
-# _isoctl_images: names of images in isod's store. isod has no image API yet, so this offers
-# the built-in image only; ask isoctl here (as _isoctl_workloads does) once it can list images.
+# _isoctl_stored_images: the names of the images in isod's store (every quoted string in the
+# "Names" arrays; isoctl prints each on a line of its own, [] on one line). A name has no quote
+# or backslash in it (NAME[:TAG]), so the JSON needs no unescaping; jq is not needed.
+_isoctl_stored_images()
+{
+        _isoctl_query image list --json | awk '
+                /"Names": *\[/ { on = 1; sub(/.*"Names": *\[/, "") }
+                on {
+                        line = $0
+                        end = index(line, "]")
+                        if (end) {
+                                line = substr(line, 1, end - 1)
+                                on = 0
+                        }
+                        while (match(line, /"[^"]*"/)) {
+                                print substr(line, RSTART + 1, RLENGTH - 2)
+                                line = substr(line, RSTART + RLENGTH)
+                        }
+                }'
+}
+
+# _isoctl_images: what --image takes by name: the built-in image and the stored ones.
 _isoctl_images()
 {
         echo busybox
+        _isoctl_stored_images
+}
+
+# _isoctl_ltrim_colon: image names have a ":" in them, which readline takes as a word break
+# (COMP_WORDBREAKS): it replaces only what follows the last ":" of the word, so the candidates
+# must not repeat what comes before it (as bash-completion's __ltrim_colon_completions does).
+_isoctl_ltrim_colon()
+{
+        [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]] || return 0
+        local pre=${cur%"${cur##*:}"} i
+        for i in "${!COMPREPLY[@]}"; do
+                COMPREPLY[i]=${COMPREPLY[i]#"$pre"}
+        done
 }
 
 # _isoctl_filter: the value of `events --filter`, KEY=VALUE.
@@ -64,10 +98,15 @@ _isoctl_filter()
 _isoctl_value()
 {
         local signals="TERM KILL HUP INT QUIT USR1 USR2 STOP CONT WINCH"
+        local suites="bullseye bookworm trixie forky sid oldstable stable testing unstable"
+        local variants="minbase required buildd important standard"
 
         case $1:$2 in
         *:--isolation) COMPREPLY=($(compgen -W 'auto vm container' -- "$cur")) ;;
-        *:--image) COMPREPLY=($(compgen -W "$(_isoctl_images)" -- "$cur")) ;;
+        *:--image)
+                COMPREPLY=($(compgen -W "$(_isoctl_images)" -- "$cur"))
+                _isoctl_ltrim_colon
+                ;;
         *:--rootfs) _filedir -d ;;
         *:--spec) _filedir ;;
         *:--mount) [[ $cur == *:* ]] || _filedir ;; # the source; the target is the workload's
@@ -80,6 +119,8 @@ _isoctl_value()
         logs:--stream) COMPREPLY=($(compgen -W 'stdout stderr' -- "$cur")) ;;
         events:--filter) _isoctl_filter ;;
         "network create:--subnet") COMPREPLY=($(compgen -W auto -- "$cur")) ;;
+        "image build:--debian") COMPREPLY=($(compgen -W "$suites" -- "$cur")) ;;
+        "image build:--variant") COMPREPLY=($(compgen -W "$variants" -- "$cur")) ;;
         esac
         # Anything else (a name, a size, a number, a time) is the user's to write.
         return 0
@@ -93,11 +134,11 @@ _isoctl()
 
         local _isoctl_cmd=${words[0]}
         local verbs="launch run create start list ls show stop kill wait exec stats logs events top
-                attach rm remove status policy network"
+                attach rm remove status policy network image"
         # launch's options: those that take a value, then the flags.
-        local launch_arg="--spec --isolation --name --image --rootfs -e --env -w --cwd -u --user
-                --hostname --memory --cpus --pids --io-weight --mount --label --seccomp --network
-                -p --publish --ip --mac"
+        local launch_arg="--spec --isolation --name --image --entrypoint --rootfs -e --env -w --cwd
+                -u --user --hostname --memory --cpus --pids --io-weight --mount --label --seccomp
+                --network -p --publish --ip --mac"
         local launch_flag="-d --detach --keep --userns --read-only -t --tty -i --interactive"
         local i verb="" vi=0 sub=""
 
@@ -117,8 +158,8 @@ _isoctl()
                 return
         fi
 
-        # policy and network have subcommands.
-        if [[ $verb == policy || $verb == network ]]; then
+        # policy, network and image have subcommands.
+        if [[ $verb == policy || $verb == network || $verb == image ]]; then
                 for ((i = vi + 1; i < cword; i++)); do
                         if [[ ${words[i]} != -* ]]; then
                                 sub=${words[i]} vi=$i
@@ -126,11 +167,14 @@ _isoctl()
                         fi
                 done
                 if [[ -z $sub && $cur != -* ]]; then
-                        if [[ $verb == policy ]]; then
-                                COMPREPLY=($(compgen -W 'show check explain reload' -- "$cur"))
-                        else
-                                COMPREPLY=($(compgen -W 'create list ls show rm remove' -- "$cur"))
-                        fi
+                        case $verb in
+                        policy) COMPREPLY=($(compgen -W 'show check explain reload' -- "$cur")) ;;
+                        network) COMPREPLY=($(compgen -W 'create list ls show rm remove' -- "$cur")) ;;
+                        image)
+                                COMPREPLY=($(compgen -W 'import build list ls show inspect rm remove' \
+                                        -- "$cur"))
+                                ;;
+                        esac
                 fi
                 [[ -z $sub ]] && return
                 verb="$verb $sub"
@@ -162,6 +206,11 @@ _isoctl()
         "network create") argopts="--subnet --mtu" flags="$flags --isolated --no-nat" ;;
         "network show") args=network ;;
         "network rm" | "network remove") args=networks ;;
+        "image import") argopts="--name --ref --max-bytes --max-entries" args="file" ;;
+        "image build") argopts="--debian --include --variant --mirror" ;; # NAME: a new name
+        "image list" | "image ls") ;;
+        "image show" | "image inspect") args=image ;;
+        "image rm" | "image remove") args=images ;;
         *) return ;;
         esac
         argopts=" ${argopts//$'\n'/ } "
@@ -202,6 +251,14 @@ _isoctl()
                 ;;
         network) ((n == 0)) && COMPREPLY=($(compgen -W "$(_isoctl_networks)" -- "$cur")) ;;
         networks) COMPREPLY=($(compgen -W "$(_isoctl_networks)" -- "$cur")) ;;
+        image) # show: one stored image (the built-in one has no object)
+                ((n == 0)) && COMPREPLY=($(compgen -W "$(_isoctl_stored_images)" -- "$cur"))
+                _isoctl_ltrim_colon
+                ;;
+        images)
+                COMPREPLY=($(compgen -W "$(_isoctl_stored_images)" -- "$cur"))
+                _isoctl_ltrim_colon
+                ;;
         esac
         # "command" and the rest: the workload's command or a new name, nothing to offer.
         return 0

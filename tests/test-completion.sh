@@ -3,8 +3,8 @@
 # The bash completion of isoctl (completion/isoctl.bash), driven the way readline drives it: the
 # line split into COMP_WORDS, with COMP_CWORD, COMP_LINE and COMP_POINT set, and the function
 # called. Commands, every option `isoctl --help` lists for each command, fixed values, and the
-# names of workloads and networks asked from a real isod (root only; that part is skipped in
-# distcheck, the rest runs there).
+# names of workloads, networks and images asked from a real isod (root only; that part is skipped
+# in distcheck, the rest runs there).
 . "$(dirname "$0")/lib.sh"
 
 COMPLETION=$top_srcdir/completion/isoctl.bash
@@ -107,6 +107,8 @@ offers "commands after a global option: isoctl --json l" "isoctl --json l" "laun
 offers "global options: isoctl --" "isoctl --" "--help --json --version"
 offers "policy's subcommands" "isoctl policy " "check explain reload show"
 offers "network's subcommands from a prefix" "isoctl network c" "create"
+offers "image's subcommands" "isoctl image " "build import inspect list ls remove rm show"
+offers "image's subcommands from a prefix" "isoctl --json image i" "import inspect"
 
 # ---------------------------------------------------------------- options
 # Each command line of isoctl --help: its options are offered after "VERB [SUB] -".
@@ -116,7 +118,7 @@ while IFS= read -r line; do
         read -ra w <<<"$syn"
         verb=${w[0]}
         prefix="isoctl $verb"
-        case $verb in policy | network) prefix="$prefix ${w[1]%%|*}" ;; esac
+        case $verb in policy | network | image) prefix="$prefix ${w[1]%%|*}" ;; esac
         opts=$(opts_of "$syn")
         [ -n "$opts" ] || continue
         # shellcheck disable=SC2086
@@ -138,6 +140,9 @@ offers "logs -: its short options" "isoctl logs -f -" "$(printf '%s\n' -f -n -t 
         --stream --tail --timestamps | sort | tr '\n' ' ' | sed 's/ $//')"
 offers "stop's -t takes a time, exec's -t is a flag" "isoctl stop -t " ""
 offers "network create's options" "isoctl network create lan --" "--isolated --json --mtu --no-nat --subnet"
+offers "image import's options" "isoctl image import --" "--json --max-bytes --max-entries --name --ref"
+offers "image build's options" "isoctl image build deb --" "--debian --include --json --mirror --variant"
+offers "image show's options" "isoctl image show --" "--json"
 
 # ---------------------------------------------------------------- values
 offers "logs --stream: the streams" "isoctl logs --stream " "stderr stdout"
@@ -150,6 +155,14 @@ offers "events --filter event=r: the events" "isoctl events --filter event=r" "r
 offers "nothing after launch's --: the command is the workload's" "isoctl launch -d -- -" ""
 offers "nothing after launch's command" "isoctl launch -d sh -" ""
 offers "option values are skipped: launch -e A=B --mount /a:/b --k" "isoctl launch -e A=B --mount /a:/b --k" "--keep"
+offers "launch --entrypoint takes a value (the program: nothing to offer)" "isoctl launch --entrypoint " ""
+offers "... and is skipped: launch --entrypoint /bin/sh --us" "isoctl launch --entrypoint /bin/sh --us" "--user --userns"
+offers "image build --variant: mmdebstrap's variants" "isoctl image build deb --debian bookworm --variant " \
+        "buildd important minbase required standard"
+offers "image build --debian b: suites" "isoctl image build deb --debian b" "bookworm bullseye"
+mkdir -p "$T/files/oci"
+: >"$T/files/app.tar"
+offers "image import: files and directories" "isoctl image import --name x $T/files/" "$T/files/app.tar $T/files/oci"
 
 # ---------------------------------------------------------------- names, without isod
 start=$(date +%s)
@@ -157,6 +170,8 @@ offers "no isod: no workload names" "isoctl logs comp" ""
 is "no isod: nothing printed" "$ERR" ""
 check "no isod: it does not hang" [ $(($(date +%s) - start)) -lt 5 ]
 offers "no isod: --network still offers the modes" "isoctl launch --network " "host nat none"
+offers "no isod: --image offers the built-in image" "isoctl launch --image " "busybox"
+offers "no isod: image rm offers nothing (busybox cannot be removed)" "isoctl image rm " ""
 
 # ---------------------------------------------------------------- names, from a real isod
 daemon_skip=""
@@ -192,7 +207,8 @@ trap 'stop_isod -KILL; netns_sweep; cleanup' EXIT
 mkdir -p "$T/state" "$T/cache"
 unshare --net -- "$top_builddir/isod" --state-dir="$T/state" --image-dir="$IMAGE_DIR" --vm-dir="$VM_DIR" \
         --cache-dir="$T/cache" --monitor="$top_builddir/isod-monitor" --policy="$T/policy.json" \
-        --network-dir="$T/networks" --dns-upstream= --debug >>"$T/isod.log" 2>&1 &
+        --network-dir="$T/networks" --dns-upstream= --store-dir="$T/store" \
+        --image-importer="$top_builddir/isod-image-import" --debug >>"$T/isod.log" 2>&1 &
 ISOD_PID=$!
 if wait_until 5 bctl status org.isod1 >/dev/null 2>&1; then ok "isod starts"; else
         not_ok "isod starts"
@@ -215,6 +231,25 @@ offers "events --filter workload=: the workloads" "isoctl events --filter worklo
 offers "network show: the networks" "isoctl network show comp" "complnet"
 offers "launch --network: modes and networks" "isoctl launch --network " "complnet host nat none"
 offers "--json in front does not matter" "isoctl --json show compl-n" "compl-new"
+
+TI=$top_builddir/test-assets/test-images
+if [ -d "$TI/oci" ] && [ -x "$top_builddir/isod-image-import" ]; then
+        like "an image is imported" "$(isoctl image import "$TI/oci" --name compl/app:1.0 2>&1)" \
+                '^sha256:[0-9a-f]{64} compl/app:1\.0$'
+        offers "launch --image: the built-in image and the store's, from isod" "isoctl launch --image " \
+                "busybox compl/app:1.0"
+        offers "launch --image=c: by prefix" "isoctl launch -d --image=c" "compl/app:1.0"
+        offers "launch --image compl/app:: after the ':', the tag only (readline keeps the rest)" \
+                "isoctl launch --image compl/app:" "1.0"
+        offers "policy explain --image too" "isoctl policy explain --image comp" "compl/app:1.0"
+        offers "image show: the store's images, not the built-in one" "isoctl image show " "compl/app:1.0"
+        offers "image show: one image, then nothing" "isoctl image show compl/app:1.0 " ""
+        offers "image rm: several" "isoctl image rm compl/app:1.0 c" "compl/app:1.0"
+        isoctl image rm compl/app:1.0 >/dev/null 2>&1
+        offers "a removed image is no longer offered" "isoctl launch --image " "busybox"
+else
+        skip "image names from isod: no $TI/oci or isod-image-import (make the test images first)"
+fi
 
 # (not rm -f for the created one: its Wait would wait for an end that never comes)
 isoctl rm -f compl-web >/dev/null 2>&1

@@ -77,7 +77,7 @@ while IFS= read -r line; do
                 not_ok "isoctl.1 describes '$verb'"
         fi
         case $verb in
-        policy | network)
+        policy | network | image)
                 for sub in $(printf '%s\n' "$words" | tail -n +2); do
                         check "isoctl.1 describes '$verb $sub'" grep -qF "*$verb $sub*" "$ISOCTL_MAN"
                 done
@@ -110,6 +110,7 @@ for verb in $verbs; do
         case $verb in
         policy) subs="show check explain reload" ;;
         network) subs="create list show rm" ;;
+        image) subs="import build list show rm" ;;
         esac
         for sub in "" $subs; do
                 # shellcheck disable=SC2086
@@ -149,6 +150,40 @@ done
 if [ -z "$stale" ]; then ok "isoctl.1 describes no option isoctl lacks"; else
         not_ok "isoctl.1 describes no option isoctl lacks"
         diag "not in isoctl --help nor in client/*.c:$stale"
+fi
+
+# The image subcommands isoctl dispatches, aliases included ({ "ls", image_list }, ...).
+image_subs=$(grep -oE '\{ "[a-z]+", image_[a-z]+ \}' "$top_srcdir/client/isoctl-image.c" 2>/dev/null |
+        sed -E 's/^\{ "([a-z]+)".*/\1/' | sort -u)
+if [ -n "$image_subs" ]; then
+        missing=""
+        for sub in $image_subs; do
+                grep -qF "*image $sub*" "$ISOCTL_MAN" || missing="$missing $sub"
+        done
+        if [ -z "$missing" ]; then ok "isoctl.1 describes every image subcommand of client/isoctl-image.c"; else
+                not_ok "isoctl.1 describes every image subcommand of client/isoctl-image.c"
+                diag "not in the man page:$missing"
+        fi
+else
+        skip "no client/isoctl-image.c in $top_srcdir"
+fi
+
+# ---------------------------------------------------------------- isod-workload.json(5)
+# Every key the spec parser accepts (the keys[] tables of common/spec.c) is named in the page.
+WL_MAN=$MAN_SRC/isod-workload.json.5.scd
+spec_keys=$(sed -n '/keys\[\] = {/,/NULL }/p' "$top_srcdir/common/spec.c" 2>/dev/null | grep -oE '"[a-z_]+"' |
+        tr -d '"' | sort -u)
+if [ -n "$spec_keys" ] && [ -f "$WL_MAN" ]; then
+        missing=""
+        for k in $spec_keys; do
+                grep -qE "(\*|\")$k(\*|\")" "$WL_MAN" || missing="$missing $k"
+        done
+        if [ -z "$missing" ]; then ok "isod-workload.json.5 names every key of common/spec.c"; else
+                not_ok "isod-workload.json.5 names every key of common/spec.c"
+                diag "not in the man page:$missing"
+        fi
+else
+        skip "no common/spec.c or isod-workload.json.5.scd in $top_srcdir"
 fi
 
 # ---------------------------------------------------------------- isod --help
