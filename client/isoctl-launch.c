@@ -866,7 +866,10 @@ int verb_policy(sd_bus *bus, int argc, char *argv[]) {
                 r = parse_launch_options(argc - 1, argv + 1, &spec, &detach, &keep, &tty, &idx);
                 if (r < 0)
                         return r;
-                if (!json_object_get(json_object_get(spec, "process"), "args"))
+                /* With an image, no command means its own (Entrypoint, Cmd), as a launch would. */
+                if (!json_object_get(json_object_get(spec, "process"), "args") &&
+                    !json_object_get(spec, "image") &&
+                    !json_object_get(json_object_get(spec, "process"), "entrypoint"))
                         json_object_set_new(obj_child(spec, "process"), "args",
                                             json_pack("[s]", "/bin/true"));
                 spec_text = json_dumps(spec, JSON_COMPACT);

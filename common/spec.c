@@ -733,7 +733,7 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
                 if (r < 0)
                         return r;
         }
-        if ((!s->args || !s->args[0]) && !from_image)
+        if ((!s->args || !s->args[0]) && !from_image && !s->entrypoint_set)
                 return fail(reterr, "'process.args' must have at least one element.");
         if (s->args && s->args[0] && s->args[0][0] == 0)
                 return fail(reterr, "'process.args[0]' must not be empty.");

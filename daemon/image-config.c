@@ -73,9 +73,9 @@ static int apply_command(WorkloadSpec *s, json_t *cfg, const char *ref, char **r
                 return -ENOMEM;
         if (!args[0] || !args[0][0])
                 return set_error_message(reterr, -EINVAL,
-                                         "No command: image '%s' has no Entrypoint or Cmd; give one "
+                                         "No command: %s '%s' has no Entrypoint or Cmd; give one "
                                          "(process.args).",
-                                         ref);
+                                         s->image ? "image" : "rootfs", ref);
         if (strv_length(args) > SPEC_MAX_ARGS)
                 return set_error_message(reterr, -E2BIG, "The command has more than %u arguments.",
                                          SPEC_MAX_ARGS);
@@ -284,8 +284,8 @@ int image_apply(Manager *m, WorkloadSpec *s, char **reterr) {
         const char *wd, *user;
         int r;
 
-        if (!s->image)
-                return 0;
+        if (!s->image) /* a rootfs directory: no config, but process.entrypoint still counts */
+                return apply_command(s, NULL, s->rootfs, reterr);
         img = image_find(m, s->image);
         if (!img) {
                 _cleanup_free_ char *name = NULL;

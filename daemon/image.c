@@ -253,8 +253,13 @@ static int image_save(Manager *m, const Image *img) {
         json_decref(j);
         if (!text)
                 return -ENOMEM;
-        (void) snprintf(rel, sizeof rel, "images/%s.json", img->id + 7);
-        return write_file_durable_at(m->store_fd, rel, text, strlen(text), 0600);
+        _cleanup_close_ int dfd = openat(m->store_fd, "images",
+                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        /* fsync()ed with its directory: the record is on disk before index.json names it. */
+        (void) snprintf(rel, sizeof rel, "%s.json", img->id + 7);
+        return write_file_durable_at(dfd, rel, text, strlen(text), 0600);
 }
 
 static int index_save(Manager *m) {
@@ -340,6 +345,10 @@ static int store_load_records(Manager *m) {
                 Image *img;
                 json_t *j;
 
+                if (strstr(de->d_name, ".json.tmp.")) { /* a write a crash interrupted */
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
                 if (len != 64 + 5 || !endswith(de->d_name, ".json"))
                         continue;
                 (void) snprintf(id, sizeof id, "sha256:%.64s", de->d_name);
@@ -354,7 +363,12 @@ static int store_load_records(Manager *m) {
                         r = -EBADMSG;
                 }
                 if (r < 0) {
-                        log_warning_errno(r, "Ignoring the invalid image record images/%s: %m", de->d_name);
+                        /* Its layers are not known now: no layer is collected until it is mended. */
+                        log_warning_errno(r,
+                                          "Ignoring the invalid image record images/%s (layers are not "
+                                          "collected while it is there): %m",
+                                          de->d_name);
+                        m->store_damaged = true;
                         continue;
                 }
                 img->next = m->images;
@@ -444,6 +458,8 @@ void image_store_gc(Manager *m) {
                 changed = true;
         }
         (void) changed;
+        if (m->store_damaged)
+                return;
 
         fd = openat(m->store_fd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
@@ -675,6 +691,19 @@ static int import_commit(ImageImport *imp, Image **ret, char **reterr) {
                 }
 
         img = image_find_id(m, fresh->id);
+        /* An image nobody can name would be collected at once: say so instead. */
+        if (!names[0] && (!img || !img->names[0]))
+                return set_error_message(reterr, -EINVAL,
+                                         "The archive names no image: import it with a name (--name).");
+        /* Check before anything moves: a failure must leave every image's names as they were. */
+        {
+                size_t have = img ? strv_length(img->names) : 0, add = 0;
+                for (size_t k = 0; names[k]; k++)
+                        add += !img || !strv_contains(img->names, names[k]);
+                if (have + add > IMAGE_NAMES_MAX)
+                        return set_error_message(reterr, -E2BIG, "Image %s would have more than %u names.",
+                                                 fresh->id, IMAGE_NAMES_MAX);
+        }
         if (!img) {
                 if (m->n_images >= IMAGE_STORE_MAX)
                         return set_error_message(reterr, -EUSERS, "The store holds %u images already.",

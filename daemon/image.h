@@ -97,6 +97,8 @@ int bus_image_enumerate(sd_bus *bus, const char *path, void *userdata, char ***n
 void bus_image_new(Manager *m, Image *img);
 void bus_image_removed(Manager *m, Image *img);
 void bus_image_changed(Manager *m, Image *img);
+/* Its Workloads property changed (a workload using it came or went). */
+void bus_image_users_changed(Manager *m, const char *id);
 int bus_method_import_image(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_list_images(sd_bus_message *msg, void *userdata, sd_bus_error *error);

@@ -234,10 +234,12 @@ void manager_forget(Manager *m, Workload *w) {
                 }
         w->removed = true;
         bus_workload_removed(m, w);
-        bool had_image = w->image_id;
+        _cleanup_free_ char *image_id = w->image_id ? strdup(w->image_id) : NULL;
         workload_free(w);
-        if (had_image) /* it may have been an unnamed image's last user */
-                image_store_gc(m);
+        if (image_id) {
+                bus_image_users_changed(m, image_id);
+                image_store_gc(m); /* it may have been an unnamed image's last user */
+        }
 }
 
 bool manager_may_manage(Manager *m, const Caller *caller, Workload *w) {
@@ -379,6 +381,7 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
                 w->unannounced = true;
         else
                 bus_workload_new(m, w);
+        bus_image_users_changed(m, w->image_id);
         *ret = w;
         return 0;
 fail:

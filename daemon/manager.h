@@ -108,6 +108,7 @@ typedef struct Manager {
         size_t n_imports;
         uint64_t next_import_id;
         bool store_gc_pending;
+        bool store_damaged; /* an image record could not be read: no layer GC */
 } Manager;
 
 /* Who is calling, from the bus credentials (never from the message). */

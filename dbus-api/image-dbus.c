@@ -59,6 +59,14 @@ void bus_image_changed(Manager *m, Image *img) {
                 (void) sd_bus_emit_properties_changed(m->bus, img->path, ISOD_IMAGE_IFACE, "Names", NULL);
 }
 
+void bus_image_users_changed(Manager *m, const char *id) {
+        Image *img = id ? image_find_id(m, id) : NULL;
+
+        if (m->bus && img)
+                (void) sd_bus_emit_properties_changed(m->bus, img->path, ISOD_IMAGE_IFACE, "Workloads",
+                                                      NULL);
+}
+
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Image *img = ASSERT_PTR(userdata);

@@ -97,6 +97,13 @@ out=$(isoctl launch --image nosuch:1 -- /bin/true 2>&1)
 like "an unknown image: NotFound naming it" "$out" "image 'nosuch:1' not found"
 out=$(isoctl launch --image ../x -- /bin/true 2>&1)
 like "a hostile image name: refused" "$out" "Invalid image name"
+out=$(isoctl launch --rootfs "$IMAGE_DIR/busybox/rootfs" --entrypoint /bin/echo -- from rootfs 2>&1)
+is "--entrypoint with --rootfs: entrypoint + args" "$out" "from rootfs"
+mkdir -p "$T/unnamed/etc" && echo x >"$T/unnamed/etc/x" && tar -C "$T/unnamed" -cf "$T/unnamed.tar" .
+before=$(store_state)
+out=$(isoctl image import "$T/unnamed.tar" 2>&1)
+like "a new archive that names no image, without --name: refused" "$out" "names no image: import it with a name"
+is "... and its layer is collected (the store as it was)" "$(store_state)" "$before"
 out=$(isoctl launch --image busybox:latest -- /bin/echo builtin 2>&1)
 is "the built-in busybox still runs (busybox:latest is the same)" "$out" builtin
 
@@ -237,8 +244,15 @@ like "... and the next import works" "$out" "^sha256:.* five:latest"
 
 # ---------------------------------------------------------------- in use, removal, layers freed
 isoctl launch -d --name user1 --image five -- sleep 30 >/dev/null 2>&1
+FIVE=$(isoctl image show --json five | jq -r .Id)
+is "the image's Workloads property names its user" \
+        "$(bctl get-property org.isod1 "/org/isod1/image/${FIVE#sha256:}" org.isod1.Image Workloads)" 'as 1 "user1"'
 out=$(isoctl image rm five 2>&1)
 like "removing an image in use: BadState naming the workload" "$out" "in use by workload user1"
+stop_isod
+start_isod
+out=$(isoctl image rm five 2>&1)
+like "... still after isod restarted (the workload pins it in its record)" "$out" "in use by workload user1"
 isoctl image import "$TI/five" --name five:again >/dev/null 2>&1
 out=$(isoctl image rm five)
 is "... untagging one of its names is allowed (the other stays)" "$out" five
