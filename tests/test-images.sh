@@ -81,6 +81,28 @@ for iso in container vm; do
                 'cd / && find app opt etc/motd etc/passwd bin -exec stat -c \"%n %F %a %u %g\" {} + | sort; find app opt etc/motd etc/passwd bin -type f -exec md5sum {} + | sort' 2>&1 | md5sum)"
 done
 is "a VM and a container launched from the image see the same files" "$FILES_vm" "$FILES_container"
+# Two layers too large for the initramfs: the VM's erofs is built from their merged view.
+mkdir -p "$T/big/opt" "$T/bigoci/blobs/sha256"
+head -c 24M /dev/urandom >"$T/big/opt/big"
+tar -C "$T/big" --owner=0 --group=0 --numeric-owner -cf "$T/big.tar" .
+blob() { local d; d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$T/bigoci/blobs/sha256/$d"; echo "$d $(stat -c %s "$1")"; }
+read -r d1 s1 < <(blob "$TI/rootfs.tar")
+read -r d2 s2 < <(blob "$T/big.tar")
+printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s","sha256:%s"]}}' "$d1" "$d2" >"$T/big.cfg"
+read -r dc sc < <(blob "$T/big.cfg")
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s},{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' "$dc" "$sc" "$d1" "$s1" "$d2" "$s2" >"$T/big.man"
+read -r dm sm < <(blob "$T/big.man")
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s}]}' "$dm" "$sm" >"$T/bigoci/index.json"
+printf '{"imageLayoutVersion":"1.0.0"}' >"$T/bigoci/oci-layout"
+out=$(isoctl image import "$T/bigoci" --name big 2>&1)
+like "a two-layer image of 26 MiB is imported" "$out" "^sha256:.* big:latest"
+out=$(isoctl launch --keep --name bigvm --image big --isolation=vm -- /bin/sh -c 'md5sum /opt/big; cat /etc/motd' 2>/dev/null)
+is "a VM sees both layers of an image built into an erofs (merged in the monitor's namespace)" \
+        "$(printf '%s' "$out" | tr '\n' ' ')" "$(md5sum "$T/big/opt/big" | cut -d' ' -f1)  /opt/big hello"
+is "... which went as an erofs disk, not in the initramfs" \
+        "$(jq -r '.facts.rootfs // .rootfs' "$T/state/workloads/bigvm/monitor.json" 2>&1)" erofs
+isoctl rm bigvm >/dev/null 2>&1
+check "... and nothing of the merge is left mounted on the host" sh -c "! grep -q '$T/state/workloads/bigvm' /proc/self/mountinfo"
 out=$(isoctl launch --image app:1.0 --entrypoint "" 2>&1)
 like "--entrypoint '' with no command: a clear error" "$out" "no Entrypoint or Cmd"
 out=$(isoctl launch --image base-tar -- /bin/cat /etc/motd 2>&1)
