@@ -399,19 +399,54 @@ static int store_load_records(Manager *m) {
         return 0;
 }
 
-/* Moves STORE/layers/<hex> out of sight (into staging), then deletes it. */
-static void layer_delete(Manager *m, const char *hex) {
-        char from[96], to[112], link[48];
+static int on_rm_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning(
+                        "Deleting removed layers in the image store failed (%s %d); staging/ is emptied at "
+                        "the next start.",
+                        si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
+        return 0;
+}
+
+/* Deletes STORE/REL... (out of sight in staging/ already) in a child: a layer of thousands of files
+ * takes a second or more here, which isod's loop must not wait for. If isod goes meanwhile, the
+ * next start empties staging/. */
+static void store_rm_async(Manager *m, char **rels) {
+        pid_t pid;
+
+        if (!rels || !rels[0])
+                return;
+        pid = fork();
+        if (pid == 0) {
+                (void) prctl(PR_SET_NAME, "isod-rm");
+                for (size_t i = 0; rels[i]; i++)
+                        (void) rm_rf_at(m->store_fd, rels[i]);
+                _exit(0);
+        }
+        if (pid > 0 && sd_event_add_child(m->event, NULL, pid, WEXITED, on_rm_exit, NULL) >= 0)
+                return;
+        if (pid > 0) { /* cannot watch it: wait for it here */
+                (void) waitpid(pid, NULL, 0);
+                return;
+        }
+        for (size_t i = 0; rels[i]; i++)
+                (void) rm_rf_at(m->store_fd, rels[i]);
+}
+
+/* Moves STORE/layers/<hex> out of sight (into staging/gc-<hex>-N); adds that to *gone. */
+static void layer_delete(Manager *m, const char *hex, char ***gone) {
+        char from[96], to[128], link[48];
 
         (void) snprintf(link, sizeof link, "l/%.26s", hex);
         (void) unlinkat(m->store_fd, link, 0);
         (void) snprintf(from, sizeof from, "layers/%s", hex);
-        (void) snprintf(to, sizeof to, "staging/gc-%s", hex);
+        (void) snprintf(to, sizeof to, "staging/gc-%s-%" PRIu64, hex, ++m->next_import_id);
         if (renameat(m->store_fd, from, m->store_fd, to) < 0) {
                 log_warning_errno(-errno, "Failed to remove layer %s: %m", hex);
                 return;
         }
-        (void) rm_rf_at(m->store_fd, to);
+        if (strv_extend(gone, to) < 0)
+                (void) rm_rf_at(m->store_fd, to);
         log_info("Removed layer sha256:%s (no image uses it).", hex);
 }
 
@@ -424,6 +459,7 @@ static bool layer_in_use(Manager *m, const char *hex) {
 }
 
 void image_store_gc(Manager *m) {
+        _cleanup_strv_free_ char **gone = NULL;
         struct dirent *de;
         bool changed = false;
         DIR *d;
@@ -472,11 +508,13 @@ void image_store_gc(Manager *m) {
         while ((de = readdir(d)))
                 if (strlen(de->d_name) == 64 && strspn(de->d_name, "0123456789abcdef") == 64 &&
                     !layer_in_use(m, de->d_name))
-                        layer_delete(m, de->d_name);
+                        layer_delete(m, de->d_name, &gone);
         (void) closedir(d);
+        store_rm_async(m, gone);
 }
 
 int image_store_init(Manager *m) {
+        _cleanup_strv_free_ char **gone = NULL;
         struct dirent *de;
         DIR *d;
         int fd, r;
@@ -495,13 +533,23 @@ int image_store_init(Manager *m) {
         if (fd >= 0 && (d = fdopendir(fd))) {
                 while ((de = readdir(d)))
                         if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+                                char rel[300];
+
                                 log_info("Removing staging/%s (an import or removal that did not finish).",
                                          de->d_name);
-                                (void) rm_rf_at(dirfd(d), de->d_name);
+                                /* Renamed first: a new import may soon use the same job name. */
+                                (void) snprintf(rel, sizeof rel, "staging/old-%d-%.200s", (int) getpid(),
+                                                de->d_name);
+                                if (startswith(de->d_name, "old-") ||
+                                    renameat(dirfd(d), de->d_name, m->store_fd, rel) < 0)
+                                        (void) snprintf(rel, sizeof rel, "staging/%.250s", de->d_name);
+                                if (strv_extend(&gone, rel) < 0)
+                                        return log_oom();
                         }
                 (void) closedir(d);
         } else if (fd >= 0)
                 (void) close(fd);
+        store_rm_async(m, gone);
         r = store_load_records(m);
         if (r < 0)
                 return r;
@@ -754,9 +802,10 @@ static void import_finish(ImageImport *imp) {
                 }
         if (imp->n_buf > 0 && !imp->overflow) /* a last line without its newline */
                 import_line(imp, imp->buf, imp->n_buf);
-        /* Whatever a killed importer left. */
+        /* Whatever a killed importer left (a partial layer can be large). */
         (void) snprintf(rel, sizeof rel, "staging/%s", imp->job);
-        (void) rm_rf_at(m->store_fd, rel);
+        if (faccessat(m->store_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                store_rm_async(m, (char *[]){ rel, NULL });
 
         if (imp->status.si_code == CLD_EXITED && imp->status.si_status == 0 && imp->result)
                 r = import_commit(imp, &img, &err);

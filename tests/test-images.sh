@@ -188,7 +188,8 @@ refuse bad-diffid.oci "diff_id is sha256:[0-9a-f]+, the config says"
 refuse manifest-dup-keys.oci "duplicate object key"
 refuse huge-json.oci "larger than 4 MiB"
 is "after every refusal: the store is unchanged (records, layers, names)" "$(store_state)" "$before"
-is "... its staging area is empty" "$(ls -A "$ST/staging")" ""
+staging_empty() { [ -z "$(ls -A "$ST/staging")" ]; }
+check "... its staging area is empty" wait_until 10 staging_empty
 check "... and isod is up" isod_alive
 check "no /etc/evil was written on the host" test ! -e /etc/evil
 out=$(isoctl image import "$TI/hostile/setuid.oci" --name suid 2>&1)
@@ -257,7 +258,7 @@ wait "$cpid" 2>/dev/null
 mkdir -p "$ST/layers/$(printf '%064d' 7)/diff"
 start_isod
 check "... isod comes back" isod_alive
-is "... the staging area is cleaned at start" "$(ls -A "$ST/staging")" ""
+check "... the staging area is cleaned at start (in a child, off isod's loop)" wait_until 10 staging_empty
 check "... an orphan layer is collected at start" test ! -e "$ST/layers/$(printf '%064d' 7)"
 unlike "... nothing half-imported is visible" "$(isoctl image list)" "slow"
 is "... the images are all there after the restart" "$(isoctl image list --json | jq length)" "$n_before"
