@@ -128,6 +128,13 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
         json_object_set_new(root, "readonly_rootfs", json_boolean(s->readonly_rootfs));
         if (s->seccomp)
                 json_object_set_new(root, "seccomp", json_string(s->seccomp));
+        if (s->caps_set) {
+                json_t *caps = json_array();
+                for (int c = 0; c <= SPEC_CAP_LAST; c++)
+                        if (s->caps & (UINT64_C(1) << c))
+                                json_array_append_new(caps, json_string(capability_to_name(c)));
+                json_object_set_new(root, "capabilities", caps);
+        }
         return root;
 }
 

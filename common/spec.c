@@ -185,6 +185,61 @@ bool path_is_safe_absolute(const char *p) {
         return true;
 }
 
+static const char *const cap_names[SPEC_CAP_LAST + 1] = {
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
+};
+
+int capability_from_name(const char *s) {
+        for (int c = 0; c <= SPEC_CAP_LAST; c++)
+                if (streq(s, cap_names[c]))
+                        return c;
+        return -EINVAL;
+}
+
+const char *capability_to_name(int c) {
+        return c >= 0 && c <= SPEC_CAP_LAST ? cap_names[c] : NULL;
+}
+
 static bool ref_component_char(char c) {
         return isalnum((unsigned char) c) || c == '.' || c == '_' || c == '-';
 }
@@ -668,9 +723,10 @@ static bool hostname_is_valid(const char *h) {
 }
 
 int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
-        static const char *const keys[] = { "name",      "isolation",       "image",   "rootfs",   "process",
-                                            "resources", "network",         "mounts",  "hostname", "labels",
-                                            "userns",    "readonly_rootfs", "seccomp", NULL };
+        static const char *const keys[] = { "name",     "isolation",    "image",   "rootfs",
+                                            "process",  "resources",    "network", "mounts",
+                                            "hostname", "labels",       "userns",  "readonly_rootfs",
+                                            "seccomp",  "capabilities", NULL };
         _cleanup_(workload_spec_freep) WorkloadSpec *s = NULL;
         _cleanup_free_ char *iso = NULL;
         json_t *v;
@@ -786,6 +842,22 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
                 return fail(
                         reterr,
                         "'seccomp' must be \"default\", \"unconfined\" or an absolute path to a profile.");
+        v = json_object_get(root, "capabilities");
+        if (v && !json_is_null(v)) {
+                size_t i;
+                json_t *e;
+
+                if (!json_is_array(v) || json_array_size(v) > SPEC_CAP_LAST + 1)
+                        return fail(reterr, "'capabilities' must be an array of capability names.");
+                json_array_foreach (v, i, e) {
+                        int c = json_is_string(e) ? capability_from_name(json_string_value(e)) : -EINVAL;
+                        if (c < 0)
+                                return fail(reterr, "'capabilities[%zu]' is not a capability name (CAP_…).",
+                                            i);
+                        s->caps |= UINT64_C(1) << c;
+                }
+                s->caps_set = true;
+        }
 
         *ret = TAKE_PTR(s);
         return 0;

@@ -118,6 +118,10 @@ typedef struct WorkloadSpec {
         bool userns;
         bool readonly_rootfs;
         char *seccomp; /* NULL/"default", "unconfined", or an absolute path to a JSON profile */
+        /* "capabilities": the payload's capability set (bit N = capability N), narrower than the
+         * backend's default; unset = the default. */
+        uint64_t caps;
+        bool caps_set;
 
         /* Set by isod when it resolves a stored image (never parsed or serialized): its ID
          * ("sha256:…"), which policy "image" globs also match. */
@@ -146,6 +150,10 @@ bool path_is_safe_absolute(const char *p);
 /* An image reference: NAME[:TAG] with NAME components [A-Za-z0-9][A-Za-z0-9._-]* separated by '/'
  * (at most 255 bytes, TAG [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}), or an ID "sha256:<64 hex>". */
 bool image_ref_is_valid(const char *s);
+/* "CAP_CHOWN" ↔ 0 …; -EINVAL / NULL for what this table does not know (CAP_CHOWN…CAP_CHECKPOINT_RESTORE). */
+int capability_from_name(const char *s);
+const char *capability_to_name(int c);
+#define SPEC_CAP_LAST 40
 #define IMAGE_REF_MAX 255U
 /* [A-Za-z0-9][A-Za-z0-9_-]{0,14}: usable as a bridge's name. */
 bool network_name_is_valid(const char *s);

@@ -371,5 +371,23 @@ else
         ok "# SKIP user namespaces unavailable"
 fi
 
+# "capabilities": a narrower set than the default, for the init and for an exec.
+printf '{"capabilities":["CAP_CHOWN","CAP_SETUID","CAP_KILL"]}' >"$T/caps.json"
+out=$(isoctl launch --spec "$T/caps.json" -- /bin/sh -c 'grep -E "^Cap(Eff|Bnd)" /proc/self/status')
+like "capabilities: CapEff is the narrower set (CHOWN, KILL, SETUID)" "$out" '^CapEff:[[:space:]]*00000000000000a1$'
+like "capabilities: the bounding set too" "$out" '^CapBnd:[[:space:]]*00000000000000a1$'
+isoctl launch -d --name capx --spec "$T/caps.json" -- sleep 30 >/dev/null
+out=$(isoctl exec capx -- /bin/sh -c 'grep ^CapEff /proc/self/status')
+like "capabilities: an exec gets the same set" "$out" '^CapEff:[[:space:]]*00000000000000a1$'
+isoctl rm -f capx >/dev/null 2>&1
+printf '{"capabilities":["CAP_CHOWN","CAP_SYS_ADMIN"]}' >"$T/caps2.json"
+out=$(isoctl launch --spec "$T/caps2.json" -- /bin/true 2>&1)
+like "capabilities beyond the default: refused by name" "$out" "CAP_SYS_ADMIN is beyond what isod gives a container"
+printf '{"capabilities":["CAP_NOPE"]}' >"$T/caps3.json"
+out=$(isoctl launch --spec "$T/caps3.json" -- /bin/true 2>&1)
+like "an unknown capability name: refused" "$out" "'capabilities\[0\]' is not a capability name"
+out=$(isoctl launch --isolation=vm --spec "$T/caps.json" -- /bin/true 2>&1)
+like "capabilities in a VM: refused, not ignored" "$out" "'capabilities' is for containers only"
+
 check "isod is still up" isod_alive
 done_testing

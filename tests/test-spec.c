@@ -95,6 +95,20 @@ static const struct {
         { "{\"process\":{\"args\":[\"x\"],\"interactive\":true}}", 0, NULL },
         { "{\"process\":{\"args\":[\"x\"]},\"seccomp\":\"rel/path\"}", -EINVAL, "'seccomp'" },
         { "{\"process\":{\"args\":[\"x\"]},\"process\":{\"args\":[\"y\"]}}", -EBADMSG, "duplicate" },
+        { "{\"process\":{\"args\":[\"x\"]},\"capabilities\":[\"CAP_CHOWN\",\"CAP_KILL\"]}", 0, NULL },
+        { "{\"process\":{\"args\":[\"x\"]},\"capabilities\":[]}", 0, NULL },
+        { "{\"process\":{\"args\":[\"x\"]},\"capabilities\":[\"chown\"]}", -EINVAL,
+          "'capabilities[0]' is not a capability name" },
+        { "{\"process\":{\"args\":[\"x\"]},\"capabilities\":\"CAP_CHOWN\"}", -EINVAL,
+          "'capabilities' must be an array" },
+        { "{\"image\":\"app:1.0\"}", 0, NULL },
+        { "{\"image\":\"../x\",\"process\":{\"args\":[\"x\"]}}", -EINVAL, "Invalid image name" },
+        { "{\"image\":\"a/./b\",\"process\":{\"args\":[\"x\"]}}", -EINVAL, "Invalid image name" },
+        { "{\"image\":\"a:b:c\",\"process\":{\"args\":[\"x\"]}}", -EINVAL, "Invalid image name" },
+        { "{\"image\":\"sha256:12\",\"process\":{\"args\":[\"x\"]}}", -EINVAL, "Invalid image name" },
+        { "{\"process\":{\"entrypoint\":[\"/bin/echo\"]}}", 0, NULL },
+        { "{\"process\":{\"entrypoint\":\"/bin/echo\"}}", -EINVAL, "'process.entrypoint' must be an array" },
+        { "{\"process\":{\"env\":[\"A=1\"]}}", -EINVAL, "'process.args' must have at least one element" },
 };
 
 static void test_table(void) {
@@ -138,6 +152,18 @@ static void test_roundtrip(void) {
         free(t2);
         workload_spec_free(s);
         workload_spec_free(c);
+
+        j = "{\"process\":{\"args\":[\"x\"]},\"capabilities\":[\"CAP_KILL\",\"CAP_CHOWN\"]}";
+        ASSERT_OK(workload_spec_parse(j, strlen(j), &s, NULL));
+        ok(s->caps_set && s->caps == ((1ULL << 0) | (1ULL << 5)),
+           "capabilities: CHOWN and KILL as bits 0 and 5");
+        t1 = workload_spec_to_string(s);
+        ok(t1 && strstr(t1, "\"capabilities\":[\"CAP_CHOWN\",\"CAP_KILL\"]"),
+           "... serialized in bit order (%s)", strna(t1));
+        free(t1);
+        workload_spec_free(s);
+        ok(capability_from_name("CAP_CHECKPOINT_RESTORE") == 40 && !capability_to_name(41),
+           "the capability table ends at CAP_CHECKPOINT_RESTORE (40)");
 }
 
 static void test_network(void) {

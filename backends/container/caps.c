@@ -36,8 +36,11 @@ static unsigned cap_last(void) {
         return c;
 }
 
-int container_caps_bound(void) {
-        uint64_t keep = container_caps_default();
+uint64_t container_caps_of(const WorkloadSpec *spec) {
+        return spec->caps_set ? spec->caps & container_caps_default() : container_caps_default();
+}
+
+int container_caps_bound(uint64_t keep) {
         unsigned last = cap_last();
         int bits;
 
@@ -58,10 +61,12 @@ int container_caps_bound(void) {
         return 0;
 }
 
-int container_caps_finish(void) {
+int container_caps_finish(uint64_t set) {
         struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
         struct __user_cap_data_struct d[2] = {};
-        uint64_t set = geteuid() == 0 ? container_caps_default() : 0;
+
+        if (geteuid() != 0)
+                set = 0;
 
         d[0].effective = d[0].permitted = (uint32_t) set;
         d[1].effective = d[1].permitted = (uint32_t) (set >> 32);

@@ -48,6 +48,18 @@ static int container_probe(const BackendHostConfig *cfg, char **ret_reason) {
 }
 
 static int container_validate(const WorkloadSpec *spec, char **reterr) {
+        uint64_t extra = spec->caps_set ? spec->caps & ~container_caps_default() : 0;
+
+        if (extra) {
+                int c = __builtin_ctzll(extra);
+                if (reterr &&
+                    asprintf(reterr,
+                             "'capabilities': %s is beyond what isod gives a container (its default "
+                             "set); only a narrower set can be asked for.",
+                             capability_to_name(c)) < 0)
+                        *reterr = NULL;
+                return -EINVAL;
+        }
         /* In a user namespace only ids 0…65535 exist (userns.c maps that many). */
         if (spec->userns) {
                 bool bad = spec->user_set &&
@@ -202,7 +214,7 @@ _noreturn_ static void finish_and_exec(Container *c, int err_fd, const char *cwd
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* a credential change cleared it */
         if (chdir(cwd ?: "/") < 0)
                 child_fail(err_fd, errno, "change to the working directory");
-        r = container_caps_finish();
+        r = container_caps_finish(container_caps_of(c->monitor->spec));
         if (r < 0)
                 child_fail(err_fd, r, "set capabilities and no_new_privs");
         r = seccomp_program_load(c->seccomp);
@@ -277,7 +289,7 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
 
         /* Privileges (caps.c, docs/security.md): bounding set, user, capability sets, no_new_privs,
          * then the seccomp filter as the very last step before execve(). */
-        r = container_caps_bound();
+        r = container_caps_bound(container_caps_of(m->spec));
         if (r < 0)
                 child_fail(err_fd, r, "drop capabilities from the bounding set");
         r = apply_user(spec->user_set, spec->uid, spec->gid, spec->groups, spec->n_groups);
@@ -748,7 +760,7 @@ _noreturn_ static void exec_child(Monitor *m, Container *c, ExecRequest *x, int 
                 if (r < 0)
                         child_fail(err_fd, r, "become root in the user namespace");
         }
-        r = container_caps_bound();
+        r = container_caps_bound(container_caps_of(m->spec));
         if (r < 0)
                 child_fail(err_fd, r, "drop capabilities from the bounding set");
         if (x->user_set)

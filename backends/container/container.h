@@ -73,8 +73,10 @@ int seccomp_program_load(const SeccompProgram *p);
 
 /* caps.c: bounding set first (still privileged), then the user switch, then finish. */
 uint64_t container_caps_default(void);
-int container_caps_bound(void);
-int container_caps_finish(void);
+/* The spec's "capabilities" if set (validated: within the default), else the default. */
+uint64_t container_caps_of(const WorkloadSpec *spec);
+int container_caps_bound(uint64_t keep);
+int container_caps_finish(uint64_t set);
 
 /* userns.c */
 uint32_t container_userns_size(void);

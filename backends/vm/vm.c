@@ -68,6 +68,9 @@ static int vm_validate(const WorkloadSpec *s, char **reterr) {
                 msg = "A VM needs at least 64M of memory ('resources.memory').";
         else if (s->cpus > VM_MAX_CPUS)
                 msg = "A VM has at most 64 vCPUs ('resources.cpus').";
+        else if (s->caps_set)
+                msg = "'capabilities' is for containers only: in a VM the workload's own kernel is the "
+                      "boundary, and the agent runs it with root's full set.";
         else if (s->network == NETWORK_HOST)
                 msg = "network mode \"host\" is for containers only; a VM has its own kernel and network "
                       "stack: use \"nat\" (a NIC on an isod network) or \"none\".";
