@@ -38,7 +38,7 @@ like "cwd from -w" "$out" '^cwd=/tmp$'
 like "root is an overlay (private writable layer)" "$out" '^root=overlay$'
 like "PID 1 is the workload" "$out" '^init=sh$'
 unlike "host processes are invisible" "$out" '^sees-host-pid$'
-like "minimal /dev" "$out" '^dev=fd full null ptmx pts random shm stderr stdin stdout tty urandom zero $'
+like "minimal /dev" "$out" '^dev=fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero $'
 # Without a user namespace the nodes are made with mknod (as crun does), not bound from the host.
 for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
         IFS=: read -r name maj min <<<"$n"
@@ -237,4 +237,8 @@ like "--isolation=vm answers BackendUnavailable" "$out" 'BackendUnavailable'
 unlike "… and the workload did not run as a container" "$out" 'RAN-AS-CONTAINER'
 is "… with exit status 125" "$rc" 125
 is "nothing was created" "$(isoctl list | tail -n +2 | wc -l)" 0
+out=$(isoctl launch -- /bin/sh -c 'grep " /dev/mqueue " /proc/mounts | cut -d" " -f3,4')
+like "/dev/mqueue: the container's own POSIX message queues (mqueue, nosuid,nodev,noexec)" "$out" "^mqueue rw,nosuid,nodev,noexec"
+out=$(isoctl launch --userns -- /bin/sh -c 'grep -c " /dev/mqueue mqueue " /proc/mounts')
+is "/dev/mqueue in a user namespace too" "$out" 1
 done_testing

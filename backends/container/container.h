@@ -54,6 +54,10 @@ typedef struct ContainerFsConfig {
 /* mounts.c: runs in the child, inside its new mount namespace. On failure returns -errno and sets
  * *reterr_what to a static description of the step. */
 int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what);
+/* Whether isod masks p (binds /dev/null or an empty tmpfs over it), or makes it read-only, as
+ * OCI's defaults do (mounts.c). */
+bool container_path_is_masked(const char *p);
+bool container_path_is_readonly(const char *p);
 /* Resolves a path inside the container root without following symlinks out of it. */
 int container_open_in_root(int root_fd, const char *path, int flags, bool create_dir, bool create_file);
 

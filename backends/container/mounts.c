@@ -164,6 +164,20 @@ static const char *const readonly_paths[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
+bool container_path_is_masked(const char *p) {
+        for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++)
+                if (streq(p, masked_paths[i]))
+                        return true;
+        return false;
+}
+
+bool container_path_is_readonly(const char *p) {
+        for (size_t i = 0; i < ELEMENTSOF(readonly_paths); i++)
+                if (streq(p, readonly_paths[i]))
+                        return true;
+        return false;
+}
+
 /* Files get /dev/null bound over them, directories an empty read-only tmpfs. Paths this kernel
  * does not have are skipped. */
 static int mask_paths(int root_fd) {
@@ -270,10 +284,16 @@ static int setup_dev(int root_fd) {
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 if (symlinkat(links[i].target, dev_fd, links[i].link) < 0)
                         return -errno;
-        if (mkdirat(dev_fd, "pts", 0755) < 0 || mkdirat(dev_fd, "shm", 01777) < 0)
+        if (mkdirat(dev_fd, "pts", 0755) < 0 || mkdirat(dev_fd, "shm", 01777) < 0 ||
+            mkdirat(dev_fd, "mqueue", 0755) < 0)
                 return -errno;
         r = mount_in_root(root_fd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
                           "newinstance,ptmxmode=0666,mode=0620,gid=5", false);
+        if (r < 0)
+                return r;
+        /* POSIX message queues of the container's own IPC namespace, as runc and crun mount them. */
+        r = mount_in_root(root_fd, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+                          false);
         if (r < 0)
                 return r;
         return mount_in_root(root_fd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
