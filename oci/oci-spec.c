@@ -193,6 +193,7 @@ static int translate_process(json_t *p, json_t *spec, OciTranslation *t, char **
                         if (b & (UINT64_C(1) << c))
                                 json_array_append_new(list, json_string(capability_to_name(c)));
                 json_object_set_new(spec, "capabilities", list);
+                t->caps_given = true;
         }
         if ((v = json_object_get(p, "rlimits")) && !empty(v))
                 return fail(reterr,
@@ -673,6 +674,14 @@ int oci_config_translate(json_t *config, const char *bundle, OciTranslation *ret
                 goto fail;
         if ((v = json_object_get(config, "annotations")) && !json_is_null(v)) {
                 r = translate_annotations(v, t.spec, &t, reterr);
+                if (r < 0)
+                        goto fail;
+        }
+        /* Asked for a VM: the guest's kernel is the boundary and the capability set applies inside
+         * containers only (isod's VM backend refuses "capabilities"). Said, not dropped silently. */
+        if (t.caps_given && streq_ptr(json_string_value(json_object_get(t.spec, "isolation")), "vm")) {
+                json_object_del(t.spec, "capabilities");
+                r = warn(&t, "process.capabilities: not applied in a VM (its own kernel is the boundary)");
                 if (r < 0)
                         goto fail;
         }

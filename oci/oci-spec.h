@@ -18,6 +18,7 @@ typedef struct OciTranslation {
         json_t *spec;    /* isod's spec (JSON); its "seccomp" is for the caller to set */
         json_t *seccomp; /* linux.seccomp as given (isod's profile format is the same), or NULL */
         char **warnings; /* strv, may be NULL */
+        bool caps_given;
 } OciTranslation;
 
 void oci_translation_done(OciTranslation *t);

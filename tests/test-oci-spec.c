@@ -33,7 +33,7 @@ static const char *const podman_config =
         "{\"destination\":\"/etc/hostname\",\"type\":\"bind\",\"source\":\"/run/containers/storage/overlay-containers/c1/userdata/hostname\",\"options\":[\"bind\",\"rprivate\"]},"
         "{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/run/containers/storage/overlay-containers/c1/userdata/hosts\",\"options\":[\"bind\",\"rprivate\",\"ro\"]}],"
         "\"annotations\":{\"io.container.manager\":\"libpod\",\"io.kubernetes.cri-o.Created\":\"2026-12-03T10:00:00Z\","
-        "\"org.opencontainers.image.stopSignal\":\"15\",\"" OCI_ANNOTATION_ISOLATION "\":\"vm\"},"
+        "\"org.opencontainers.image.stopSignal\":\"15\",\"" OCI_ANNOTATION_ISOLATION "\":\"container\"},"
         "\"linux\":{\"sysctl\":{},\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
         "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"},"
         "{\"allow\":true,\"type\":\"c\",\"major\":136,\"access\":\"rwm\"}],"
@@ -103,7 +103,7 @@ static void test_podman_bundle(void) {
         ok(s->n_mounts == 3 && streq(s->mounts[0].target, "/dev/shm") && !s->mounts[0].readonly &&
                    streq(s->mounts[2].target, "/etc/hosts") && s->mounts[2].readonly,
            "bind mounts (Podman's shm, hostname, hosts; ro kept); the standard ones are isod's own");
-        ok(s->isolation == ISOLATION_VM, "annotation " OCI_ANNOTATION_ISOLATION " → isolation");
+        ok(s->isolation == ISOLATION_CONTAINER, "annotation " OCI_ANNOTATION_ISOLATION " → isolation");
         ok(streq_ptr(workload_spec_label(s, "io.container.manager"), "libpod") &&
                    streq_ptr(workload_spec_label(s, "org.opencontainers.image.stopSignal"), "15"),
            "annotations → labels for the policy");
@@ -233,6 +233,21 @@ static void test_cases(void) {
         }
 }
 
+static void test_vm_annotation(void) {
+        json_t *j = mutate("annotations", "{\"" OCI_ANNOTATION_ISOLATION "\":\"vm\"}");
+        OciTranslation t = {};
+        _cleanup_free_ char *err = NULL;
+
+        ok(oci_config_translate(j, "/run/b/c1", &t, &err) == 0 &&
+                   streq_ptr(json_string_value(json_object_get(t.spec, "isolation")), "vm"),
+           "annotation isolation=vm → isolation vm (%s)", strna(err));
+        ok(!json_object_get(t.spec, "capabilities") && strv_length(t.warnings) == 4 &&
+                   strstr(t.warnings[3], "not applied in a VM"),
+           "... and the capability set is not applied in a VM, with a warning saying so");
+        oci_translation_done(&t);
+        json_decref(j);
+}
+
 static void test_bad_text(void) {
         OciTranslation t = {};
         char *err = NULL;
@@ -255,6 +270,7 @@ static void test_bad_text(void) {
 int main(void) {
         test_podman_bundle();
         test_cases();
+        test_vm_annotation();
         test_bad_text();
         printf("1..%u\n", tap_n);
         return tap_failed ? 1 : 0;

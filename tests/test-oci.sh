@@ -1,0 +1,183 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# isod-oci, runc's command line in front of isod, driven the way conmon and the containerd shim
+# drive a runtime: a child-subreaper caller runs `create --pid-file`, waits on the PID it names
+# (which must be its descendant and exit with the workload's status), then `start`, `state`,
+# `kill`, `delete`; in a container and, chosen by the bundle's annotation, in a VM. Bad input
+# (hostile IDs, wrong states, refused config.json keys) gets runc's errors and exit status 1.
+. "$(dirname "$0")/lib.sh"
+
+require_root
+require_vm_assets
+ensure_image || skip_all "cannot build the busybox image"
+start_bus || skip_all "cannot start dbus-daemon"
+start_isod || {
+        not_ok "isod starts"
+        done_testing
+}
+OCI=$top_builddir/isod-oci
+ROOT=$T/oci-root
+PY=/usr/bin/python3
+
+# bundle DIR ISOLATION ARGS-JSON: a config.json over the built-in busybox tree, as Podman writes them.
+bundle() {
+        mkdir -p "$1"
+        "$PY" - "$1" "$IMAGE_DIR/busybox/rootfs" "$2" "$3" <<'PY'
+import json, sys
+d, rootfs, iso, args = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+        "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"]
+cfg = {"ociVersion": "1.0.2-dev",
+       "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args,
+                   "env": ["PATH=/bin", "FROM=oci"], "cwd": "/",
+                   "capabilities": {"bounding": caps, "effective": caps, "permitted": caps}},
+       "root": {"path": rootfs, "readonly": False}, "hostname": "ocibox",
+       "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                  {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
+       "annotations": {"org.isod1.isolation": iso, "io.kubernetes.cri.container-name": "c1"},
+       "linux": {"namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup")],
+                 "cgroupsPath": "/libpod_parent/x"}}
+json.dump(cfg, open(d + "/config.json", "w"))
+PY
+}
+
+# caller ID BUNDLE OUT [STEP...]: the conmon part in Python: a child subreaper that runs create
+# with OUT as the container's stdout, checks that the pid-file's PID is its own descendant, runs
+# the steps (start | kill SIG | sleep S), then waitpid()s that PID. Prints "ppid-ok STATUS".
+caller() {
+        "$PY" - "$OCI" "$ROOT" "$@" <<'PY'
+import ctypes, os, subprocess, sys, time
+oci, root, cid, b, out = sys.argv[1:6]
+steps = sys.argv[6:]
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+pf = b + "/pid"
+# The container's stderr too: like conmon's pipes, they stay open as long as the workload.
+with open(out, "w") as o, open(out + ".err", "w") as e:
+    r = subprocess.run([oci, "--root", root, "create", "--bundle", b, "--pid-file", pf, cid],
+                       stdin=subprocess.DEVNULL, stdout=o, stderr=e)
+if r.returncode != 0:
+    print("create-failed", r.returncode, open(out + ".err").read().strip()); sys.exit(0)
+pid = int(open(pf).read())
+ppid = int(open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[1])
+print("ppid-ok" if ppid == os.getpid() else "ppid-wrong %d" % ppid, end=" ")
+for s in steps:
+    if s == "start":
+        subprocess.run([oci, "--root", root, "start", cid], check=True)
+    elif s.startswith("kill"):
+        subprocess.run([oci, "--root", root, "kill", cid, s[4:]], check=True)
+    elif s.startswith("sleep"):
+        time.sleep(float(s[5:]))
+_, st = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(st) if os.WIFEXITED(st) else "signal-%d" % os.WTERMSIG(st))
+PY
+}
+oci() { "$OCI" --root "$ROOT" "$@"; }
+
+# ---------------------------------------------------------------- basics
+like "--version" "$(oci --version)" "^isod-oci version "
+is "features: JSON with the namespaces isod makes" "$(oci features | jq -c .linux.namespaces)" \
+        '["pid","network","ipc","uts","mount","cgroup"]'
+
+# ---------------------------------------------------------------- the lifecycle, a container
+bundle "$T/b1" container '["/bin/sh","-c","echo hi from $(hostname) $FROM; exit 3"]'
+out=$(caller c1 "$T/b1" "$T/c1.out" start)
+is "create + start: the pid-file's PID is the caller's descendant and exits with the workload's status" "$out" "ppid-ok 3"
+is "... the workload wrote to create's stdout" "$(cat "$T/c1.out")" "hi from ocibox oci"
+is "... isod ran it as a container (the annotation asked for one)" "$(isoctl show --json c1 | jq -r .Isolation)" container
+is "state after the end: stopped" "$(oci state c1 | jq -r .status)" stopped
+is "... with its bundle" "$(oci state c1 | jq -r .bundle)" "$T/b1"
+oci delete c1
+rc=$?
+is "delete of a stopped container" "$rc" 0
+out=$(oci state c1 2>&1)
+like "... then state: does not exist" "$out" "container c1 does not exist"
+unlike "... and isod has no workload c1" "$(isoctl list)" "^c1 "
+
+# An init ignores signals it has no handler for (the kernel's rule for a PID namespace's init).
+bundle "$T/b2" container '["/bin/sh","-c","trap \"exit 143\" TERM; sleep 30 & wait"]'
+out=$(caller c2 "$T/b2" "$T/c2.out" start sleep0.5 kill15)
+is "kill ID 15 of a running container: the stand-in exits 143" "$out" "ppid-ok 143"
+oci delete c2 >/dev/null 2>&1
+bundle "$T/b2k" container '["/bin/sleep","30"]'
+out=$(caller c2k "$T/b2k" "$T/c2k.out" start sleep0.5 kill9)
+is "kill ID 9: the stand-in exits 137" "$out" "ppid-ok 137"
+oci delete c2k >/dev/null 2>&1
+bundle "$T/b2l" container '["/bin/sleep","100"]'
+out=$(caller c2l "$T/b2l" "$T/c2l.out" start sleep30 kill9)
+is "a workload that outlives D-Bus's default timeout (25 s): the stand-in still waits for it" "$out" "ppid-ok 137"
+oci delete c2 >/dev/null 2>&1
+
+# created, then states and wrong transitions, driven step by step
+bundle "$T/b3" container '["/bin/sleep","30"]'
+"$PY" - "$OCI" "$ROOT" "$T/b3" >"$T/c3.py.out" 2>&1 <<'PY' &
+import ctypes, os, subprocess, sys, time
+oci, root, b = sys.argv[1:4]
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+subprocess.run([oci, "--root", root, "create", "--bundle", b, "--pid-file", b + "/pid", "c3"], check=True,
+               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+_, st = os.waitpid(int(open(b + "/pid").read()), 0)
+print("end", os.waitstatus_to_exitcode(st))
+PY
+ppid=$!
+wait_until 10 test -s "$T/b3/pid"
+is "state of a created container: created" "$(oci state c3 | jq -r .status)" created
+is "... its pid is the stand-in's" "$(oci state c3 | jq -r .pid)" "$(cat "$T/b3/pid")"
+oci start c3
+is "start: running" "$(oci state c3 | jq -r .status)" running
+out=$(oci start c3 2>&1)
+rc=$?
+like "start twice: refused" "$out" "cannot start a container that is not created"
+is "... exit status 1" "$rc" 1
+out=$(oci delete c3 2>&1)
+like "delete of a running container without --force: refused" "$out" "not stopped: running"
+oci delete --force c3
+is "delete --force of a running container" "$?" 0
+wait "$ppid"
+like "... its stand-in ended with the workload (SIGKILL: 137)" "$(cat "$T/c3.py.out")" "^end 137$"
+out=$(oci kill c3 9 2>&1)
+like "kill of an unknown container" "$out" "container c3 does not exist"
+
+# ---------------------------------------------------------------- a VM, by the bundle's annotation
+bundle "$T/b4" vm '["/bin/sh","-c","echo vm kernel $(uname -r); exit 5"]'
+out=$(caller c4 "$T/b4" "$T/c4.out" start)
+is "the annotation org.isod1.isolation=vm: the same bundle runs in a VM, status kept" "$out" "ppid-ok 5"
+like "... the workload saw the guest's kernel" "$(cat "$T/c4.out")" "^vm kernel "
+is "... isod ran it as a VM" "$(isoctl show --json c4 | jq -r .Isolation)" vm
+oci delete c4
+
+# ---------------------------------------------------------------- bad input
+out=$(oci create --bundle "$T/b1" '../x' 2>&1)
+rc=$?
+like "a hostile container ID: refused" "$out" "invalid container ID '\.\./x'"
+is "... exit status 1" "$rc" 1
+check "... nothing written outside --root" test ! -e "$T/x"
+mkdir -p "$T/b5" && printf '{"ociVersion":"1.0.2","ociVersion":"1.0.2"}' >"$T/b5/config.json"
+like "malformed config.json (duplicate keys): refused" "$(oci create --bundle "$T/b5" c5 2>&1)" "duplicate"
+bundle "$T/b6" container '["/bin/true"]'
+"$PY" - "$T/b6/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+out=$(oci create --bundle "$T/b6" c6 2>&1)
+like "a config.json key isod cannot honour: refused by name" "$out" "process.rlimits is not supported yet"
+unlike "... and no workload was made" "$(isoctl list)" "^c6 "
+out=$(oci --log "$T/oci.log" --log-format json create --bundle "$T/b6" c6 2>&1)
+is "--log-format json: the error as one JSON object in --log" "$(jq -r .level "$T/oci.log")" error
+like "... naming the key" "$(jq -r .msg "$T/oci.log")" "process.rlimits"
+out=$(oci create --console-socket /tmp/x --bundle "$T/b1" c7 2>&1)
+like "--console-socket: not supported yet, said so" "$out" "terminals are not supported yet"
+like "exec: not supported yet, said so" "$(oci exec c1 2>&1)" "exec is not supported yet"
+like "an unknown global option" "$(oci --bogus state c1 2>&1)" "unknown global option '--bogus'"
+bundle "$T/b8" container '["/bin/true"]'
+"$PY" - "$OCI" "$ROOT" "$T/b8" <<'PY' >/dev/null 2>&1
+import subprocess, sys
+oci, root, b = sys.argv[1:4]
+subprocess.run([oci, "--root", root, "create", "--bundle", b, "c8"], stdin=subprocess.DEVNULL)
+PY
+like "create of an ID that exists: refused" "$(oci create --bundle "$T/b8" c8 2>&1)" "already exists"
+oci delete c8
+is "delete of a created container" "$?" 0
+unlike "... gone from isod" "$(isoctl list)" "^c8 "
+check "isod is still up" isod_alive
+done_testing
