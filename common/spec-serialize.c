@@ -91,6 +91,15 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
                 json_object_set_new(proc, "groups", a);
         }
         json_object_set_new(proc, "terminal", json_boolean(s->terminal));
+        if (s->n_rlimits > 0) {
+                json_t *rl = json_array();
+                for (size_t i = 0; i < s->n_rlimits; i++)
+                        json_array_append_new(rl, json_pack("{s:s,s:I,s:I}", "type",
+                                                            rlimit_to_name(s->rlimits[i].resource), "soft",
+                                                            (json_int_t) s->rlimits[i].soft, "hard",
+                                                            (json_int_t) s->rlimits[i].hard));
+                json_object_set_new(proc, "rlimits", rl);
+        }
         if (s->interactive)
                 json_object_set_new(proc, "interactive", json_true());
         json_object_set_new(root, "process", proc);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <sys/resource.h>
 #include <math.h>
 #include <sys/random.h>
 #include <stdarg.h>
@@ -135,6 +136,7 @@ WorkloadSpec *workload_spec_free(WorkloadSpec *s) {
         strv_free(s->args);
         strv_free(s->entrypoint);
         free(s->image_id);
+        free(s->rlimits);
         strv_free(s->env);
         free(s->cwd);
         free(s->groups);
@@ -228,6 +230,28 @@ static const char *const cap_names[SPEC_CAP_LAST + 1] = {
         "CAP_BPF",
         "CAP_CHECKPOINT_RESTORE",
 };
+
+static const char *const rlimit_names[RLIM_NLIMITS] = {
+        [RLIMIT_CPU] = "RLIMIT_CPU",           [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
+        [RLIMIT_DATA] = "RLIMIT_DATA",         [RLIMIT_STACK] = "RLIMIT_STACK",
+        [RLIMIT_CORE] = "RLIMIT_CORE",         [RLIMIT_RSS] = "RLIMIT_RSS",
+        [RLIMIT_NPROC] = "RLIMIT_NPROC",       [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
+        [RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK",   [RLIMIT_AS] = "RLIMIT_AS",
+        [RLIMIT_LOCKS] = "RLIMIT_LOCKS",       [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+        [RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE",
+        [RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",     [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+};
+
+int rlimit_from_name(const char *s) {
+        for (int r = 0; s && r < RLIM_NLIMITS; r++)
+                if (rlimit_names[r] && streq(s, rlimit_names[r]))
+                        return r;
+        return -EINVAL;
+}
+
+const char *rlimit_to_name(int r) {
+        return r >= 0 && r < RLIM_NLIMITS ? rlimit_names[r] : NULL;
+}
 
 int capability_from_name(const char *s) {
         for (int c = 0; c <= SPEC_CAP_LAST; c++)
@@ -385,8 +409,8 @@ static int get_strv(json_t *obj, const char *key, const char *where, size_t max,
 }
 
 static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
-        static const char *const keys[] = { "args",   "entrypoint", "env",         "cwd", "user",
-                                            "groups", "terminal",   "interactive", NULL };
+        static const char *const keys[] = { "args",   "entrypoint", "env",         "cwd",     "user",
+                                            "groups", "terminal",   "interactive", "rlimits", NULL };
         _cleanup_free_ char *user = NULL;
         json_t *g;
         int r;
@@ -444,6 +468,44 @@ static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
                         s->groups[i] = (gid_t) json_integer_value(e);
                 }
                 s->n_groups = json_array_size(g);
+        }
+        g = json_object_get(p, "rlimits");
+        if (g && !json_is_null(g)) {
+                size_t i;
+                json_t *e;
+
+                if (!json_is_array(g) || json_array_size(g) > SPEC_MAX_RLIMITS)
+                        return fail(reterr, "'process.rlimits' must be an array of at most %u limits.",
+                                    SPEC_MAX_RLIMITS);
+                s->rlimits = calloc(json_array_size(g) + 1, sizeof(SpecRlimit));
+                if (!s->rlimits)
+                        return -ENOMEM;
+                json_array_foreach (g, i, e) {
+                        static const char *const rkeys[] = { "type", "soft", "hard", NULL };
+                        json_t *soft = json_object_get(e, "soft"), *hard = json_object_get(e, "hard");
+                        int res = rlimit_from_name(json_string_value(json_object_get(e, "type")));
+                        char where[48];
+
+                        (void) snprintf(where, sizeof where, "process.rlimits[%zu]", i);
+                        if (!json_is_object(e))
+                                return fail(reterr, "'%s' must be an object.", where);
+                        r = check_keys(e, where, rkeys, reterr);
+                        if (r < 0)
+                                return r;
+                        if (res < 0)
+                                return fail(reterr, "'%s.type' must be an RLIMIT_… name.", where);
+                        if (!json_is_integer(soft) || !json_is_integer(hard) ||
+                            json_integer_value(soft) < 0 ||
+                            json_integer_value(hard) < json_integer_value(soft))
+                                return fail(reterr, "'%s' needs soft ≤ hard, both non-negative integers.",
+                                            where);
+                        for (size_t k = 0; k < s->n_rlimits; k++)
+                                if (s->rlimits[k].resource == res)
+                                        return fail(reterr, "'%s': %s is set twice.", where,
+                                                    rlimit_to_name(res));
+                        s->rlimits[s->n_rlimits++] = (SpecRlimit){ res, (uint64_t) json_integer_value(soft),
+                                                                   (uint64_t) json_integer_value(hard) };
+                }
         }
         r = get_bool(p, "interactive", "process.", &s->interactive, reterr);
         if (r < 0)

@@ -73,6 +73,15 @@ typedef struct SpecMount {
         bool readonly;
 } SpecMount;
 
+/* process.rlimits, OCI's format: {"type": "RLIMIT_NOFILE", "soft": N, "hard": N}. */
+typedef struct SpecRlimit {
+        int resource; /* RLIMIT_* */
+        uint64_t soft, hard;
+} SpecRlimit;
+#define SPEC_MAX_RLIMITS 16U
+int rlimit_from_name(const char *s);
+const char *rlimit_to_name(int r);
+
 typedef struct SpecLabel {
         char *key;
         char *value;
@@ -95,6 +104,8 @@ typedef struct WorkloadSpec {
         gid_t *groups; /* supplementary */
         size_t n_groups;
         bool terminal;
+        SpecRlimit *rlimits; /* set in the payload's process (containers) */
+        size_t n_rlimits;
         bool interactive; /* detached: stdin stays open (a pipe the monitor holds) for Attach */
 
         uint64_t memory;    /* bytes, 0 = unset */

@@ -371,11 +371,18 @@ int workload_request(Workload *w, json_t *req, const int *fds, size_t n_fds, Wor
 
 static int connect_monitor(Workload *w) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
 
+        /* A long state directory and a 64-character name (an OCI container ID) overflow sun_path:
+         * then the socket is named through the directory's descriptor. */
         if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/workloads/%s/monitor.sock",
-                     w->manager->config.state_dir, w->name) >= (int) sizeof sa.sun_path)
-                return -ENAMETOOLONG;
+                     w->manager->config.state_dir, w->name) >= (int) sizeof sa.sun_path) {
+                dfd = openat(w->manager->workloads_fd, w->name,
+                             O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (dfd < 0)
+                        return -errno;
+                (void) snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/monitor.sock", dfd);
+        }
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;

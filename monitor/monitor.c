@@ -651,8 +651,10 @@ int monitor_listen(Monitor *m, int conn_fd) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
+        /* Too long for sun_path (a long state directory, a 64-character name): through our
+         * directory's descriptor, as isod connects (daemon/workload.c). */
         if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/monitor.sock", m->dir) >= (int) sizeof sa.sun_path)
-                return -ENAMETOOLONG;
+                (void) snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/monitor.sock", m->dir_fd);
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;

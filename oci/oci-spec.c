@@ -2,6 +2,7 @@
 /* config.json → isod's workload spec (oci-spec.h, docs/oci.md#translation). */
 
 #include <inttypes.h>
+#include <sys/stat.h>
 
 #include "container/container.h"
 #include "oci-spec.h"
@@ -196,9 +197,7 @@ static int translate_process(json_t *p, json_t *spec, OciTranslation *t, char **
                 t->caps_given = true;
         }
         if ((v = json_object_get(p, "rlimits")) && !empty(v))
-                return fail(reterr,
-                            "config.json: process.rlimits is not supported yet: isod's workloads keep "
-                            "the limits they inherit (leave it empty: podman --ulimit host).");
+                json_object_set(proc, "rlimits", v); /* the same format; the spec parser checks it */
         if (!json_is_true(json_object_get(p, "noNewPrivileges")) &&
             (r = warn(t, "process.noNewPrivileges is false: isod always sets no_new_privs (setuid programs "
                          "do not gain privileges)")) < 0)
@@ -302,7 +301,7 @@ fail:
         return r;
 }
 
-static int translate_namespaces(json_t *ns, json_t *spec, char **reterr) {
+static int translate_namespaces(json_t *ns, json_t *spec, OciTranslation *t, char **reterr) {
         bool seen[8] = {};
         static const char *const types[] = { "pid", "network", "mount", "ipc",
                                              "uts", "cgroup",  "user",  "time" };
@@ -334,6 +333,15 @@ static int translate_namespaces(json_t *ns, json_t *spec, char **reterr) {
                 if (seen[k] || streq(types[k], "network") || streq(types[k], "user") ||
                     streq(types[k], "time"))
                         continue;
+                /* Podman on cgroup v1 shares the host's (cgroupns=host): isod's own is stricter. */
+                if (streq(types[k], "cgroup")) {
+                        int r = warn(
+                                t,
+                                "linux.namespaces has no cgroup namespace: isod gives the workload its own");
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 return fail(reterr,
                             "config.json: linux.namespaces has no %s namespace: sharing the host's is not "
                             "supported.",
@@ -495,7 +503,7 @@ static int translate_linux(json_t *l, json_t *spec, OciTranslation *t, char **re
         r = known_keys(l, "linux", keys, reterr);
         if (r < 0)
                 return r;
-        r = translate_namespaces(json_object_get(l, "namespaces"), spec, reterr);
+        r = translate_namespaces(json_object_get(l, "namespaces"), spec, t, reterr);
         if (r < 0)
                 return r;
         if (!empty(json_object_get(l, "uidMappings")) || !empty(json_object_get(l, "gidMappings")))
@@ -526,7 +534,8 @@ static int translate_linux(json_t *l, json_t *spec, OciTranslation *t, char **re
                                 "only.",
                                 i, json_is_string(e) ? json_string_value(e) : "?");
         json_array_foreach (json_object_get(l, "readonlyPaths"), i, e)
-                if (!json_is_string(e) || !container_path_is_readonly(json_string_value(e)))
+                if (!json_is_string(e) || (!container_path_is_readonly(json_string_value(e)) &&
+                                           !container_path_is_masked(json_string_value(e))))
                         return fail(
                                 reterr,
                                 "config.json: linux.readonlyPaths[%zu] (%s): isod makes OCI's default paths "
@@ -682,6 +691,48 @@ int oci_config_translate(json_t *config, const char *bundle, OciTranslation *ret
         if (t.caps_given && streq_ptr(json_string_value(json_object_get(t.spec, "isolation")), "vm")) {
                 json_object_del(t.spec, "capabilities");
                 r = warn(&t, "process.capabilities: not applied in a VM (its own kernel is the boundary)");
+                if (r < 0)
+                        goto fail;
+        }
+        if (streq_ptr(json_string_value(json_object_get(t.spec, "isolation")), "vm") &&
+            json_is_array(json_object_get(t.spec, "mounts"))) {
+                json_t *ms = json_object_get(t.spec, "mounts"), *m;
+                size_t i;
+
+                /* A VM mounts host directories read-only (virtio over erofs images): Podman's
+                 * writable binds become read-only, its /dev/shm the guest's own. */
+                for (i = json_array_size(ms); i-- > 0;) {
+                        m = json_array_get(ms, i);
+                        const char *src = json_string_value(json_object_get(m, "source"));
+                        struct stat st;
+
+                        if (src && stat(src, &st) >= 0 && !S_ISDIR(st.st_mode)) {
+                                /* Podman's /etc/hosts, /etc/hostname, /run/.containerenv: files. */
+                                r = warn(
+                                        &t,
+                                        "the bind of the file %s on %s: a VM mounts directories only, not applied",
+                                        src, strna(json_string_value(json_object_get(m, "target"))));
+                                json_array_remove(ms, i);
+                        } else if (json_is_true(json_object_get(m, "readonly")))
+                                continue;
+                        else if (streq_ptr(json_string_value(json_object_get(m, "target")), "/dev/shm")) {
+                                r = warn(&t, "the bind on /dev/shm: a VM has its own /dev/shm");
+                                json_array_remove(ms, i);
+                        } else {
+                                r = warn(&t, "the bind on %s: read-only in a VM",
+                                         strna(json_string_value(json_object_get(m, "target"))));
+                                json_object_set_new(m, "readonly", json_true());
+                        }
+                        if (r < 0)
+                                goto fail;
+                }
+                if (json_array_size(ms) == 0)
+                        json_object_del(t.spec, "mounts");
+        }
+        if (json_object_get(json_object_get(t.spec, "process"), "rlimits") &&
+            streq_ptr(json_string_value(json_object_get(t.spec, "isolation")), "vm")) {
+                json_object_del(json_object_get(t.spec, "process"), "rlimits");
+                r = warn(&t, "process.rlimits: not applied in a VM yet (the guest's agent sets no limits)");
                 if (r < 0)
                         goto fail;
         }

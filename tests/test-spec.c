@@ -109,6 +109,16 @@ static const struct {
         { "{\"process\":{\"entrypoint\":[\"/bin/echo\"]}}", 0, NULL },
         { "{\"process\":{\"entrypoint\":\"/bin/echo\"}}", -EINVAL, "'process.entrypoint' must be an array" },
         { "{\"process\":{\"env\":[\"A=1\"]}}", -EINVAL, "'process.args' must have at least one element" },
+        { "{\"process\":{\"args\":[\"x\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":64,\"hard\":128}]}}",
+          0, NULL },
+        { "{\"process\":{\"args\":[\"x\"],\"rlimits\":[{\"type\":\"RLIMIT_BOGUS\",\"soft\":1,\"hard\":1}]}}",
+          -EINVAL, "'process.rlimits[0].type' must be an RLIMIT_" },
+        { "{\"process\":{\"args\":[\"x\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":9,\"hard\":1}]}}",
+          -EINVAL, "needs soft" },
+        { "{\"process\":{\"args\":[\"x\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":1},{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":1}]}}",
+          -EINVAL, "RLIMIT_NOFILE is set twice" },
+        { "{\"process\":{\"args\":[\"x\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":1,\"x\":1}]}}",
+          -EINVAL, "process.rlimits[0]" },
 };
 
 static void test_table(void) {

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -206,6 +207,22 @@ static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &ss, NULL);
 }
 
+/* process.rlimits, while the process still has every capability (raising a hard limit needs
+ * CAP_SYS_RESOURCE, which the bounding set then drops). */
+static void apply_rlimits(const WorkloadSpec *spec, int err_fd) {
+        for (size_t i = 0; i < spec->n_rlimits; i++) {
+                struct rlimit rl = { spec->rlimits[i].soft, spec->rlimits[i].hard };
+                char what[128];
+
+                if (setrlimit(spec->rlimits[i].resource, &rl) < 0) {
+                        (void) snprintf(what, sizeof what, "set %s to %" PRIu64 "/%" PRIu64,
+                                        rlimit_to_name(spec->rlimits[i].resource), spec->rlimits[i].soft,
+                                        spec->rlimits[i].hard);
+                        child_fail(err_fd, errno, what);
+                }
+        }
+}
+
 /* The last steps of the workload's init and of an exec, in this order: after the user switch, the
  * capability sets and no_new_privs, then the seccomp filter, then execve. */
 _noreturn_ static void finish_and_exec(Container *c, int err_fd, const char *cwd, char **args, char **env) {
@@ -289,6 +306,7 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
 
         /* Privileges (caps.c, docs/security.md): bounding set, user, capability sets, no_new_privs,
          * then the seccomp filter as the very last step before execve(). */
+        apply_rlimits(m->spec, err_fd);
         r = container_caps_bound(container_caps_of(m->spec));
         if (r < 0)
                 child_fail(err_fd, r, "drop capabilities from the bounding set");
@@ -760,6 +778,7 @@ _noreturn_ static void exec_child(Monitor *m, Container *c, ExecRequest *x, int 
                 if (r < 0)
                         child_fail(err_fd, r, "become root in the user namespace");
         }
+        apply_rlimits(m->spec, err_fd);
         r = container_caps_bound(container_caps_of(m->spec));
         if (r < 0)
                 child_fail(err_fd, r, "drop capabilities from the bounding set");

@@ -159,6 +159,8 @@ static const char *const masked_paths[] = {
         "/proc/scsi",
         "/sys/firmware",
         "/sys/devices/virtual/powercap",
+        "/sys/fs/selinux", /* Podman's and Docker's defaults add these two */
+        "/sys/dev/block",
 };
 static const char *const readonly_paths[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",

@@ -68,6 +68,9 @@ static int vm_validate(const WorkloadSpec *s, char **reterr) {
                 msg = "A VM needs at least 64M of memory ('resources.memory').";
         else if (s->cpus > VM_MAX_CPUS)
                 msg = "A VM has at most 64 vCPUs ('resources.cpus').";
+        else if (s->n_rlimits > 0)
+                msg = "'process.rlimits' is for containers only for now (the agent sets no limits in the "
+                      "guest).";
         else if (s->caps_set)
                 msg = "'capabilities' is for containers only: in a VM the workload's own kernel is the "
                       "boundary, and the agent runs it with root's full set.";
