@@ -129,18 +129,6 @@ const sd_bus_vtable image_vtable[] = {
 
 /* --- Manager methods --- */
 
-static int require_root(sd_bus_message *msg, const char *what, sd_bus_error *error) {
-        _cleanup_(caller_done) Caller caller = {};
-        int r;
-
-        r = bus_get_caller(msg, &caller);
-        if (r < 0)
-                return r;
-        if (caller.uid != 0)
-                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED, "Only root may %s.", what);
-        return 0;
-}
-
 static bool image_name_for_import(Manager *m, const char *name, sd_bus_error *error, int *ret) {
         if (!image_ref_is_valid(name) || startswith(name, "sha256:")) {
                 *ret = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -167,7 +155,7 @@ int bus_method_import_image(sd_bus_message *msg, void *userdata, sd_bus_error *e
         struct stat st;
         int in_fd, r;
 
-        r = require_root(msg, "import images", error);
+        r = bus_require_root(msg, "import images", error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "h", &in_fd);
@@ -241,7 +229,7 @@ int bus_method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error *e
         const char *ref;
         int r;
 
-        r = require_root(msg, "remove images", error);
+        r = bus_require_root(msg, "remove images", error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "s", &ref);

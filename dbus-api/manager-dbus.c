@@ -352,6 +352,18 @@ int bus_read_stdio(sd_bus_message *msg, int ret_fds[3], sd_bus_error *error) {
         return sd_bus_message_exit_container(msg);
 }
 
+int bus_require_root(sd_bus_message *msg, const char *what, sd_bus_error *error) {
+        _cleanup_(caller_done) Caller caller = {};
+        int r;
+
+        r = bus_get_caller(msg, &caller);
+        if (r < 0)
+                return r;
+        if (caller.uid != 0)
+                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED, "Only root may %s.", what);
+        return 0;
+}
+
 int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *message) {
         const char *n;
 

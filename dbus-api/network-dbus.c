@@ -116,18 +116,6 @@ const sd_bus_vtable network_vtable[] = {
 
 /* --- Manager methods --- */
 
-static int require_root(sd_bus_message *msg, const char *what, sd_bus_error *error) {
-        _cleanup_(caller_done) Caller caller = {};
-        int r;
-
-        r = bus_get_caller(msg, &caller);
-        if (r < 0)
-                return r;
-        if (caller.uid != 0)
-                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED, "Only root may %s.", what);
-        return 0;
-}
-
 int bus_method_create_network(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *err = NULL, *subnet = NULL;
         NetworkOptions o = { .nat = true };
@@ -136,7 +124,7 @@ int bus_method_create_network(sd_bus_message *msg, void *userdata, sd_bus_error 
         Network *n;
         int r;
 
-        r = require_root(msg, "create networks", error);
+        r = bus_require_root(msg, "create networks", error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "s", &name);
@@ -197,7 +185,7 @@ int bus_method_remove_network(sd_bus_message *msg, void *userdata, sd_bus_error 
         Network *n;
         int r;
 
-        r = require_root(msg, "remove networks", error);
+        r = bus_require_root(msg, "remove networks", error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "s", &name);
