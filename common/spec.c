@@ -274,14 +274,8 @@ bool image_ref_is_valid(const char *s) {
 
         if (!s || (n = strlen(s)) == 0 || n > IMAGE_REF_MAX)
                 return false;
-        if (startswith(s, "sha256:")) {
-                if (n != 7 + 64)
-                        return false;
-                for (const char *p = s + 7; *p; p++)
-                        if (!isdigit((unsigned char) *p) && !(*p >= 'a' && *p <= 'f'))
-                                return false;
-                return true;
-        }
+        if (startswith(s, "sha256:"))
+                return digest_is_valid(s);
         slash = strrchr(s, '/');
         tag = strrchr(slash ?: s, ':');
         if (tag) {

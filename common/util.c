@@ -160,6 +160,14 @@ static bool id_char_ok(char c) {
                c == '.' || c == '-';
 }
 
+bool digest_is_valid(const char *d) {
+        const char *hex = d ? startswith(d, "sha256:") : NULL;
+
+        if (!hex || strlen(hex) != 64)
+                return false;
+        return strspn(hex, "0123456789abcdef") == 64;
+}
+
 bool identifier_is_valid(const char *s) {
         size_t n;
 

@@ -22,6 +22,8 @@ const char *signal_to_name(int signo);
 bool workload_name_is_valid(const char *name);
 /* A label key or image name: same alphabet, up to 63 characters after the first. */
 bool identifier_is_valid(const char *s);
+/* "sha256:" and 64 lowercase hex digits: a blob digest, a diff_id, a ChainID, an image ID. */
+bool digest_is_valid(const char *d);
 
 /* Reads a whole file (at most max_size bytes, else -EFBIG), NUL-terminated. */
 int read_full_file_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);

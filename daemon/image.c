@@ -2,7 +2,6 @@
 /* The image store's records, names and garbage collection (docs/images.md). The importer
  * (images/import-main.c) writes layers; this file writes everything else. */
 
-#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -40,15 +39,6 @@ static Image *image_free(Image *img) {
         return NULL;
 }
 DEFINE_CLEANUP_FUNC(Image *, image_free);
-
-static bool digest_ok(const char *d) {
-        if (!d || !startswith(d, "sha256:") || strlen(d) != 71)
-                return false;
-        for (const char *p = d + 7; *p; p++)
-                if (!isdigit((unsigned char) *p) && !(*p >= 'a' && *p <= 'f'))
-                        return false;
-        return true;
-}
 
 char *image_ref_normalize(const char *ref) {
         const char *slash = strrchr(ref, '/');
@@ -161,7 +151,7 @@ static int layer_from_json(json_t *o, ImageLayer *l) {
         const char *diff = json_string_value(json_object_get(o, "diff_id"));
         const char *digest = json_string_value(json_object_get(o, "digest"));
 
-        if (!digest_ok(chain) || !digest_ok(diff) || (digest && !digest_ok(digest)))
+        if (!digest_is_valid(chain) || !digest_is_valid(diff) || (digest && !digest_is_valid(digest)))
                 return -EBADMSG;
         l->chain_id = strdup(chain);
         l->diff_id = strdup(diff);
@@ -199,7 +189,7 @@ static int image_from_json(Manager *m, json_t *j, Image **ret) {
         size_t n = json_array_size(layers);
         int r;
 
-        if (!digest_ok(id) || !json_is_object(cfg) || n == 0 || n > 128)
+        if (!digest_is_valid(id) || !json_is_object(cfg) || n == 0 || n > 128)
                 return -EBADMSG;
         r = image_alloc(m, id, &img);
         if (r < 0)

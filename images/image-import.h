@@ -51,7 +51,6 @@ void hash_feed(Hash *h, const void *p, size_t n);
 /* "sha256:<64 hex>" */
 void hash_final(Hash *h, char ret[static 72]);
 void sha256_string(const void *p, size_t n, char ret[static 72]);
-bool digest_is_valid(const char *d); /* sha256:[0-9a-f]{64} */
 
 /* Unpacks the tar stream `a` (format tar only, already opened) into the directory root_fd, which
  * must be empty. On failure returns -errno and a malloc'd message naming the entry. */

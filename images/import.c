@@ -58,14 +58,6 @@ void sha256_string(const void *p, size_t n, char ret[static 72]) {
         hash_final(&h, ret);
 }
 
-bool digest_is_valid(const char *d) {
-        const char *hex = d ? startswith(d, "sha256:") : NULL;
-
-        if (!hex || strlen(hex) != 64)
-                return false;
-        return strspn(hex, "0123456789abcdef") == 64;
-}
-
 /* ---------------------------------------------------------------- hashing readers */
 
 /* A libarchive read callback over an fd or over the data of another archive's current entry,
