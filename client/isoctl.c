@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
 #include <inttypes.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 
+#include "connect.h"
 #include "iso-errors.h"
 #include "isoctl.h"
 #include "util.h"
@@ -15,61 +14,22 @@
 
 bool arg_json = false;
 
-static int connect_direct(const char *path, sd_bus **ret) {
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        if (strlen(path) >= sizeof sa.sun_path)
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return -errno;
-        r = sd_bus_new(&bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_fd(bus, fd, fd); /* takes the fd only when it succeeds */
-        if (r < 0)
-                return r;
-        TAKE_FD(fd);
-        (void) sd_bus_negotiate_fds(bus, true);
-        r = sd_bus_start(bus);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(bus);
-        return 0;
-}
-
 /* ISOD_SOCKET=PATH: that socket, and an error if it cannot be used. Otherwise, as root on the
  * system bus, isod's default socket if it answers, else the bus (isod may be bus-activated). */
 int bus_connect(sd_bus **ret) {
-        const char *direct = getenv("ISOD_SOCKET");
+        const char *direct;
         int r;
 
-        (void) sd_bus_error_add_map(isod_error_map);
-        if (direct && direct[0] != '\0') {
-                r = connect_direct(direct, ret);
-                if (r < 0)
-                        fprintf(stderr, "isoctl: cannot connect to isod at '%s' (ISOD_SOCKET): %s\n", direct,
-                                strerror(-r));
-                return r;
-        }
-        if (!direct && geteuid() == 0 && !getenv("DBUS_SYSTEM_BUS_ADDRESS") &&
-            connect_direct(ISOD_STATE_DIR "/private", ret) >= 0)
-                return 0;
-        r = sd_bus_open_system(ret);
-        if (r < 0) {
+        r = isod_connect(ret, &direct);
+        if (r < 0 && direct)
+                fprintf(stderr, "isoctl: cannot connect to isod at '%s' (ISOD_SOCKET): %s\n", direct,
+                        strerror(-r));
+        else if (r < 0)
                 fprintf(stderr,
                         "isoctl: cannot connect to the system bus: %s\n"
                         "Is dbus running? (DBUS_SYSTEM_BUS_ADDRESS selects another bus.)\n",
                         strerror(-r));
-                return r;
-        }
-        return 0;
+        return r;
 }
 
 int print_bus_error(const sd_bus_error *e, int r, const char *what) {

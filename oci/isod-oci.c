@@ -14,13 +14,12 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "connect.h"
 #include "iso-errors.h"
 #include "oci-spec.h"
 #include "spec.h"
@@ -61,39 +60,7 @@ static int fail(const char *fmt, ...) {
 }
 
 static int connect_isod(sd_bus **ret) {
-        const char *direct = getenv("ISOD_SOCKET");
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r;
-
-        (void) sd_bus_error_add_map(isod_error_map);
-        if (direct && direct[0]) {
-                _cleanup_free_ char *addr = NULL;
-
-                if (asprintf(&addr, "unix:path=%s", direct) < 0)
-                        return -ENOMEM;
-                r = sd_bus_new(&bus);
-                if (r >= 0)
-                        r = sd_bus_set_address(bus, addr);
-                if (r >= 0)
-                        (void) sd_bus_negotiate_fds(bus, true);
-                if (r >= 0)
-                        r = sd_bus_start(bus);
-        } else if (!direct && geteuid() == 0 && !getenv("DBUS_SYSTEM_BUS_ADDRESS") &&
-                   access(ISOD_STATE_DIR "/private", F_OK) == 0) {
-                /* Root, as isoctl: isod's direct socket (conmon passes the runtime no bus address). */
-                r = sd_bus_new(&bus);
-                if (r >= 0)
-                        r = sd_bus_set_address(bus, "unix:path=" ISOD_STATE_DIR "/private");
-                if (r >= 0)
-                        (void) sd_bus_negotiate_fds(bus, true);
-                if (r >= 0)
-                        r = sd_bus_start(bus);
-        } else
-                r = sd_bus_open_system(&bus);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(bus);
-        return 0;
+        return isod_connect(ret, NULL);
 }
 
 /* Container IDs become workload names: Podman's and containerd's (64 hex) fit. */
