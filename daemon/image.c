@@ -107,7 +107,7 @@ char **image_users(Manager *m, const Image *img) {
         char **l = calloc(1, sizeof(char *));
 
         for (Workload *w = m->workloads; l && w; w = w->next)
-                if (streq_ptr(w->image_id, img->id) && strv_extend(&l, w->name) < 0) {
+                if (streq_ptr(workload_image_id(w), img->id) && strv_extend(&l, w->name) < 0) {
                         strv_free(l);
                         return NULL;
                 }

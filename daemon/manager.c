@@ -234,7 +234,7 @@ void manager_forget(Manager *m, Workload *w) {
                 }
         w->removed = true;
         bus_workload_removed(m, w);
-        _cleanup_free_ char *image_id = w->image_id ? strdup(w->image_id) : NULL;
+        _cleanup_free_ char *image_id = workload_image_id(w) ? strdup(workload_image_id(w)) : NULL;
         workload_free(w);
         if (image_id) {
                 bus_image_users_changed(m, image_id);
@@ -354,9 +354,8 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         w->spec = TAKE_PTR(d->spec);
         w->kind = kind;
         if (img) {
-                w->image_id = strdup(img->id);
                 w->image_json = image_monitor_json(m, img);
-                if (!w->image_id || !w->image_json) {
+                if (!w->image_json) {
                         r = -ENOMEM;
                         goto fail;
                 }
@@ -381,7 +380,7 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
                 w->unannounced = true;
         else
                 bus_workload_new(m, w);
-        bus_image_users_changed(m, w->image_id);
+        bus_image_users_changed(m, workload_image_id(w));
         *ret = w;
         return 0;
 fail:

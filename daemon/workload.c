@@ -88,7 +88,6 @@ Workload *workload_free(Workload *w) {
         free(w->path);
         free(w->policy_rule);
         free(w->policy_reason);
-        free(w->image_id);
         json_decref(w->image_json);
         free(w->reason);
         free(w->accel);
@@ -440,11 +439,6 @@ int workload_load(Manager *m, const char *name, Workload **ret) {
         if (json_is_string(json_object_get(json_object_get(j, "image"), "id"))) {
                 /* It pins its image: the store does not collect it while the workload exists. */
                 w->image_json = json_incref(json_object_get(j, "image"));
-                w->image_id = strdup(json_string_value(json_object_get(w->image_json, "id")));
-                if (!w->image_id) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
         }
         if (json_is_object(json_object_get(j, "net")) &&
             network_workload_readopt(m, w, json_object_get(j, "net")) < 0)

@@ -36,8 +36,8 @@ struct Workload {
         uid_t owner_uid;
         char *policy_rule;
         char *policy_reason;
-        char *image_id;     /* a stored image's ID: it pins the image (daemon/image.c) */
-        json_t *image_json; /* workload.json "image": what the monitor needs of it */
+        json_t *image_json; /* workload.json "image": what the monitor needs of a stored image; its
+                             * "id" pins the image (daemon/image.c); NULL for rootfs and busybox */
         bool auto_remove;
         uint64_t created_usec;
         unsigned log_streams; /* OUTPUT_LOG_STDOUT|STDERR: in its output log (the client gave no fd) */
@@ -65,6 +65,10 @@ struct Workload {
 };
 
 int workload_new(Manager *m, const char *name, Workload **ret);
+/* The stored image it uses and pins, or NULL. */
+static inline const char *workload_image_id(const Workload *w) {
+        return json_string_value(json_object_get(w->image_json, "id"));
+}
 Workload *workload_free(Workload *w);
 
 /* Persists workload.json (the daemon's record + what the monitor needs). */

@@ -127,7 +127,7 @@ static const char *oci_status(const char *s) {
 
 /* ---------------------------------------------------------------- the stand-in */
 
-_noreturn_ static void standin(const char *id, int fifo_fd, int report_fd) {
+_noreturn_ static void standin(const char *id, int fifo_fd) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -137,7 +137,6 @@ _noreturn_ static void standin(const char *id, int fifo_fd, int report_fd) {
         int r;
 
         (void) prctl(PR_SET_NAME, "isod-oci-init");
-        (void) close(report_fd);
         /* Only the workload's stdio and the FIFO: never conmon's sync or start pipes. */
         (void) close_all_fds_except((const int[]){ 0, 1, 2, fifo_fd }, 4);
         /* Until start: the caller's signals end the stand-in as they would a container's init. */
@@ -196,7 +195,7 @@ static int verb_create(int argc, char *argv[], bool run) {
         _cleanup_free_ char *bundle = NULL, *text = NULL, *err = NULL, *dir = NULL, *spec = NULL,
                             *cfg = NULL;
         const char *pid_file = NULL, *id;
-        int fifo_fd, report[2], c, r;
+        int fifo_fd, c, r;
         size_t size;
         pid_t pid;
 
@@ -293,18 +292,14 @@ static int verb_create(int argc, char *argv[], bool run) {
                         return fail("create the start FIFO: %m");
                 }
         }
-        if (pipe2(report, O_CLOEXEC) < 0)
-                return fail("pipe: %m");
         pid = fork();
         if (pid < 0)
                 return fail("fork: %m");
         if (pid == 0) {
                 bus = sd_bus_close_unref(bus); /* the parent's connection is not ours */
                 (void) setsid();
-                standin(id, fifo_fd, report[1]);
+                standin(id, fifo_fd);
         }
-        (void) close(report[1]);
-        (void) close(report[0]);
         (void) close(fifo_fd);
         {
                 _cleanup_free_ char *sp = NULL, *st = NULL;
