@@ -9,6 +9,7 @@
 # freeing the layers once the last user is gone, and a Debian image built with mmdebstrap
 # running python3 in a container and in a VM.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hostile-refusals.sh"
 
 require_root
 require_vm_assets
@@ -166,27 +167,7 @@ refuse() { # refuse NAME PATTERN [isoctl options]
                 diag "rc=$rc: $out"
         fi
 }
-for s in .tar .oci; do
-        refuse "dotdot$s" "'\.\./evil': a '\.\.' component"
-        refuse "symlink-escape$s" "a parent is a symlink"
-        refuse "symlink-rel-escape$s" "a parent is a symlink"
-        refuse "hardlink-escape$s" "hard link out of the layer"
-        refuse "hardlink-abs$s" "hard link to an absolute path"
-        refuse "dot-symlink$s" "the entry for the root is not a directory"
-        refuse "whiteout-dotdot$s" "a whiteout without a valid target"
-        refuse "whiteout-empty$s" "a whiteout without a valid target"
-        refuse "duplicate$s" "a second entry of another type"
-        refuse "truncated$s" "[Tt]runcated"
-        refuse "long-name$s" "name is too long"
-        refuse "uid-max$s" "owner out of range"
-        refuse "deep$s" "more than 128 directory levels"
-done
-refuse bomb.tar.zst "byte budget is exhausted" --max-bytes=256M
-refuse bomb.oci "byte budget is exhausted" --max-bytes=256M
-refuse many-entries.tar.zst "entry budget is exhausted" --max-entries=20000
-refuse bad-diffid.oci "diff_id is sha256:[0-9a-f]+, the config says"
-refuse manifest-dup-keys.oci "duplicate object key"
-refuse huge-json.oci "larger than 4 MiB"
+refuse_every_hostile
 is "after every refusal: the store is unchanged (records, layers, names)" "$(store_state)" "$before"
 staging_empty() { [ -z "$(ls -A "$ST/staging")" ]; }
 check "... its staging area is empty" wait_until 10 staging_empty
