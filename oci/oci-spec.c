@@ -743,6 +743,31 @@ fail:
         return r;
 }
 
+/* An exec's process (runc exec --process FILE: a runtime-spec Process object) with the same rules
+ * as the bundle's; messages name "--process" instead of config.json. */
+int oci_process_translate(json_t *process, OciTranslation *ret, char **reterr) {
+        OciTranslation t = {};
+        int r;
+
+        t.spec = json_object();
+        if (!t.spec)
+                return -ENOMEM;
+        r = translate_process(process, t.spec, &t, reterr);
+        if (r < 0) {
+                const char *rest = reterr && *reterr ? startswith(*reterr, "config.json: process") : NULL;
+                char *m = NULL;
+
+                if (rest && asprintf(&m, "exec --process: the process%s", rest) >= 0) {
+                        free(*reterr);
+                        *reterr = m;
+                }
+                oci_translation_done(&t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
 int oci_config_translate_text(const char *text, size_t size, const char *bundle, OciTranslation *ret,
                               char **reterr) {
         json_error_t jerr;

@@ -29,3 +29,5 @@ int oci_config_translate(json_t *config, const char *bundle, OciTranslation *ret
 /* The same from the text of config.json (duplicate keys refused). */
 int oci_config_translate_text(const char *text, size_t size, const char *bundle, OciTranslation *ret,
                               char **reterr);
+/* An exec's process object (runc exec --process): the spec's "process" (and "capabilities"). */
+int oci_process_translate(json_t *process, OciTranslation *ret, char **reterr);

@@ -157,6 +157,157 @@ like "... the workload saw the guest's kernel" "$(cat "$T/c4.out")" "^vm kernel 
 is "... isod ran it as a VM" "$(isoctl show --json c4 | jq -r .Isolation)" vm
 oci delete c4
 
+# ---------------------------------------------------------------- exec, ps
+# A running container to exec into, held by a subreaper caller (as conmon holds it).
+bundle "$T/be" container '["/bin/sh","-c","trap \"exit 0\" TERM; sleep 60 & wait"]'
+caller ce "$T/be" "$T/ce.out" start >"$T/ce.res" 2>&1 &
+cpid=$!
+wait_until 20 sh -c "'$OCI' --root '$ROOT' state ce 2>/dev/null | jq -e '.status == \"running\"' >/dev/null"
+out=$(oci exec ce sh -c 'echo exec saw $FROM in $(hostname) as $(id -u); exit 4')
+rc=$?
+is "exec ID CMD (foreground): the process's status" "$rc" 4
+is "... it ran inside, with the container's environment" "$out" "exec saw oci in ocibox as 0"
+out=$(oci exec ce /no/such 2>&1)
+rc=$?
+is "exec of a missing program: 127, as runc's callers expect" "$rc" 127
+like "... saying why" "$out" "No such file or directory"
+out=$(oci exec -u 1000:1000 -e X=1 --cwd /tmp ce sh -c 'echo $(id -u):$(id -g) $X $(pwd)')
+is "exec -u -e --cwd" "$out" "1000:1000 1 /tmp"
+# --process --detach --pid-file, as conmon and the shim run it: the pid-file names the caller's
+# descendant, which exits with the process's status; its output went to exec's stdout.
+"$PY" - "$T/pe.json" <<'PY'
+import json, sys
+caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+        "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"]
+json.dump({"terminal": False, "user": {"uid": 0, "gid": 0}, "args": ["/bin/sh", "-c", "echo detached; exit 6"],
+           "env": ["PATH=/bin"], "cwd": "/", "noNewPrivileges": True,
+           "capabilities": {"bounding": caps, "effective": caps, "permitted": caps}}, open(sys.argv[1], "w"))
+d = json.load(open(sys.argv[1])); d["capabilities"] = {k: ["CAP_SYS_ADMIN"] for k in ("bounding", "effective", "permitted")}
+json.dump(d, open(sys.argv[1] + ".caps", "w"))
+PY
+exec_caller() {
+        "$PY" - "$OCI" "$ROOT" "$@" <<'PY'
+import ctypes, os, subprocess, sys
+oci, root, cid, proc, out = sys.argv[1:6]
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+pf = out + ".pid"
+with open(out, "w") as o:
+    r = subprocess.run([oci, "--root", root, "exec", "--process", proc, "--detach", "--pid-file", pf, cid],
+                       stdin=subprocess.DEVNULL, stdout=o, stderr=subprocess.PIPE)
+if r.returncode != 0:
+    print("exec-failed", r.returncode, r.stderr.decode().strip()); sys.exit(0)
+pid = int(open(pf).read())
+ppid = int(open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[1])
+print("ppid-ok" if ppid == os.getpid() else "ppid-wrong %d" % ppid, end=" ")
+_, st = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(st))
+PY
+}
+is "exec --process --detach --pid-file: the PID is the caller's descendant with the process's status" \
+        "$(exec_caller ce "$T/pe.json" "$T/pe.out")" "ppid-ok 6"
+is "... and its output went to exec's stdout" "$(cat "$T/pe.out")" "detached"
+like "exec --process with capabilities other than the container's: refused" \
+        "$(exec_caller ce "$T/pe.json.caps" "$T/pe2.out")" "exec-failed 1 .*capabilities other than the container's"
+printf '{"args":[],"cwd":"/"}' >"$T/pbad.json"
+like "exec --process with no args: refused by name" "$(oci exec --process "$T/pbad.json" ce 2>&1)" "exec --process: the process.args must be"
+printf '{"args":["true"],"cwd":"/","bogus":1}' >"$T/pbad.json"
+like "exec --process with an unknown key: refused by name" "$(oci exec --process "$T/pbad.json" ce 2>&1)" "bogus"
+like "exec --cap: refused" "$(oci exec --cap CAP_SYS_ADMIN ce true 2>&1)" "the container's capabilities"
+pids=$(oci ps --format json ce)
+is "ps --format json: the stand-in first" "$(jq -r '.[0]' <<<"$pids")" "$(cat "$T/be/pid")"
+is "... then the container's init and its children: sleep among them" \
+        "$(for p in $(jq -r '.[1:][]' <<<"$pids"); do cat /proc/$p/comm; done | grep -c '^sleep$')" 1
+like "ps (table)" "$(oci ps ce)" "sleep"
+oci kill ce 15
+wait "$cpid"
+like "... the container ended by kill 15" "$(cat "$T/ce.res")" "ppid-ok 0"
+like "exec into a stopped container: refused as runc says it" "$(oci exec ce true 2>&1)" "container not running"
+oci delete ce
+
+# A VM: exec reaches the guest.
+bundle "$T/bv" vm '["/bin/sh","-c","trap \"exit 0\" TERM; sleep 120 & wait"]'
+caller cv "$T/bv" "$T/cv.out" start >"$T/cv.res" 2>&1 &
+cpid=$!
+wait_until 60 sh -c "'$OCI' --root '$ROOT' exec cv true 2>/dev/null"
+out=$(oci exec cv sh -c 'echo guest $(uname -r); exit 9')
+rc=$?
+is "exec into a VM: the guest process's status" "$rc" 9
+unlike "... it ran in the guest's kernel" "$out" "guest $(uname -r)\$"
+is "exec --detach into a VM: the stand-in's status" "$(exec_caller cv "$T/pe.json" "$T/pv.out")" "ppid-ok 6"
+is "... its output" "$(cat "$T/pv.out")" "detached"
+pids=$(oci ps --format json cv)
+is "ps of a VM: the stand-in and QEMU" "$(for p in $(jq -r '.[1:][]' <<<"$pids"); do cat /proc/$p/comm; done | grep -c qemu)" 1
+oci kill cv 9
+wait "$cpid"
+oci delete cv
+
+# ---------------------------------------------------------------- terminals (--console-socket)
+# console_caller ID BUNDLE|exec PROCESS: listens on a socket as conmon does, runs create (or exec
+# --tty), takes the pty master from the message, starts, reads what the workload wrote.
+console_caller() {
+        "$PY" - "$OCI" "$ROOT" "$T" "$@" <<'PY'
+import array, ctypes, os, select, socket, subprocess, sys, time
+oci, root, T, cid, mode, arg = sys.argv[1:7]
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+path = T + "/console-" + cid + "-" + mode + ".sock"
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); srv.bind(path); srv.listen(1)
+pf = T + "/console-" + cid + ".pid"
+if mode == "create":
+    cmd = [oci, "--root", root, "create", "--bundle", arg, "--pid-file", pf, "--console-socket", path, cid]
+else:
+    cmd = [oci, "--root", root, "exec", "--process", arg, "--detach", "--tty", "--pid-file", pf, "--console-socket", path, cid]
+r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+if r.returncode != 0:
+    print("failed", r.returncode, r.stderr.decode().strip()); sys.exit(0)
+srv.settimeout(1)
+conn, _ = srv.accept()   # the message came before create/exec exited
+fds = array.array("i")
+msg, anc, _, _ = conn.recvmsg(256, socket.CMSG_SPACE(4))
+for lvl, typ, data in anc:
+    if lvl == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+        fds.frombytes(data[:4])
+master = fds[0]
+if mode == "create":
+    subprocess.run([oci, "--root", root, "start", cid], check=True)
+out, end = b"", time.time() + 60
+while time.time() < end:
+    rl, _, _ = select.select([master], [], [], 1)
+    if rl:
+        try:
+            b = os.read(master, 4096)
+        except OSError:
+            break
+        if not b:
+            break
+        out += b
+    if b"END" in out:
+        break
+_, st = os.waitpid(int(open(pf).read()), 0)
+print("name=%s" % msg.rstrip(b"\0").decode().startswith("/dev/pts/"), out.decode(errors="replace").replace("\r", "").strip().replace("\n", " "), os.waitstatus_to_exitcode(st))
+PY
+}
+for iso in container vm; do
+        bundle "$T/bt-$iso" $iso '["/bin/sh","-c","[ -t 0 ] && [ -t 1 ] && echo tty-yes; echo END; exit 2"]'
+        jq '.process.terminal = true' "$T/bt-$iso/config.json" >"$T/bt-$iso/c" && mv "$T/bt-$iso/c" "$T/bt-$iso/config.json"
+        out=$(console_caller ct-$iso create "$T/bt-$iso")
+        is "create --console-socket ($iso): the pty master arrives, the workload's stdio is the terminal" \
+                "$out" "name=True tty-yes END 2"
+        oci delete ct-$iso
+done
+like "create of a terminal process without --console-socket: refused" \
+        "$(oci create --bundle "$T/bt-container" ctx 2>&1)" "console-socket is needed"
+bundle "$T/be2" container '["/bin/sleep","60"]'
+caller ce2 "$T/be2" "$T/ce2.out" start >/dev/null 2>&1 &
+cpid=$!
+wait_until 20 sh -c "'$OCI' --root '$ROOT' state ce2 2>/dev/null | jq -e '.status == \"running\"' >/dev/null"
+jq '.terminal = true | .args = ["/bin/sh","-c","[ -t 0 ] && echo tty-yes; echo END; exit 3"]' \
+        "$T/pe.json" >"$T/pt.json"
+is "exec --tty --console-socket --detach: a terminal for the exec" "$(console_caller ce2 exec "$T/pt.json")" \
+        "name=True tty-yes END 3"
+oci kill ce2 9
+wait "$cpid"
+oci delete ce2
+
 # ---------------------------------------------------------------- bad input
 out=$(oci create --bundle "$T/b1" '../x' 2>&1)
 rc=$?
@@ -177,9 +328,9 @@ unlike "... and no workload was made" "$(isoctl list)" "^c6 "
 out=$(oci --log "$T/oci.log" --log-format json create --bundle "$T/b6" c6 2>&1)
 is "--log-format json: the error as one JSON object in --log" "$(jq -r .level "$T/oci.log")" error
 like "... naming the key" "$(jq -r .msg "$T/oci.log")" "linux.sysctl"
-out=$(oci create --console-socket /tmp/x --bundle "$T/b1" c7 2>&1)
-like "--console-socket: not supported yet, said so" "$out" "terminals are not supported yet"
-like "exec: not supported yet, said so" "$(oci exec c1 2>&1)" "exec is not supported yet"
+out=$(oci create --console-socket "$T/nosock" --bundle "$T/b1" c7 2>&1)
+like "--console-socket for a process without a terminal: refused" "$out" "process.terminal is false"
+like "exec of an unknown container" "$(oci exec c1 true 2>&1)" "container c1 does not exist"
 like "an unknown global option" "$(oci --bogus state c1 2>&1)" "unknown global option '--bogus'"
 bundle "$T/b8" container '["/bin/true"]'
 "$PY" - "$OCI" "$ROOT" "$T/b8" <<'PY' >/dev/null 2>&1

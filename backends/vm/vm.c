@@ -496,8 +496,10 @@ static int vm_stats(Monitor *m, json_t **ret) {
         if (!o)
                 return -ENOMEM;
         (void) json_object_set_new(o, "accel", json_string(vm_accel_to_string(vm->accel)));
-        if (vm->qemu_pid > 0 && !vm->qemu_exited)
+        if (vm->qemu_pid > 0 && !vm->qemu_exited) {
+                (void) json_object_set_new(o, "vmm_pid", json_integer((json_int_t) vm->qemu_pid));
                 (void) proc_qemu_figures(vm->qemu_pid, o);
+        }
         if (m->net && vm->qemu_pid > 0 && !vm->qemu_exited) {
                 /* The tap's counters, seen from the guest (what the tap sends, the guest gets). */
                 LinkStats st;
