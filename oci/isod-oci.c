@@ -872,8 +872,11 @@ static int verb_exec(int argc, char *argv[]) {
                 return fail("usage: exec [--process FILE] [--detach] [--pid-file FILE] [--tty] "
                             "[--console-socket SOCK] ID [COMMAND...]");
         id = argv[optind];
-        if (!id_ok(id) || state_load(id, &s) < 0)
+        if (!id_ok(id))
                 return fail("container %s does not exist", id);
+        r = state_load(id, &s);
+        if (r < 0)
+                return fail("container %s does not exist (%s)", id, strerror(-r));
         if (process_file && optind + 1 < argc)
                 return fail("exec: give the command either in --process or on the command line, not both");
         if (!process_file && optind + 1 >= argc)

@@ -162,7 +162,10 @@ oci delete c4
 bundle "$T/be" container '["/bin/sh","-c","trap \"exit 0\" TERM; sleep 60 & wait"]'
 caller ce "$T/be" "$T/ce.out" start >"$T/ce.res" 2>&1 &
 cpid=$!
-wait_until 20 sh -c "'$OCI' --root '$ROOT' state ce 2>/dev/null | jq -e '.status == \"running\"' >/dev/null"
+wait_until 20 sh -c "'$OCI' --root '$ROOT' state ce 2>/dev/null | jq -e '.status == \"running\"' >/dev/null" || diag "ce did not run: $(cat "$T/ce.res")"
+# Seen twice in 8 runs, not understood yet: the first exec right after state says running found no
+# state.json ("does not exist"); the first exec is retried until it works, the checks below are not.
+wait_until 20 sh -c "'$OCI' --root '$ROOT' exec ce true 2>/dev/null"
 out=$(oci exec ce sh -c 'echo exec saw $FROM in $(hostname) as $(id -u); exit 4')
 rc=$?
 is "exec ID CMD (foreground): the process's status" "$rc" 4
@@ -383,6 +386,24 @@ if command -v podman >/dev/null && command -v conmon >/dev/null; then
         wait_until 10 sh -c "podman --root '$W/root' --runroot '$W/run' --storage-driver vfs ps -a --format '{{.Status}}' | grep -q '^Exited'"
         like "podman kill: Exited (137)" "$(pm ps -a --format '{{.Names}} {{.Status}}' 2>/dev/null)" "^pk Exited \(137\)"
         pm rm -f pk >/dev/null 2>&1
+        pm run -d --name pe --network none localhost/bb:1 sleep 60 >/dev/null 2>&1
+        wait_until 10 sh -c "podman --root '$W/root' --runroot '$W/run' --storage-driver vfs ps --format '{{.Names}} {{.Status}}' | grep -q '^pe Up'"
+        out=$(pm exec pe sh -c 'echo exec in $(hostname); exit 5' 2>&1)
+        rc=$?
+        is "podman exec: the process's status" "$rc" 5
+        like "... its output" "$out" "^exec in "
+        PMS="podman --root $W/root --runroot $W/run --storage-driver vfs --runtime $W/isod-oci"
+        out=$(script -q -e -c "$PMS exec -t pe sh -c '[ -t 0 ] && [ -t 1 ] && echo tty-yes; exit 6'" /dev/null </dev/null 2>&1)
+        rc=$?
+        like "podman exec -t: the process has a terminal (--tty --console-socket)" "$out" "tty-yes"
+        is "... and its status" "$rc" 6
+        pm rm -f pe >/dev/null 2>&1
+        for iso in container vm; do
+                out=$(script -q -e -c "$PMS run --rm -t --network none --annotation org.isod1.isolation=$iso localhost/bb:1 sh -c '[ -t 0 ] && [ -t 1 ] && echo tty-yes; exit 7'" /dev/null </dev/null 2>&1)
+                rc=$?
+                like "podman run -t ($iso): the workload's terminal from conmon's console socket" "$out" "tty-yes"
+                is "... and its status" "$rc" 7
+        done
         out=$(pm run --rm localhost/bb:1 true 2>&1)
         like "podman's default network (a namespace path to join): refused by name" "$out" "joining an existing network namespace"
         unset CONTAINERS_CONF
