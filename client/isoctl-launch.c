@@ -162,6 +162,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 ARG_IP,
                 ARG_MAC,
                 ARG_ENTRYPOINT,
+                ARG_TMPFS,
         };
         static const struct option options[] = {
                 { "isolation", required_argument, NULL, ARG_ISOLATION },
@@ -180,6 +181,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 { "pids", required_argument, NULL, ARG_PIDS },
                 { "io-weight", required_argument, NULL, ARG_IO_WEIGHT },
                 { "mount", required_argument, NULL, ARG_MOUNT },
+                { "tmpfs", required_argument, NULL, ARG_TMPFS },
                 { "label", required_argument, NULL, ARG_LABEL },
                 { "userns", no_argument, NULL, ARG_USERNS },
                 { "read-only", no_argument, NULL, ARG_READONLY },
@@ -330,6 +332,44 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                         json_array_append_new(
                                 arr_child(spec, "mounts"),
                                 json_pack("{s:s,s:s,s:b}", "source", src, "target", dst, "readonly", ro));
+                        break;
+                }
+                case ARG_TMPFS: {
+                        /* As Podman's --tmpfs: TARGET[:OPT,...] with size=N[KMG], mode=OCTAL, noexec/exec
+                         * (nosuid, nodev and rw are what isod does anyway). */
+                        _cleanup_free_ char *copy = strdup(optarg);
+                        char *opts = copy ? strchr(copy, ':') : NULL, *o, *save = NULL;
+                        json_t *t;
+
+                        if (!copy) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if (opts)
+                                *opts++ = 0;
+                        t = json_pack("{s:s}", "target", copy);
+                        for (o = opts ? strtok_r(opts, ",", &save) : NULL; o && r >= 0;
+                             o = strtok_r(NULL, ",", &save)) {
+                                uint64_t sz;
+
+                                if (startswith(o, "size=")) {
+                                        if (parse_size(o + 5, &sz) < 0 || sz > INT64_MAX)
+                                                r = usage_error(
+                                                        "--tmpfs size must be a size such as 64M, not '%s'.",
+                                                        o + 5);
+                                        else
+                                                json_object_set_new(t, "size",
+                                                                    json_integer((json_int_t) sz));
+                                } else if (startswith(o, "mode="))
+                                        json_object_set_new(t, "mode", json_string(o + 5));
+                                else if (streq(o, "noexec") || streq(o, "exec"))
+                                        json_object_set_new(t, "noexec", json_boolean(streq(o, "noexec")));
+                                else if (!streq(o, "rw") && !streq(o, "nosuid") && !streq(o, "nodev"))
+                                        r = usage_error(
+                                                "--tmpfs option '%s' is not supported (size=, mode=, noexec, exec).",
+                                                o);
+                        }
+                        json_array_append_new(arr_child(spec, "tmpfs"), t);
                         break;
                 }
                 case ARG_LABEL: {

@@ -648,6 +648,7 @@ static void help(void) {
                "  --image NAME[:TAG]|ID (its Entrypoint/Cmd/Env/WorkingDir/User apply; the command given\n"
                "  replaces Cmd)  --entrypoint CMD  --rootfs DIR  -e/--env K=V  -w/--cwd DIR  -u/--user UID[:GID]\n"
                "  --hostname NAME  --memory SIZE  --cpus N  --pids N  --mount SRC:DST[:rw]\n"
+               "  --tmpfs DST[:size=SIZE,mode=OCTAL,noexec]\n"
                "  --label K=V  --userns  --read-only  --seccomp default|unconfined|FILE  -t/--tty\n"
                "  -i/--interactive (with -d: stdin stays open for isoctl attach)\n"
                "  --spec FILE (start from a JSON spec; options override it)\n"

@@ -125,6 +125,21 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
                                                            s->mounts[i].readonly));
                 json_object_set_new(root, "mounts", a);
         }
+        if (s->n_tmpfs > 0) {
+                a = json_array();
+                for (size_t i = 0; i < s->n_tmpfs; i++) {
+                        char mode[8];
+                        json_t *t;
+
+                        (void) snprintf(mode, sizeof mode, "%04o", s->tmpfs[i].mode);
+                        t = json_pack("{s:s,s:s,s:b}", "target", s->tmpfs[i].target, "mode", mode, "noexec",
+                                      s->tmpfs[i].noexec);
+                        if (t && s->tmpfs[i].size)
+                                json_object_set_new(t, "size", json_integer((json_int_t) s->tmpfs[i].size));
+                        json_array_append_new(a, t);
+                }
+                json_object_set_new(root, "tmpfs", a);
+        }
         if (s->hostname)
                 json_object_set_new(root, "hostname", json_string(s->hostname));
         if (s->n_labels > 0) {

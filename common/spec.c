@@ -145,6 +145,9 @@ WorkloadSpec *workload_spec_free(WorkloadSpec *s) {
                 free(s->mounts[i].target);
         }
         free(s->mounts);
+        for (size_t i = 0; i < s->n_tmpfs; i++)
+                free(s->tmpfs[i].target);
+        free(s->tmpfs);
         free(s->hostname);
         for (size_t i = 0; i < s->n_labels; i++) {
                 free(s->labels[i].key);
@@ -605,6 +608,73 @@ static int parse_mounts(WorkloadSpec *s, json_t *m, char **reterr) {
         return 0;
 }
 
+static int parse_tmpfs(WorkloadSpec *s, json_t *m, char **reterr) {
+        static const char *const keys[] = { "target", "size", "mode", "noexec", NULL };
+        size_t i;
+        json_t *e;
+        int r;
+
+        if (!json_is_array(m))
+                return fail(reterr, "'tmpfs' must be an array.");
+        if (json_array_size(m) > SPEC_MAX_TMPFS)
+                return fail(reterr, "'tmpfs' has too many entries (max %u).", SPEC_MAX_TMPFS);
+        s->tmpfs = calloc(json_array_size(m) + 1, sizeof(SpecTmpfs));
+        if (!s->tmpfs)
+                return -ENOMEM;
+        json_array_foreach (m, i, e) {
+                SpecTmpfs *t = &s->tmpfs[i];
+                const char *mode;
+                char where[32], *end;
+                json_t *v;
+
+                (void) snprintf(where, sizeof where, "tmpfs[%zu]", i);
+                if (!json_is_object(e))
+                        return fail(reterr, "'%s' must be an object.", where);
+                s->n_tmpfs = i + 1;
+                r = check_keys(e, where, keys, reterr);
+                if (r < 0)
+                        return r;
+                (void) strcat(where, ".");
+                r = get_string(e, "target", where, &t->target, reterr);
+                if (r < 0)
+                        return r;
+                if (!path_is_safe_absolute(t->target) || streq(t->target, "/"))
+                        return fail(reterr,
+                                    "'%starget' must be an absolute path other than '/' without '..'.",
+                                    where);
+                for (size_t j = 0; j < i; j++)
+                        if (streq(s->tmpfs[j].target, t->target))
+                                return fail(reterr, "'%starget': tmpfs[%zu] is mounted there already.",
+                                            where, j);
+                v = json_object_get(e, "size");
+                if (v && !json_is_null(v)) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 4096 ||
+                            (uint64_t) json_integer_value(v) > SPEC_MAX_MEMORY)
+                                return fail(reterr, "'%ssize' must be a number of bytes from 4096 to 1 TiB.",
+                                            where);
+                        t->size = (uint64_t) json_integer_value(v);
+                }
+                t->mode = 01777;
+                v = json_object_get(e, "mode");
+                if (v && !json_is_null(v)) {
+                        mode = json_string_value(v);
+                        errno = 0;
+                        unsigned long u = mode && *mode && strspn(mode, "01234567") == strlen(mode)
+                                                  ? strtoul(mode, &end, 8)
+                                                  : ~0UL;
+                        if (u > 07777 || errno != 0)
+                                return fail(reterr,
+                                            "'%smode' must be a string of octal digits up to \"7777\".",
+                                            where);
+                        t->mode = (unsigned) u;
+                }
+                r = get_bool(e, "noexec", where, &t->noexec, reterr);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int parse_labels(WorkloadSpec *s, json_t *l, char **reterr) {
         const char *k;
         json_t *v;
@@ -779,10 +849,11 @@ static bool hostname_is_valid(const char *h) {
 }
 
 int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
-        static const char *const keys[] = { "name",     "isolation",    "image",   "rootfs",
-                                            "process",  "resources",    "network", "mounts",
-                                            "hostname", "labels",       "userns",  "readonly_rootfs",
-                                            "seccomp",  "capabilities", NULL };
+        static const char *const keys[] = {
+                "name",         "isolation", "image",    "rootfs", "process", "resources",       "network",
+                "mounts",       "tmpfs",     "hostname", "labels", "userns",  "readonly_rootfs", "seccomp",
+                "capabilities", NULL
+        };
         _cleanup_(workload_spec_freep) WorkloadSpec *s = NULL;
         _cleanup_free_ char *iso = NULL;
         json_t *v;
@@ -867,6 +938,13 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
         v = json_object_get(root, "mounts");
         if (v && !json_is_null(v)) {
                 r = parse_mounts(s, v, reterr);
+                if (r < 0)
+                        return r;
+        }
+
+        v = json_object_get(root, "tmpfs");
+        if (v && !json_is_null(v)) {
+                r = parse_tmpfs(s, v, reterr);
                 if (r < 0)
                         return r;
         }

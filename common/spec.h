@@ -16,6 +16,7 @@
 #define SPEC_MAX_ENV 256U
 #define SPEC_MAX_STRING 4096U
 #define SPEC_MAX_MOUNTS 64U
+#define SPEC_MAX_TMPFS 16U
 #define SPEC_MAX_LABELS 64U
 #define SPEC_MAX_GROUPS 32U
 #define SPEC_MAX_MEMORY (UINT64_C(1) << 40) /* 1 TiB */
@@ -73,6 +74,14 @@ typedef struct SpecMount {
         bool readonly;
 } SpecMount;
 
+/* "tmpfs": a private tmpfs inside the workload (nosuid, nodev; noexec when asked). */
+typedef struct SpecTmpfs {
+        char *target;  /* absolute path inside the workload */
+        uint64_t size; /* bytes, 0 = the kernel's default (half the memory the workload sees) */
+        unsigned mode; /* permission bits of its root, default 01777 */
+        bool noexec;
+} SpecTmpfs;
+
 /* process.rlimits, OCI's format: {"type": "RLIMIT_NOFILE", "soft": N, "hard": N}. */
 typedef struct SpecRlimit {
         int resource; /* RLIMIT_* */
@@ -122,6 +131,8 @@ typedef struct WorkloadSpec {
         bool mac_set;
         SpecMount *mounts;
         size_t n_mounts;
+        SpecTmpfs *tmpfs;
+        size_t n_tmpfs;
         char *hostname; /* default: the workload's name */
         SpecLabel *labels;
         size_t n_labels;

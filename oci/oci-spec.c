@@ -236,8 +236,66 @@ static bool has_option(json_t *options, const char *o) {
         return false;
 }
 
+/* A tmpfs mount's options, as runc reads them: size=N[kmg] and mode=OCTAL are kept; nosuid and
+ * nodev are what isod does anyway; noexec/exec chosen; atime and rw options change nothing a
+ * workload relies on; anything else (ro, uid=, nr_inodes=, …) is refused by name. */
+static int translate_tmpfs(const char *dst, json_t *opts, const char *where, json_t **ret, char **reterr) {
+        static const char *const harmless[] = { "nosuid",   "nodev",   "rw",         "strictatime",
+                                                "relatime", "noatime", "nodiratime", "atime",
+                                                "suid",     "dev",     NULL };
+        json_t *t = json_pack("{s:s}", "target", dst);
+        json_t *o;
+        size_t i;
+        int r = 0;
+
+        if (!t)
+                return -ENOMEM;
+        if (opts && !json_is_array(opts)) {
+                r = fail(reterr, "config.json: %s.options must be an array of strings.", where);
+                goto out;
+        }
+        json_array_foreach (opts, i, o) {
+                const char *s = json_string_value(o);
+                unsigned long long n;
+                char *end;
+
+                if (!s) {
+                        r = fail(reterr, "config.json: %s.options must be an array of strings.", where);
+                        goto out;
+                }
+                if (startswith(s, "size=")) {
+                        errno = 0;
+                        n = strtoull(s + 5, &end, 10);
+                        unsigned shift = *end == 'k' || *end == 'K'   ? 10
+                                         : *end == 'm' || *end == 'M' ? 20
+                                         : *end == 'g' || *end == 'G' ? 30
+                                                                      : 0;
+                        if (shift)
+                                end++;
+                        if (errno || end == s + 5 || *end || n > (SPEC_MAX_MEMORY >> shift)) {
+                                r = fail(reterr, "config.json: %s (tmpfs on %s): bad size '%s'.", where, dst,
+                                         s + 5);
+                                goto out;
+                        }
+                        json_object_set_new(t, "size", json_integer((json_int_t) (n << shift)));
+                } else if (startswith(s, "mode="))
+                        json_object_set_new(t, "mode", json_string(s + 5));
+                else if (streq(s, "noexec") || streq(s, "exec"))
+                        json_object_set_new(t, "noexec", json_boolean(streq(s, "noexec")));
+                else if (!strv_contains((char **) harmless, s)) {
+                        r = fail(reterr, "config.json: %s (tmpfs on %s): the option '%s' is not supported.",
+                                 where, dst, s);
+                        goto out;
+                }
+        }
+        *ret = TAKE_PTR(t);
+out:
+        json_decref(t);
+        return r;
+}
+
 static int translate_mounts(json_t *mounts, json_t *spec, OciTranslation *t, char **reterr) {
-        json_t *out = json_array(), *m;
+        json_t *out = json_array(), *tmpfs = NULL, *m;
         size_t i;
         int r;
 
@@ -284,10 +342,24 @@ static int translate_mounts(json_t *mounts, json_t *spec, OciTranslation *t, cha
                                                              "readonly", has_option(opts, "ro")));
                         continue;
                 }
+                if (streq_ptr(type, "tmpfs")) {
+                        json_t *tm = NULL;
+
+                        r = translate_tmpfs(dst, opts, where, &tm, reterr);
+                        if (r < 0)
+                                goto fail;
+                        if (!tmpfs)
+                                tmpfs = json_array();
+                        if (!tmpfs || json_array_append_new(tmpfs, tm) < 0) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        continue;
+                }
                 r = fail(
                         reterr,
                         "config.json: %s: a %s mount on %s is not supported (isod binds host directories and files, "
-                        "and makes /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue and /sys itself).",
+                        "mounts tmpfs, and makes /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue and /sys itself).",
                         where, strna(type), dst);
                 goto fail;
         }
@@ -295,8 +367,11 @@ static int translate_mounts(json_t *mounts, json_t *spec, OciTranslation *t, cha
                 json_object_set_new(spec, "mounts", out);
         else
                 json_decref(out);
+        if (tmpfs)
+                json_object_set_new(spec, "tmpfs", tmpfs);
         return 0;
 fail:
+        json_decref(tmpfs);
         json_decref(out);
         return r;
 }

@@ -151,8 +151,24 @@ static const struct {
         { "domainname", "\"example\"", "domainname is not supported" },
         { "hooks", "{\"prestart\":[{\"path\":\"/bin/true\"}]}", "hooks.prestart: isod runs no hooks" },
         { "hooks", "{\"prestart\":[]}", NULL },
-        { "mounts", "[{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]",
-          "a tmpfs mount on /tmp is not supported" },
+        { "mounts", "[{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]", NULL },
+        { "mounts",
+          "[{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"strictatime\",\"mode=755\",\"size=65536k\",\"noexec\"]}]",
+          NULL },
+        { "mounts",
+          "[{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"ro\"]}]",
+          "(tmpfs on /run): the option 'ro' is not supported" },
+        { "mounts",
+          "[{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"uid=5\"]}]",
+          "the option 'uid=5' is not supported" },
+        { "mounts",
+          "[{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"size=lots\"]}]",
+          "(tmpfs on /run): bad size 'lots'" },
+        { "mounts",
+          "[{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"size=9999g\"]}]",
+          "bad size '9999g'" },
+        { "mounts", "[{\"destination\":\"/tmp\",\"type\":\"overlay\",\"source\":\"overlay\"}]",
+          "a overlay mount on /tmp is not supported" },
         { "mounts",
           "[{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"rel\",\"options\":[\"rbind\"]}]",
           "the source must be an absolute path" },
@@ -263,6 +279,29 @@ static void test_vm_annotation(void) {
         json_decref(j);
 }
 
+static void test_tmpfs(void) {
+        json_t *j = mutate("mounts",
+                           "[{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+                           "\"options\":[\"nosuid\",\"nodev\",\"mode=755\",\"size=64k\",\"noexec\"]},"
+                           "{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]");
+        OciTranslation t = {};
+        _cleanup_free_ char *err = NULL;
+        json_t *tm;
+
+        ok(oci_config_translate(j, "/run/b/c1", &t, &err) == 0, "two tmpfs mounts translate (%s)",
+           strna(err));
+        tm = json_object_get(t.spec, "tmpfs");
+        ok(json_array_size(tm) == 2 &&
+                   streq_ptr(json_string_value(json_object_get(json_array_get(tm, 0), "target")), "/run") &&
+                   json_integer_value(json_object_get(json_array_get(tm, 0), "size")) == 65536 &&
+                   streq_ptr(json_string_value(json_object_get(json_array_get(tm, 0), "mode")), "755") &&
+                   json_is_true(json_object_get(json_array_get(tm, 0), "noexec")) &&
+                   !json_object_get(json_array_get(tm, 1), "size"),
+           "... as the spec's tmpfs: /run with 64 KiB, mode 755, noexec; /tmp with the defaults");
+        oci_translation_done(&t);
+        json_decref(j);
+}
+
 static void test_bad_text(void) {
         OciTranslation t = {};
         char *err = NULL;
@@ -286,6 +325,7 @@ int main(void) {
         test_podman_bundle();
         test_cases();
         test_vm_annotation();
+        test_tmpfs();
         test_bad_text();
         printf("1..%u\n", tap_n);
         return tap_failed ? 1 : 0;

@@ -86,6 +86,28 @@ static const struct {
           -EINVAL, "mounts[0].target" },
         { "{\"process\":{\"args\":[\"x\"]},\"mounts\":[{\"source\":\"/x\",\"target\":\"/y\",\"bind\":1}]}",
           -EINVAL, "Unknown key 'mounts[0].bind'" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/run\",\"size\":1048576,\"mode\":\"0755\",\"noexec\":true},{\"target\":\"/tmp\"}]}",
+          0, NULL },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":{}}", -EINVAL, "'tmpfs' must be an array" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/\"}]}", -EINVAL, "tmpfs[0].target" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/a/../../etc\"}]}", -EINVAL,
+          "tmpfs[0].target" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/run\"},{\"target\":\"/run\"}]}",
+          -EINVAL, "tmpfs[1].target': tmpfs[0] is mounted there already" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/run\",\"size\":12}]}", -EINVAL,
+          "tmpfs[0].size' must be a number of bytes from 4096 to 1 TiB" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/run\",\"size\":99999999999999999}]}",
+          -EINVAL, "tmpfs[0].size" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/run\",\"mode\":\"0999\"}]}", -EINVAL,
+          "tmpfs[0].mode' must be a string of octal digits" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/run\",\"mode\":\"17777\"}]}", -EINVAL,
+          "tmpfs[0].mode" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/run\",\"mode\":755}]}", -EINVAL,
+          "tmpfs[0].mode" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/run\",\"uid\":0}]}", -EINVAL,
+          "Unknown key 'tmpfs[0].uid'" },
+        { "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/1\"},{\"target\":\"/2\"},{\"target\":\"/3\"},{\"target\":\"/4\"},{\"target\":\"/5\"},{\"target\":\"/6\"},{\"target\":\"/7\"},{\"target\":\"/8\"},{\"target\":\"/9\"},{\"target\":\"/10\"},{\"target\":\"/11\"},{\"target\":\"/12\"},{\"target\":\"/13\"},{\"target\":\"/14\"},{\"target\":\"/15\"},{\"target\":\"/16\"},{\"target\":\"/17\"}]}",
+          -EINVAL, "'tmpfs' has too many entries" },
         { "{\"process\":{\"args\":[\"x\"]},\"hostname\":\"bad host\"}", -EINVAL, "hostname" },
         { "{\"process\":{\"args\":[\"x\"]},\"labels\":{\"k\":1}}", -EINVAL, "Label 'k'" },
         { "{\"process\":{\"args\":[\"x\"]},\"labels\":{\"../k\":\"v\"}}", -EINVAL, "Label key" },
@@ -172,6 +194,19 @@ static void test_roundtrip(void) {
            "... serialized in bit order (%s)", strna(t1));
         free(t1);
         workload_spec_free(s);
+        j = "{\"process\":{\"args\":[\"x\"]},\"tmpfs\":[{\"target\":\"/run\",\"size\":1048576,\"mode\":\"755\","
+            "\"noexec\":true},{\"target\":\"/tmp\"}]}";
+        ASSERT_OK(workload_spec_parse(j, strlen(j), &s, NULL));
+        ok(s->n_tmpfs == 2 && streq(s->tmpfs[0].target, "/run") && s->tmpfs[0].size == 1048576 &&
+                   s->tmpfs[0].mode == 0755 && s->tmpfs[0].noexec && s->tmpfs[1].mode == 01777 &&
+                   s->tmpfs[1].size == 0 && !s->tmpfs[1].noexec,
+           "tmpfs: target, size, mode and noexec parsed; mode 1777 and the kernel's size by default");
+        c = workload_spec_copy(s);
+        ok(c && c->n_tmpfs == 2 && c->tmpfs[0].mode == 0755 && c->tmpfs[0].size == 1048576 &&
+                   c->tmpfs[0].noexec,
+           "... and kept through a copy (serialized and parsed again)");
+        workload_spec_free(s);
+        workload_spec_free(c);
         ok(capability_from_name("CAP_CHECKPOINT_RESTORE") == 40 && !capability_to_name(41),
            "the capability table ends at CAP_CHECKPOINT_RESTORE (40)");
 }

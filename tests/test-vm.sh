@@ -27,10 +27,14 @@ isoctl launch -d $VM --name stubborn -- /bin/sh -c 'trap "" TERM; while :; do sl
 # ---------------------------------------------------------------- the issue's example + guest view
 mkdir -p "$T/data"
 echo "host-data" >"$T/data/file"
-out=$(isoctl launch $VM --cpus 2 --memory 256M --hostname vmhost -e FOO=bar -w /tmp --mount "$T/data:/data" -- \
+out=$(isoctl launch $VM --cpus 2 --memory 256M --hostname vmhost -e FOO=bar -w /tmp --mount "$T/data:/data" \
+        --tmpfs /scratch:size=4M,mode=750,noexec --tmpfs /exec -- \
         /bin/sh -c 'uname -r; nproc; sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo
                 echo "host=$(hostname)"; echo "foo=$FOO"; echo "cwd=$(pwd)"; echo "uid=$(id -u)"
                 cat /data/file; (echo x > /data/new) 2>/dev/null && echo data-writable || echo data-readonly
+                echo "tmpfs=$(awk "\$2 == \"/scratch\" {print \$3, \$4}" /proc/mounts)"
+                echo "tmpfs-mode=$(stat -c %a /scratch)"; cp /bin/busybox /scratch/true; /scratch/true 2>/dev/null && echo tmpfs-exec
+                cp /bin/busybox /exec/true && /exec/true && echo exec-tmpfs-exec
                 echo x > /written-by-vm && echo wrote; echo to-stderr >&2; exit 3' 2>"$T/err1")
 is "exit status 3 is isoctl's exit status" "$?" 3
 release=$(echo "$out" | sed -n 1p)
@@ -49,6 +53,11 @@ like "user root by default" "$out" '^uid=0$'
 like "--mount: the host directory is visible" "$out" '^host-data$'
 like "--mount: read-only in the guest" "$out" '^data-readonly$'
 like "the workload can write to /" "$out" '^wrote$'
+like "--tmpfs: a tmpfs of 4M, nosuid, nodev, noexec in the guest" "$out" \
+        '^tmpfs=tmpfs rw,nosuid,nodev,noexec,.*size=4096k'
+like "--tmpfs: mode 750" "$out" '^tmpfs-mode=750$'
+unlike "--tmpfs noexec: nothing runs from it" "$out" '^tmpfs-exec$'
+like "... while a program copied to a tmpfs without noexec runs" "$out" '^exec-tmpfs-exec$'
 is "stderr stays stderr" "$(cat "$T/err1")" to-stderr
 check "the host directory is unchanged" [ ! -e "$T/data/new" ]
 check "the image directory is unchanged" [ ! -e "$IMAGE_DIR/busybox/rootfs/written-by-vm" ]

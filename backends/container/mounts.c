@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -452,6 +453,20 @@ int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what) {
         STEP("mount /sys", mount_in_root(root_fd, "/sys", "sysfs", "sysfs",
                                          MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, false));
         STEP("mask /proc and /sys paths", mask_paths(root_fd));
+
+        /* tmpfs before the binds: a bind below a tmpfs (a socket into /run) stays visible. */
+        for (size_t i = 0; i < spec->n_tmpfs; i++) {
+                const SpecTmpfs *t = &spec->tmpfs[i];
+                char data[64];
+
+                if (t->size)
+                        (void) snprintf(data, sizeof data, "mode=%o,size=%" PRIu64, t->mode, t->size);
+                else
+                        (void) snprintf(data, sizeof data, "mode=%o", t->mode);
+                STEP("mount a tmpfs",
+                     mount_in_root(root_fd, t->target, "tmpfs", "tmpfs",
+                                   MS_NOSUID | MS_NODEV | (t->noexec ? MS_NOEXEC : 0), data, false));
+        }
 
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 const SpecMount *sm = &spec->mounts[i];

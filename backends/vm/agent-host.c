@@ -3,6 +3,7 @@
  * hostile: a malformed frame ends the connection with an error, never the monitor), and a
  * bounded output queue. */
 
+#include <inttypes.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -302,6 +303,14 @@ int agent_encode_config(const WorkloadSpec *s, const char *const *mount_disks, c
                         b.error = -ENOMEM;
                 else
                         kv_add(&b, "mount", v);
+        }
+        for (size_t i = 0; i < s->n_tmpfs; i++) {
+                _cleanup_free_ char *v = NULL;
+                if (asprintf(&v, "%o,%" PRIu64 ",%d:%s", s->tmpfs[i].mode, s->tmpfs[i].size,
+                             s->tmpfs[i].noexec, s->tmpfs[i].target) < 0)
+                        b.error = -ENOMEM;
+                else
+                        kv_add(&b, "tmpfs", v);
         }
         if (net)
                 kv_add_net(&b, net);

@@ -19,6 +19,7 @@
 #define AGENT_INLINE_ROOT "/image"
 #define AGENT_MAX_EXECS 64
 #define AGENT_MAX_MOUNTS 64
+#define AGENT_MAX_TMPFS 16
 #define AGENT_LATE_MODULES_MSEC 200
 
 typedef struct ProcessConfig {
@@ -57,12 +58,22 @@ typedef struct AgentNet {
         char *domain; /* resolv.conf "search" */
 } AgentNet;
 
+/* "tmpfs" = "MODE,SIZE,NOEXEC:/target" (octal mode, bytes or 0, 0 or 1). */
+typedef struct AgentTmpfs {
+        char *target;
+        unsigned mode;
+        unsigned long long size;
+        bool noexec;
+} AgentTmpfs;
+
 typedef struct AgentConfig {
         ProcessConfig proc;
         char *hostname;
         bool readonly_rootfs;
         AgentMount mounts[AGENT_MAX_MOUNTS];
         size_t n_mounts;
+        AgentTmpfs tmpfs[AGENT_MAX_TMPFS];
+        size_t n_tmpfs;
         AgentNet net;
 } AgentConfig;
 

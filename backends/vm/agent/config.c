@@ -61,6 +61,8 @@ void agent_config_done(AgentConfig *c) {
         process_config_done(&c->proc);
         free(c->hostname);
         free(c->net.domain);
+        for (size_t i = 0; i < c->n_tmpfs; i++)
+                free(c->tmpfs[i].target);
         for (size_t i = 0; i < c->n_mounts; i++) {
                 free(c->mounts[i].disk);
                 free(c->mounts[i].target);
@@ -173,6 +175,23 @@ int config_parse(const uint8_t *kv, size_t n, AgentConfig *c, bool exec) {
                         c->n_mounts++;
                         r = c->mounts[c->n_mounts - 1].disk && c->mounts[c->n_mounts - 1].target ? 0
                                                                                                  : -ENOMEM;
+                } else if (!exec && agent_kv_key_is(k, kl, "tmpfs")) {
+                        AgentTmpfs *t = &c->tmpfs[c->n_tmpfs];
+                        unsigned mode, noexec;
+                        unsigned long long size;
+                        int n = 0;
+
+                        if (c->n_tmpfs >= AGENT_MAX_TMPFS ||
+                            sscanf(v, "%o,%llu,%u:%n", &mode, &size, &noexec, &n) != 3 || n == 0 ||
+                            v[n] != '/' || mode > 07777 || noexec > 1)
+                                return -EINVAL;
+                        t->target = strdup(v + n);
+                        if (!t->target)
+                                return -ENOMEM;
+                        t->mode = mode;
+                        t->size = size;
+                        t->noexec = noexec;
+                        c->n_tmpfs++;
                 } else if (!exec && kl > 4 && memcmp(k, "net.", 4) == 0)
                         r = parse_net(&c->net, k, kl, v);
                 /* Unknown keys are ignored: a newer host may send more. */

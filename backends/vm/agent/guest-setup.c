@@ -250,6 +250,22 @@ int setup_root(const AgentConfig *c) {
         }
 
 mounts:
+        /* tmpfs before the disks, as in a container: a mount below a tmpfs stays visible. */
+        for (size_t i = 0; i < c->n_tmpfs; i++) {
+                char data[64];
+
+                if (c->tmpfs[i].size)
+                        (void) snprintf(data, sizeof data, "mode=%o,size=%llu", c->tmpfs[i].mode,
+                                        c->tmpfs[i].size);
+                else
+                        (void) snprintf(data, sizeof data, "mode=%o", c->tmpfs[i].mode);
+                r = mount_in_root("tmpfs", c->tmpfs[i].target, "tmpfs",
+                                  MS_NOSUID | MS_NODEV | (c->tmpfs[i].noexec ? MS_NOEXEC : 0), data);
+                if (r < 0) {
+                        agent_log("cannot mount a tmpfs on %s: %s", c->tmpfs[i].target, strerror(-r));
+                        return r;
+                }
+        }
         for (size_t i = 0; i < c->n_mounts; i++) {
                 r = find_disk(c->mounts[i].disk, &disk);
                 if (r < 0) {
