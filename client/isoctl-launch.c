@@ -163,6 +163,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 ARG_MAC,
                 ARG_ENTRYPOINT,
                 ARG_TMPFS,
+                ARG_POD,
         };
         static const struct option options[] = {
                 { "isolation", required_argument, NULL, ARG_ISOLATION },
@@ -182,6 +183,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 { "io-weight", required_argument, NULL, ARG_IO_WEIGHT },
                 { "mount", required_argument, NULL, ARG_MOUNT },
                 { "tmpfs", required_argument, NULL, ARG_TMPFS },
+                { "pod", required_argument, NULL, ARG_POD },
                 { "label", required_argument, NULL, ARG_LABEL },
                 { "userns", no_argument, NULL, ARG_USERNS },
                 { "read-only", no_argument, NULL, ARG_READONLY },
@@ -281,6 +283,9 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                         break;
                 case 'i':
                         json_object_set_new(obj_child(spec, "process"), "interactive", json_true());
+                        break;
+                case ARG_POD:
+                        json_object_set_new(spec, "pod", json_string(optarg));
                         break;
                 case ARG_HOSTNAME:
                         json_object_set_new(spec, "hostname", json_string(optarg));

@@ -142,6 +142,8 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
         }
         if (s->hostname)
                 json_object_set_new(root, "hostname", json_string(s->hostname));
+        if (s->pod)
+                json_object_set_new(root, "pod", json_string(s->pod));
         if (s->n_labels > 0) {
                 json_t *l = json_object();
                 for (size_t i = 0; i < s->n_labels; i++)

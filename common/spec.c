@@ -149,6 +149,7 @@ WorkloadSpec *workload_spec_free(WorkloadSpec *s) {
                 free(s->tmpfs[i].target);
         free(s->tmpfs);
         free(s->hostname);
+        free(s->pod);
         for (size_t i = 0; i < s->n_labels; i++) {
                 free(s->labels[i].key);
                 free(s->labels[i].value);
@@ -852,7 +853,7 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
         static const char *const keys[] = {
                 "name",         "isolation", "image",    "rootfs", "process", "resources",       "network",
                 "mounts",       "tmpfs",     "hostname", "labels", "userns",  "readonly_rootfs", "seccomp",
-                "capabilities", NULL
+                "capabilities", "pod",       NULL
         };
         _cleanup_(workload_spec_freep) WorkloadSpec *s = NULL;
         _cleanup_free_ char *iso = NULL;
@@ -991,6 +992,27 @@ int workload_spec_from_json(json_t *root, WorkloadSpec **ret, char **reterr) {
                         s->caps |= UINT64_C(1) << c;
                 }
                 s->caps_set = true;
+        }
+
+        r = get_string(root, "pod", "", &s->pod, reterr);
+        if (r < 0)
+                return r;
+        if (s->pod) {
+                if (!workload_name_is_valid(s->pod))
+                        return fail(reterr, "Invalid pod workload name '%s'.", s->pod);
+                if (s->name && streq(s->name, s->pod))
+                        return fail(reterr, "'pod' names the workload itself.");
+                if (s->network != NETWORK_NONE)
+                        return fail(
+                                reterr,
+                                "'pod': the workload shares the network of pod '%s'; 'network' must be unset "
+                                "or none, not %s.",
+                                s->pod, network_mode_to_string(s->network));
+                if (s->hostname)
+                        return fail(
+                                reterr,
+                                "'pod': the workload has the hostname of pod '%s'; 'hostname' must be unset.",
+                                s->pod);
         }
 
         *ret = TAKE_PTR(s);

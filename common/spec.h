@@ -134,6 +134,7 @@ typedef struct WorkloadSpec {
         SpecTmpfs *tmpfs;
         size_t n_tmpfs;
         char *hostname; /* default: the workload's name */
+        char *pod; /* a running container workload whose ipc, uts and network namespaces this one joins */
         SpecLabel *labels;
         size_t n_labels;
 

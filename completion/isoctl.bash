@@ -114,6 +114,7 @@ _isoctl_value()
                 COMPREPLY=($(compgen -W 'default unconfined' -- "$cur"))
                 [[ $cur == */* || $cur == .* ]] && _filedir
                 ;;
+        *:--pod) COMPREPLY=($(compgen -W "$(_isoctl_workloads running)" -- "$cur")) ;;
         *:--network) COMPREPLY=($(compgen -W "none nat host $(_isoctl_networks)" -- "$cur")) ;;
         kill:-s | kill:--signal) COMPREPLY=($(compgen -W "$signals" -- "${cur^^}")) ;;
         logs:--stream) COMPREPLY=($(compgen -W 'stdout stderr' -- "$cur")) ;;
@@ -137,7 +138,7 @@ _isoctl()
                 attach rm remove status policy network image"
         # launch's options: those that take a value, then the flags.
         local launch_arg="--spec --isolation --name --image --entrypoint --rootfs -e --env -w --cwd
-                -u --user --hostname --memory --cpus --pids --io-weight --mount --tmpfs --label --seccomp
+                -u --user --hostname --memory --cpus --pids --io-weight --mount --tmpfs --pod --label --seccomp
                 --network -p --publish --ip --mac"
         local launch_flag="-d --detach --keep --userns --read-only -t --tty -i --interactive"
         local i verb="" vi=0 sub=""

@@ -303,6 +303,36 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
                         *reterr = NULL;
                 return -EOPNOTSUPP;
         }
+        if (d->spec->pod) {
+                /* A pod member (a CRI container) joins its sandbox's namespaces: both containers,
+                 * the sandbox running and the caller allowed to manage it (docs/oci.md#pods). */
+                Workload *pod = manager_find(m, d->spec->pod);
+
+                if (!pod)
+                        return set_error_message(reterr, -ENOENT, "Pod workload '%s' does not exist.",
+                                                 d->spec->pod);
+                if (!manager_may_manage(m, caller, pod))
+                        return set_error_message(reterr, -EACCES,
+                                                 "Not allowed to join pod workload '%s' (owner UID %u).",
+                                                 d->spec->pod, (unsigned) pod->owner_uid);
+                if (pod->kind == BACKEND_VM)
+                        return set_error_message(
+                                reterr, -EOPNOTSUPP,
+                                "Pod workload '%s' runs in a VM: running a pod's further containers inside its VM "
+                                "is not supported yet (isod boots one VM per workload).",
+                                d->spec->pod);
+                if (kind == BACKEND_VM)
+                        return set_error_message(
+                                reterr, -EOPNOTSUPP,
+                                "Policy rule '%s' places this workload in a VM, but it joins pod workload '%s', a "
+                                "container: a pod's members share its namespaces and run as containers.",
+                                d->rule, d->spec->pod);
+                if (pod->state != WORKLOAD_RUNNING)
+                        return set_error_message(
+                                reterr, -EBUSY,
+                                "Pod workload '%s' is %s, not running: there are no namespaces to join.",
+                                d->spec->pod, workload_state_to_string(pod->state));
+        }
         ops = backend_get(kind);
         r = ops->validate(d->spec, reterr);
         if (r < 0)

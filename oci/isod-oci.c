@@ -36,6 +36,23 @@
 static const char *arg_root = DEFAULT_ROOT, *arg_log = NULL;
 static bool arg_log_json = false;
 
+/* One line in --log, as runc's logrus writes it (JSON with --log-format json). */
+static void log_line(const char *level, const char *msg) {
+        FILE *f;
+
+        if (!arg_log || !(f = fopen(arg_log, "ae")))
+                return;
+        if (arg_log_json) {
+                json_t *j = json_pack("{s:s,s:s}", "level", level, "msg", strna(msg));
+                char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+                fprintf(f, "%s\n", strna(t));
+                free(t);
+                json_decref(j);
+        } else
+                fprintf(f, "level=%s msg=\"%s\"\n", level, strna(msg));
+        fclose(f);
+}
+
 /* An error the way runc reports it: stderr, and {"level":"error","msg":…} in --log for callers
  * that read it (Podman json.Unmarshal()s that file). Returns 1, the exit status. */
 static int fail(const char *fmt, ...) _printf_(1, 2);
@@ -48,21 +65,25 @@ static int fail(const char *fmt, ...) {
                 msg = NULL;
         va_end(ap);
         fprintf(stderr, "isod-oci: %s\n", strna(msg));
-        if (arg_log) {
-                FILE *f = fopen(arg_log, "ae");
-                if (f) {
-                        if (arg_log_json) {
-                                json_t *j = json_pack("{s:s,s:s}", "level", "error", "msg", strna(msg));
-                                char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
-                                fprintf(f, "%s\n", strna(t));
-                                free(t);
-                                json_decref(j);
-                        } else
-                                fprintf(f, "level=error msg=\"%s\"\n", strna(msg));
-                        fclose(f);
-                }
-        }
+        log_line("error", msg);
         return 1;
+}
+
+/* A warning goes to --log when there is one (stderr of create is the container's own stderr under
+ * containerd's shim and conmon: a warning there would land in the workload's log), else stderr. */
+static void warning(const char *fmt, ...) _printf_(1, 2);
+static void warning(const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (arg_log)
+                log_line("warning", msg);
+        else
+                fprintf(stderr, "isod-oci: warning: %s\n", strna(msg));
 }
 
 static int connect_isod(sd_bus **ret) {
@@ -328,7 +349,22 @@ static int verb_create(int argc, char *argv[], bool run) {
         if (r < 0)
                 return fail("%s", strna(err));
         for (size_t i = 0; t.warnings && t.warnings[i]; i++)
-                fprintf(stderr, "isod-oci: warning: %s\n", t.warnings[i]);
+                warning("%s", t.warnings[i]);
+        /* A pod's container names its sandbox's namespaces by the PID this runtime wrote for the
+         * sandbox: its stand-in. The workload joins the sandbox's own (the spec's "pod"). */
+        if (t.pod && t.pod_pid > 0) {
+                OciState ps = {};
+
+                if (!id_ok(t.pod) || state_load(t.pod, &ps) < 0)
+                        return fail(
+                                "config.json: the pod sandbox %s is not a container of this runtime (--root %s)",
+                                t.pod, arg_root);
+                free(ps.bundle);
+                if (ps.standin != t.pod_pid)
+                        return fail(
+                                "config.json: linux.namespaces name PID %d, but the pod sandbox %s is PID %d",
+                                t.pod_pid, t.pod, (int) ps.standin);
+        }
         /* runc's rule: a terminal needs a console socket to send it to, and the other way round. */
         terminal = json_is_true(json_object_get(json_object_get(t.spec, "process"), "terminal"));
         if (terminal && !console)
@@ -934,7 +970,7 @@ static int verb_exec(int argc, char *argv[]) {
          * (inside a VM neither applies, as for the container's own process: said, not dropped). */
         if (json_object_get(ex.spec, "capabilities")) {
                 if (vm)
-                        fprintf(stderr, "isod-oci: warning: process.capabilities: not applied in a VM\n");
+                        warning("process.capabilities: not applied in a VM");
                 else if (!json_equal(json_object_get(ex.spec, "capabilities"),
                                      json_object_get(ct.spec, "capabilities")))
                         return fail("exec --process: capabilities other than the container's are not "
@@ -942,7 +978,7 @@ static int verb_exec(int argc, char *argv[]) {
         }
         if (json_object_get(proc, "rlimits")) {
                 if (vm)
-                        fprintf(stderr, "isod-oci: warning: process.rlimits: not applied in a VM yet\n");
+                        warning("process.rlimits: not applied in a VM yet");
                 else if (!json_equal(json_object_get(proc, "rlimits"), json_object_get(cproc, "rlimits")))
                         return fail("exec --process: rlimits other than the container's are not supported");
         }

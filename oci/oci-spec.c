@@ -2,6 +2,8 @@
 /* config.json → isod's workload spec (oci-spec.h, docs/oci.md#translation). */
 
 #include <inttypes.h>
+#include <limits.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "container/container.h"
@@ -15,6 +17,7 @@ void oci_translation_done(OciTranslation *t) {
         json_decref(t->spec);
         json_decref(t->seccomp);
         strv_free(t->warnings);
+        free(t->pod);
         *t = (OciTranslation){};
 }
 
@@ -376,17 +379,47 @@ fail:
         return r;
 }
 
-static int translate_namespaces(json_t *ns, json_t *spec, OciTranslation *t, char **reterr) {
+static const char *annotation(json_t *annotations, const char *cri, const char *crio) {
+        return json_string_value(json_object_get(annotations, cri))
+                       ?: json_string_value(json_object_get(annotations, crio));
+}
+
+/* /proc/PID/ns/NAME → PID, or -1. */
+static int proc_ns_pid(const char *path, const char *name) {
+        unsigned pid;
+        int n = -1;
+        char tail[16];
+
+        if (sscanf(path, "/proc/%u/ns/%15[a-z]%n", &pid, tail, &n) != 2 || n < 0 || path[n] ||
+            !streq(tail, name) || pid == 0 || pid > INT32_MAX)
+                return -1;
+        return (int) pid;
+}
+
+static int translate_namespaces(json_t *ns, json_t *spec, json_t *annotations, OciTranslation *t,
+                                char **reterr) {
         bool seen[8] = {};
         static const char *const types[] = { "pid", "network", "mount", "ipc",
                                              "uts", "cgroup",  "user",  "time" };
+        static const char *const files[] = { "pid", "net", "mnt", "ipc", "uts", "cgroup", "user", "time" };
+        /* A CRI pod's container joins its sandbox's ipc, uts and network namespaces by path. */
+        const char *sandbox = annotation(annotations, "io.kubernetes.cri.sandbox-id",
+                                         "io.kubernetes.cri-o.SandboxID");
+        bool member = sandbox && streq_ptr(annotation(annotations, "io.kubernetes.cri.container-type",
+                                                      "io.kubernetes.cri-o.ContainerType"),
+                                           "container");
         json_t *n;
         size_t i;
 
         if (!json_is_array(ns))
                 return fail(reterr, "config.json: linux.namespaces must be an array.");
+        if (member && !workload_name_is_valid(sandbox))
+                return fail(reterr,
+                            "config.json: annotation io.kubernetes.cri.sandbox-id '%s' is not a valid ID.",
+                            sandbox);
         json_array_foreach (ns, i, n) {
                 const char *type = json_string_value(json_object_get(n, "type"));
+                const char *path = json_string_value(json_object_get(n, "path"));
                 size_t k;
 
                 for (k = 0; k < ELEMENTSOF(types); k++)
@@ -395,14 +428,55 @@ static int translate_namespaces(json_t *ns, json_t *spec, OciTranslation *t, cha
                 if (k == ELEMENTSOF(types))
                         return fail(reterr, "config.json: linux.namespaces[%zu]: unknown type '%s'.", i,
                                     strna(type));
+                if (!empty(json_object_get(n, "path")) && member &&
+                    (streq(type, "ipc") || streq(type, "uts") || streq(type, "network"))) {
+                        int pid = path ? proc_ns_pid(path, files[k]) : -1;
+
+                        if (pid < 0 || (t->pod_pid && pid != t->pod_pid))
+                                return fail(
+                                        reterr,
+                                        "config.json: linux.namespaces[%zu]: %s is not the pod sandbox's "
+                                        "%s namespace (/proc/PID/ns/%s of one PID).",
+                                        i, strna(path), type, files[k]);
+                        t->pod_pid = pid;
+                        seen[k] = true;
+                        continue;
+                }
                 if (!empty(json_object_get(n, "path")))
                         return fail(
                                 reterr,
                                 "config.json: linux.namespaces[%zu]: joining an existing %s namespace (%s) is not "
                                 "supported: isod makes the workload's own%s.",
                                 i, type, json_string_value(json_object_get(n, "path")),
-                                streq(type, "network") ? " (podman: --network none)" : "");
+                                streq(type, "network") ? " (podman: --network none)"
+                                : member && streq(type, "pid")
+                                        ? " (a pod's shared pid namespace, shareProcessNamespace, is not supported)"
+                                        : "");
                 seen[k] = true;
+        }
+        if (member) {
+                /* Its network, ipc and uts are the sandbox's, whatever the bundle lists for them. */
+                seen[1] = seen[3] = seen[4] = true;
+                t->pod = strdup(sandbox);
+                if (!t->pod)
+                        return -ENOMEM;
+                json_object_set_new(spec, "pod", json_string(sandbox));
+                json_object_del(spec, "hostname");
+        } else if (!seen[4] && !seen[1]) {
+                /* A host-network pod's sandbox (containerd): no uts namespace, the host's name. isod
+                 * gives it its own, named as the host: the same name, which it cannot change. */
+                char host[HOST_NAME_MAX + 1] = "";
+                int r;
+
+                seen[4] = true;
+                if (!json_object_get(spec, "hostname") && gethostname(host, sizeof host - 1) >= 0 && host[0])
+                        json_object_set_new(spec, "hostname", json_string(host));
+                r = warn(
+                        t,
+                        "linux.namespaces has no uts namespace (host network): isod gives the workload its own, "
+                        "named as the host");
+                if (r < 0)
+                        return r;
         }
         for (size_t k = 0; k < ELEMENTSOF(types); k++) {
                 if (seen[k] || streq(types[k], "network") || streq(types[k], "user") ||
@@ -424,8 +498,10 @@ static int translate_namespaces(json_t *ns, json_t *spec, OciTranslation *t, cha
         }
         if (seen[7])
                 return fail(reterr, "config.json: linux.namespaces: a time namespace is not supported.");
-        /* A network namespace of its own: loopback only (network mode none); none listed: the host's. */
-        json_object_set_new(spec, "network", json_pack("{s:s}", "mode", seen[1] ? "none" : "host"));
+        /* A network namespace of its own: loopback only (network mode none); none listed: the host's.
+         * A pod's container: its pod's (the spec's "pod"). */
+        if (!member)
+                json_object_set_new(spec, "network", json_pack("{s:s}", "mode", seen[1] ? "none" : "host"));
         if (seen[6])
                 return fail(reterr,
                             "config.json: linux.namespaces: a user namespace with the caller's id maps is "
@@ -433,7 +509,7 @@ static int translate_namespaces(json_t *ns, json_t *spec, OciTranslation *t, cha
         return 0;
 }
 
-static int translate_resources(json_t *res, json_t *spec, char **reterr) {
+static int translate_resources(json_t *res, json_t *spec, OciTranslation *t, char **reterr) {
         static const char *const keys[] = { "devices",        "memory",  "cpu",  "pids",    "blockIO",
                                             "hugepageLimits", "network", "rdma", "unified", NULL };
         json_t *out = json_object(), *v, *mem, *cpu;
@@ -527,11 +603,17 @@ static int translate_resources(json_t *res, json_t *spec, char **reterr) {
                         json_object_set_new(out, "cpus",
                                             json_real((double) json_integer_value(quota) / (double) p));
                 }
+                /* Kubernetes sets shares on every container (2 for a sandbox, its CPU request otherwise):
+                 * a weight under contention, not a limit. isod has no CPU weight yet: said, not applied. */
                 if (json_is_integer(shares) && json_integer_value(shares) != 0 &&
-                    json_integer_value(shares) != 1024)
-                        return fail(
-                                reterr,
-                                "config.json: linux.resources.cpu.shares is not supported (use a quota).");
+                    json_integer_value(shares) != 1024) {
+                        r = warn(t,
+                                 "linux.resources.cpu.shares %" JSON_INTEGER_FORMAT
+                                 ": a relative CPU weight, not applied (isod limits CPU by quota only)",
+                                 json_integer_value(shares));
+                        if (r < 0)
+                                return r;
+                }
                 for (const char *const *k =
                              (const char *const[]){ "burst", "realtimeRuntime", "realtimePeriod", "cpus",
                                                     "mems", "idle", NULL };
@@ -564,7 +646,7 @@ static int translate_resources(json_t *res, json_t *spec, char **reterr) {
         return 0;
 }
 
-static int translate_linux(json_t *l, json_t *spec, OciTranslation *t, char **reterr) {
+static int translate_linux(json_t *l, json_t *spec, json_t *annotations, OciTranslation *t, char **reterr) {
         static const char *const keys[] = {
                 "namespaces",        "uidMappings", "gidMappings", "resources",   "cgroupsPath",
                 "devices",           "sysctl",      "seccomp",     "maskedPaths", "readonlyPaths",
@@ -578,7 +660,7 @@ static int translate_linux(json_t *l, json_t *spec, OciTranslation *t, char **re
         r = known_keys(l, "linux", keys, reterr);
         if (r < 0)
                 return r;
-        r = translate_namespaces(json_object_get(l, "namespaces"), spec, t, reterr);
+        r = translate_namespaces(json_object_get(l, "namespaces"), spec, annotations, t, reterr);
         if (r < 0)
                 return r;
         if (!empty(json_object_get(l, "uidMappings")) || !empty(json_object_get(l, "gidMappings")))
@@ -586,7 +668,7 @@ static int translate_linux(json_t *l, json_t *spec, OciTranslation *t, char **re
                             "config.json: linux.uidMappings/gidMappings are not supported (isod picks a "
                             "user namespace's range itself).");
         if ((v = json_object_get(l, "resources")) && json_is_object(v)) {
-                r = translate_resources(v, spec, reterr);
+                r = translate_resources(v, spec, t, reterr);
                 if (r < 0)
                         return r;
         }
@@ -753,7 +835,7 @@ int oci_config_translate(json_t *config, const char *bundle, OciTranslation *ret
                 r = fail(reterr, "config.json: linux is missing (isod runs Linux workloads).");
                 goto fail;
         }
-        r = translate_linux(v, t.spec, &t, reterr);
+        r = translate_linux(v, t.spec, json_object_get(config, "annotations"), &t, reterr);
         if (r < 0)
                 goto fail;
         if ((v = json_object_get(config, "annotations")) && !json_is_null(v)) {

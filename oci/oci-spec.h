@@ -19,6 +19,11 @@ typedef struct OciTranslation {
         json_t *seccomp; /* linux.seccomp as given (isod's profile format is the same), or NULL */
         char **warnings; /* strv, may be NULL */
         bool caps_given;
+        /* A CRI pod's container (annotations io.kubernetes.cri.container-type=container and
+         * …sandbox-id): the sandbox's ID, which the spec's "pod" names, and the PID whose
+         * /proc/PID/ns/… the bundle joins (the sandbox's, as the caller knows it; 0 if none). */
+        char *pod;
+        int pod_pid;
 } OciTranslation;
 
 void oci_translation_done(OciTranslation *t);

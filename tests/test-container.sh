@@ -243,6 +243,45 @@ out=$(isoctl wait later)
 is "wait after start" "$?" 5
 isoctl rm later
 
+# --- --pod (the spec's "pod"): a container joins a running container's ipc, uts and network
+# namespaces (a CRI pod's container and its sandbox), keeping its own pid namespace and root
+isoctl launch -d --name podsb --hostname podhost --network none -- /bin/sh -c \
+        'ip link set lo up 2>/dev/null; sleep 60' >/dev/null
+wait_until 10 state_is podsb running
+leader=$(isoctl show --json podsb | jq -r .LeaderPID)
+host_ns=$(for n in ipc uts net pid mnt; do readlink "/proc/$leader/ns/$n"; done | tr '\n' ' ')
+out=$(isoctl launch --pod podsb -- /bin/sh -c \
+        'for n in ipc uts net pid mnt; do readlink /proc/self/ns/$n; done | tr "\n" " "; echo; hostname')
+is "--pod: the member shares the pod's ipc, uts and network namespaces" \
+        "$(echo "$out" | sed -n 1p | cut -d' ' -f1-3)" "$(echo "$host_ns" | cut -d' ' -f1-3)"
+isnt_pidns=$(echo "$out" | sed -n 1p | cut -d' ' -f4-5)
+check "... with a pid and mount namespace of its own" [ "$isnt_pidns" != "$(echo "$host_ns" | cut -d' ' -f4-5)" ]
+is "... and the pod's hostname" "$(echo "$out" | sed -n 2p)" podhost
+out=$(isoctl launch --pod podsb --network nat -- true 2>&1)
+like "--pod with --network nat: refused, naming it" "$out" "'network' must be unset or none"
+out=$(isoctl launch --pod podsb --hostname x -- true 2>&1)
+like "--pod with --hostname: refused, naming it" "$out" "'hostname' must be unset"
+out=$(isoctl launch --pod nosuchpod -- true 2>&1)
+like "--pod of a workload that does not exist: refused" "$out" "Pod workload 'nosuchpod' does not exist"
+out=$(isoctl launch --pod ../x -- true 2>&1)
+like "--pod with a hostile name: refused" "$out" "Invalid pod workload name '../x'"
+out=$(isoctl launch --pod podsb --isolation=vm -- true 2>&1)
+like "--pod with --isolation=vm: refused, never a container or a VM of its own" "$out" \
+        "places this workload in a VM, but it joins pod workload 'podsb'"
+isoctl create --name podcreated -- sleep 1 >/dev/null
+out=$(isoctl launch --pod podcreated -- true 2>&1)
+like "--pod of a workload that is not running: refused" "$out" "Pod workload 'podcreated' is created, not running"
+isoctl rm podcreated >/dev/null
+if [ -f "$VM_DIR/vmlinux" ]; then
+        isoctl create --isolation=vm --name podvm -- sleep 1 >/dev/null
+        out=$(isoctl launch --pod podvm -- true 2>&1)
+        like "--pod of a VM: refused, a VM pod's further containers are not supported yet" "$out" \
+                "Pod workload 'podvm' runs in a VM: running a pod's further containers inside its VM is not supported yet"
+        isoctl rm podvm >/dev/null
+fi
+isoctl kill podsb >/dev/null 2>&1
+isoctl rm -f podsb >/dev/null 2>&1
+
 check "isod is still up" isod_alive
 
 # --- a VM request on a host where the VM backend cannot work: a clear error, never a container

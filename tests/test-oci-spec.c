@@ -202,7 +202,7 @@ static const struct {
           "isod allows exactly null, zero" },
         { "linux.resources.memory.swap", "1073741824", "gives no swap beyond the memory limit" },
         { "linux.resources.memory.reservation", "1000", "memory.reservation is not supported" },
-        { "linux.resources.cpu.shares", "512", "cpu.shares is not supported" },
+        { "linux.resources.cpu.shares", "512", NULL }, /* a weight: not applied, with a warning */
         { "linux.resources.cpu.cpus", "\"0-1\"", "cpu.cpus is not supported" },
         { "linux.resources.hugepageLimits", "[{\"pageSize\":\"2MB\",\"limit\":1}]",
           "hugepageLimits is not supported" },
@@ -302,6 +302,92 @@ static void test_tmpfs(void) {
         json_decref(j);
 }
 
+/* A CRI pod: containerd's host-network sandbox (no network, no uts namespace) and a container of
+ * it that joins the sandbox's ipc and uts namespaces by /proc/PID/ns/… path. */
+static json_t *cri_bundle(const char *type, const char *namespaces) {
+        json_t *j = mutate("linux.namespaces", namespaces);
+        json_t *a = json_pack("{s:s,s:s,s:s}", "io.kubernetes.cri.container-type", type,
+                              "io.kubernetes.cri.sandbox-id", "a255153168d938187c8f959f32f103558d08",
+                              "io.kubernetes.cri.sandbox-namespace", "default");
+
+        json_object_set_new(j, "annotations", a);
+        return j;
+}
+
+static void test_pod(void) {
+        static const struct {
+                const char *type, *namespaces, *message; /* message NULL: accepted */
+                int pod_pid;
+        } pcases[] = {
+                { "container",
+                  "[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/proc/77/ns/ipc\"},{\"type\":\"uts\",\"path\":\"/proc/77/ns/uts\"},{\"type\":\"mount\"}]",
+                  NULL, 77 },
+                { "container",
+                  "[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/proc/77/ns/ipc\"},{\"type\":\"network\",\"path\":\"/proc/77/ns/net\"},{\"type\":\"mount\"}]",
+                  NULL, 77 },
+                { "container",
+                  "[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/proc/77/ns/ipc\"},{\"type\":\"uts\",\"path\":\"/proc/78/ns/uts\"},{\"type\":\"mount\"}]",
+                  "/proc/78/ns/uts is not the pod sandbox's uts namespace", 0 },
+                { "container",
+                  "[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/proc/77/ns/uts\"},{\"type\":\"mount\"}]",
+                  "/proc/77/ns/uts is not the pod sandbox's ipc namespace", 0 },
+                { "container",
+                  "[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/run/netns/x/../../proc/1/ns/ipc\"},{\"type\":\"mount\"}]",
+                  "is not the pod sandbox's ipc namespace", 0 },
+                { "container",
+                  "[{\"type\":\"pid\",\"path\":\"/proc/77/ns/pid\"},{\"type\":\"ipc\",\"path\":\"/proc/77/ns/ipc\"},{\"type\":\"mount\"}]",
+                  "shareProcessNamespace, is not supported", 0 },
+                { "container",
+                  "[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/proc/77/ns/ipc\"},{\"type\":\"mount\",\"path\":\"/proc/77/ns/mnt\"}]",
+                  "joining an existing mount namespace", 0 },
+                { "sandbox", "[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"mount\"}]", NULL, 0 },
+                { "sandbox",
+                  "[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"network\"},{\"type\":\"mount\"}]",
+                  "has no uts namespace: sharing the host's is not supported", 0 },
+                { "sandbox",
+                  "[{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/proc/77/ns/ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}]",
+                  "joining an existing ipc namespace", 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(pcases); i++) {
+                json_t *j = cri_bundle(pcases[i].type, pcases[i].namespaces);
+                OciTranslation t = {};
+                _cleanup_free_ char *err = NULL;
+                int r = oci_config_translate(j, "/run/b/c1", &t, &err);
+
+                if (!pcases[i].message) {
+                        bool member = streq(pcases[i].type, "container");
+                        _cleanup_free_ char *text = NULL, *perr = NULL;
+                        WorkloadSpec *s = NULL;
+
+                        ok(r == 0, "CRI %s #%zu: accepted (%s)", pcases[i].type, i, strna(err));
+                        if (r < 0)
+                                goto next;
+                        text = json_dumps(t.spec, JSON_COMPACT);
+                        ok(workload_spec_parse(text, strlen(text), &s, &perr) == 0,
+                           "... and isod's parser accepts the spec (%s)", strna(perr));
+                        if (member)
+                                ok(s && streq_ptr(s->pod, "a255153168d938187c8f959f32f103558d08") &&
+                                           t.pod_pid == pcases[i].pod_pid && s->network == NETWORK_NONE &&
+                                           !s->hostname && streq_ptr(t.pod, s->pod),
+                                   "... a member of pod a2551531…: \"pod\" set, the PID to check kept, no network "
+                                   "or hostname of its own");
+                        else
+                                ok(s && !s->pod && s->network == NETWORK_HOST && s->hostname &&
+                                           t.pod_pid == 0,
+                                   "... a host-network sandbox: network host, its own uts namespace named as the "
+                                   "host (%s)",
+                                   s ? strna(s->hostname) : "-");
+                        workload_spec_free(s);
+                } else
+                        ok(r == -EINVAL && err && strstr(err, pcases[i].message),
+                           "CRI %s #%zu: refused (%s)", pcases[i].type, i, strna(err));
+next:
+                oci_translation_done(&t);
+                json_decref(j);
+        }
+}
+
 static void test_bad_text(void) {
         OciTranslation t = {};
         char *err = NULL;
@@ -326,6 +412,7 @@ int main(void) {
         test_cases();
         test_vm_annotation();
         test_tmpfs();
+        test_pod();
         test_bad_text();
         printf("1..%u\n", tap_n);
         return tap_failed ? 1 : 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -263,6 +264,11 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         if (spec->terminal)
                 make_controlling_terminal(err_fd);
 
+        /* A pod member: the pod's ipc, uts and network namespaces, before /sys is mounted (it shows
+         * the network namespace of its mounter) and instead of a hostname of its own. */
+        if (c->pod_pidfd >= 0 && setns(c->pod_pidfd, CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0)
+                child_fail(err_fd, errno, "join the pod's ipc, uts and network namespaces");
+
         (void) snprintf(upper, sizeof upper, "%s/upper", m->dir);
         (void) snprintf(work, sizeof work, "%s/work", m->dir);
         (void) snprintf(root, sizeof root, "%s/rootfs", m->dir);
@@ -290,14 +296,20 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         if (r < 0)
                 child_fail(err_fd, r, what);
 
-        if (!c->net_ready && spec->network != NETWORK_HOST) {
+        if (!c->net_ready && spec->network != NETWORK_HOST && c->pod_pidfd < 0) {
                 r = container_loopback_up();
                 if (r < 0)
                         child_fail(err_fd, r, "bring up the loopback interface");
         }
 
         hostname = spec->hostname ?: m->name;
-        if (sethostname(hostname, strlen(hostname)) < 0)
+        if (c->pod_pidfd >= 0) {
+                static char podname[HOST_NAME_MAX + 1];
+
+                if (gethostname(podname, sizeof podname - 1) < 0)
+                        child_fail(err_fd, errno, "read the pod's hostname");
+                hostname = podname;
+        } else if (sethostname(hostname, strlen(hostname)) < 0)
                 child_fail(err_fd, errno, "set the hostname");
 
         env = build_env(spec, hostname);
@@ -501,6 +513,75 @@ static int container_init(void *p) {
         container_child(a->m, a->c, a->fd);
 }
 
+/* The pod's init as a pidfd: the workload named by spec "pod" must be a running container of this
+ * isod (its monitor.json and workload.json are siblings of ours). Read twice around
+ * pidfd_open(), so that the PID cannot have been reused in between; a pidfd then pins it. */
+static int pod_read(Monitor *m, int workloads_fd, pid_t *ret_leader, char *msg, size_t n) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *wtext = NULL;
+        const char *state, *iso;
+        json_t *j, *w;
+        int r;
+
+        if (asprintf(&path, "%s/monitor.json", m->spec->pod) < 0)
+                return -ENOMEM;
+        r = read_full_file_at(workloads_fd, path, 64 * 1024, &text, NULL);
+        if (r >= 0) {
+                free(path);
+                if (asprintf(&path, "%s/workload.json", m->spec->pod) < 0)
+                        return -ENOMEM;
+                r = read_full_file_at(workloads_fd, path, 4 * 1024 * 1024, &wtext, NULL);
+        }
+        if (r < 0) {
+                (void) snprintf(msg, n, "pod '%s' has no state to join: %s", m->spec->pod, strerror(-r));
+                return r;
+        }
+        j = json_loads(text, 0, NULL);
+        w = json_loads(wtext, 0, NULL);
+        state = json_string_value(json_object_get(j, "state"));
+        iso = json_string_value(json_object_get(w, "isolation"));
+        *ret_leader = (pid_t) json_integer_value(json_object_get(j, "leader_pid"));
+        r = 0;
+        if (!streq_ptr(iso, "container")) {
+                (void) snprintf(msg, n, "pod '%s' is not a container (%s): its namespaces cannot be joined",
+                                m->spec->pod, strna(iso));
+                r = -EOPNOTSUPP;
+        } else if (!streq_ptr(state, "running") || *ret_leader <= 0) {
+                (void) snprintf(msg, n, "pod '%s' is %s, not running: there are no namespaces to join",
+                                m->spec->pod, strna(state));
+                r = -ESRCH;
+        }
+        json_decref(j);
+        json_decref(w);
+        return r;
+}
+
+static int pod_open(Monitor *m, int *ret, char *msg, size_t n) {
+        _cleanup_close_ int workloads_fd = -EBADF, pidfd = -EBADF;
+        pid_t leader, again;
+        int r;
+
+        workloads_fd = openat(m->dir_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (workloads_fd < 0)
+                return -errno;
+        r = pod_read(m, workloads_fd, &leader, msg, n);
+        if (r < 0)
+                return r;
+        pidfd = pidfd_open_compat(leader, 0);
+        if (pidfd < 0) {
+                (void) snprintf(msg, n, "pod '%s': its init (PID %d) is gone", m->spec->pod, (int) leader);
+                return -ESRCH;
+        }
+        r = pod_read(m, workloads_fd, &again, msg, n);
+        if (r < 0)
+                return r;
+        if (again != leader) {
+                (void) snprintf(msg, n, "pod '%s' restarted while being joined", m->spec->pod);
+                return -ESRCH;
+        }
+        *ret = TAKE_FD(pidfd);
+        return 0;
+}
+
 static int container_start(Monitor *m) {
         _cleanup_free_ char *cg_path = NULL, *cg_msg = NULL;
         _cleanup_close_ int pidfd = -EBADF;
@@ -518,11 +599,21 @@ static int container_start(Monitor *m) {
                 return -ENOMEM;
         c->monitor = m;
         c->pidfd = -EBADF;
+        c->pod_pidfd = -EBADF;
         c->mnt_ns_fd = -EBADF;
         c->userns_lock_fd = -EBADF;
         c->userns_sync[0] = c->userns_sync[1] = -EBADF;
         m->backend_data = c;
 
+        if (m->spec->pod) {
+                r = pod_open(m, &c->pod_pidfd, msg, sizeof msg);
+                if (r < 0) {
+                        if (r == -ENOMEM)
+                                return r;
+                        monitor_payload_failed(m, r, msg);
+                        return r;
+                }
+        }
         r = resolve_lower(m, c);
         if (r == -ENOENT) {
                 (void) snprintf(msg, sizeof msg, "%s '%s' not found",
@@ -915,6 +1006,7 @@ static void container_destroy(Monitor *m) {
         if (c->pidfd >= 0)
                 (void) close(c->pidfd);
         c->mnt_ns_fd = safe_close(c->mnt_ns_fd);
+        c->pod_pidfd = safe_close(c->pod_pidfd);
         /* After the exit was reported (the monitor's loop has ended): kill leftovers, rmdir. */
         c->cgroup = cgroup_destroy(c->cgroup);
         c->seccomp = seccomp_program_free(c->seccomp);

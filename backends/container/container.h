@@ -29,6 +29,7 @@ typedef struct Container {
         int userns_lock_fd;      /* holds the id range (flock); -EBADF if none */
         int userns_sync[2];      /* parent → child: maps written, idmapped trees (SCM_RIGHTS) */
         bool stopping;
+        int pod_pidfd; /* spec "pod": the pod's init, whose ipc, uts and net namespaces the init joins */
 } Container;
 
 /* What the child needs to build the container's file system; filled before clone. */

@@ -71,6 +71,8 @@ static int vm_validate(const WorkloadSpec *s, char **reterr) {
         else if (s->n_rlimits > 0)
                 msg = "'process.rlimits' is for containers only for now (the agent sets no limits in the "
                       "guest).";
+        else if (s->pod)
+                msg = "'pod' is for containers only: a VM does not join another workload's namespaces.";
         else if (s->caps_set)
                 msg = "'capabilities' is for containers only: in a VM the workload's own kernel is the "
                       "boundary, and the agent runs it with root's full set.";
