@@ -14,8 +14,8 @@
 # Env:  ISOD_BUILD     build tree with isod, isod-monitor, isoctl, isod-oci and test-assets (default /tmp/b)
 #       BENCH_RUNS     runs per container row (default 15); BENCH_RUNS_VM per VM row (default 5)
 #       BENCH_RESULTS  results dir (default <repo>/bench/results); BENCH_WORK raw data (default /tmp/isod-bench)
-# crun 1.8 refuses this host's hybrid cgroup layout: every Podman and containerd row runs in a mount
-# namespace with /sys/fs/cgroup/unified unmounted (../shared/notes/oci-cri.md §2.1), isod outside it.
+# crun 1.8 refuses this host's hybrid cgroup layout: its rows (and a containerd of their own) run in a
+# mount namespace with /sys/fs/cgroup/unified unmounted (../shared/notes/oci-cri.md §2.1).
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -42,7 +42,7 @@ export top_builddir=$ISOD_BUILD top_srcdir=$SRCDIR
 # shellcheck source=../tests/lib.sh
 . "$SRCDIR/tests/lib.sh" >/dev/null
 W=$T/oci
-mkdir -p "$W"/{ctrd/root,ctrd/state,ctrd/opt}
+mkdir -p "$W"
 ensure_image >/dev/null 2>&1 || die "cannot build the busybox image"
 start_bus || die "no dbus-daemon"
 start_isod || die "isod did not start"
@@ -59,14 +59,17 @@ PM="podman --root $W/pm-root --runroot $W/pm-run --storage-driver vfs"
 tar -C "$IMAGE_DIR/busybox/rootfs" -c . | $PM import - localhost/bb:1 >/dev/null
 $PM save --format oci-archive -o "$W/bb.tar" localhost/bb:1 >/dev/null 2>&1
 
-# containerd: a private instance started in the namespace without the unified mount (its shims and
-# runtimes inherit it).
-cat >"$W/ctrd/config.toml" <<EOF
+# containerd: two private instances, one in the namespace without the unified mount for crun (its
+# shims and runtimes inherit it), one outside for runc and isod-oci (isod must see the rootfs that
+# containerd mounts for the bundle, which a mount namespace of its own would hide).
+ctrd_conf() {
+        mkdir -p "$W/$1"/{root,state,opt}
+        cat >"$W/$1/config.toml" <<EOF
 version = 2
-root = "$W/ctrd/root"
-state = "$W/ctrd/state"
+root = "$W/$1/root"
+state = "$W/$1/state"
 [grpc]
-  address = "$W/ctrd/containerd.sock"
+  address = "$W/$1/containerd.sock"
 [ttrpc]
   address = ""
 [debug]
@@ -74,15 +77,21 @@ state = "$W/ctrd/state"
 [metrics]
   address = ""
 [plugins."io.containerd.internal.v1.opt"]
-  path = "$W/ctrd/opt"
+  path = "$W/$1/opt"
 EOF
+}
 NS() { unshare -m --propagation slave sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh "$@"; }
-NS containerd --config "$W/ctrd/config.toml" >"$W/ctrd/containerd.log" 2>&1 &
+ctrd_conf ctrd
+ctrd_conf ctrd-ns
+containerd --config "$W/ctrd/config.toml" >"$W/ctrd/containerd.log" 2>&1 &
 CTRD=$!
-trap 'kill $CTRD 2>/dev/null; wait $CTRD 2>/dev/null; cleanup' EXIT
-C="ctr -a $W/ctrd/containerd.sock"
-wait_until 20 $C version >/dev/null 2>&1 || die "containerd did not start"
-$C image import --base-name localhost/bb "$W/bb.tar" >/dev/null
+NS containerd --config "$W/ctrd-ns/config.toml" >"$W/ctrd-ns/containerd.log" 2>&1 &
+CTRD_NS=$!
+trap 'kill $CTRD $CTRD_NS 2>/dev/null; wait $CTRD $CTRD_NS 2>/dev/null; cleanup' EXIT
+for d in ctrd ctrd-ns; do
+        wait_until 20 ctr -a "$W/$d/containerd.sock" version >/dev/null 2>&1 || die "containerd ($d) did not start"
+        ctr -a "$W/$d/containerd.sock" image import --base-name localhost/bb "$W/bb.tar" >/dev/null
+done
 
 # The floor (bench-vm.sh (c2)): the same kernel, a static init calling reboot(2), lean machine.
 cat >"$W/tinyinit.c" <<'EOF'
@@ -105,29 +114,31 @@ FLOOR="qemu-system-x86_64 -M microvm,x-option-roms=off,isa-serial=off,pit=off,pi
 
 VMA=org.isod1.isolation=vm
 
-ctr_cmd() { echo "$C run --rm --runc-binary $1 ${2:+--annotation $2} localhost/bb:1 b\$(date +%s%N) true"; }
+ctr_cmd() { echo "ctr -a $W/$3/containerd.sock run --rm --runc-binary $1 ${2:+--annotation $2} localhost/bb:1 b\$(date +%s%N) true"; }
 declare -A CMD=(
         [podman-crun]="$PM --runtime $CRUN run --rm --network none localhost/bb:1 true"
         [podman-runc]="$PM --runtime $RUNC run --rm --network none localhost/bb:1 true"
         [podman-isod]="$PM --runtime $W/isod-oci run --rm --network none localhost/bb:1 true"
         [podman-isod-vm]="$PM --runtime $W/isod-oci run --rm --network none --annotation $VMA localhost/bb:1 true"
-        [ctr-crun]="$(ctr_cmd "$CRUN")"
-        [ctr-runc]="$(ctr_cmd "$RUNC")"
-        [ctr-isod]="$(ctr_cmd "$W/isod-oci")"
-        [ctr-isod-vm]="$(ctr_cmd "$W/isod-oci" "$VMA")"
+        [ctr-crun]="$(ctr_cmd "$CRUN" "" ctrd-ns)"
+        [ctr-runc]="$(ctr_cmd "$RUNC" "" ctrd)"
+        [ctr-isod]="$(ctr_cmd "$W/isod-oci" "" ctrd)"
+        [ctr-isod-vm]="$(ctr_cmd "$W/isod-oci" "$VMA" ctrd)"
         [isoctl-vm]="$ISOCTL launch --isolation=vm -- /bin/true"
         [floor-vm]="$FLOOR"
 )
 ROWS="podman-crun podman-runc podman-isod ctr-crun ctr-runc ctr-isod podman-isod-vm ctr-isod-vm isoctl-vm floor-vm"
+# Only the crun rows run in the namespace without the unified mount.
+in_ns() { case $1 in *crun) NS "${@:2}" ;; *) "${@:2}" ;; esac; }
 for r in $ROWS; do
-        NS sh -c "${CMD[$r]}" >/dev/null 2>&1 || die "does not run: $r: ${CMD[$r]}"
+        in_ns "$r" sh -c "${CMD[$r]}" >"$W/check.log" 2>&1 || { tail -5 "$W/check.log" >&2; die "does not run: $r: ${CMD[$r]}"; }
 done
 for r in $ROWS; do
         n=$RUNS
         case $r in *vm) n=$RUNS_VM ;; esac
         log "hyperfine: $r ($n runs)"
         # hyperfine runs a shell for these (the ctr rows name each container anew).
-        NS hyperfine --style none --warmup 1 --runs "$n" --export-json "$RAW/$r.json" -n "$r" "${CMD[$r]}" >/dev/null
+        in_ns "$r" hyperfine --style none --warmup 1 --runs "$n" --export-json "$RAW/$r.json" -n "$r" "${CMD[$r]}" >/dev/null
 done
 
 q() { jq -r "[.results[0].times[]] | sort | $2 * 1000 | floor" "$RAW/$1.json"; }
