@@ -12,7 +12,8 @@
 #
 # Usage (root):  bench/bench-oci.sh
 # Env:  ISOD_BUILD     build tree with isod, isod-monitor, isoctl, isod-oci and test-assets (default /tmp/b)
-#       BENCH_RUNS     runs per container row (default 15); BENCH_RUNS_VM per VM row (default 5)
+#       BENCH_RUNS     runs per container row (default 20); BENCH_RUNS_VM per VM row (default 6), in
+#                      BENCH_ROUNDS interleaved rounds (default 2)
 #       BENCH_RESULTS  results dir (default <repo>/bench/results); BENCH_WORK raw data (default /tmp/isod-bench)
 # crun 1.8 refuses this host's hybrid cgroup layout: its rows (and a containerd of their own) run in a
 # mount namespace with /sys/fs/cgroup/unified unmounted (../shared/notes/oci-cri.md §2.1).
@@ -22,8 +23,9 @@ SELF=$(readlink -f "${BASH_SOURCE[0]}")
 SRCDIR=$(cd "$(dirname "$SELF")/.." && pwd)
 ISOD_BUILD=${ISOD_BUILD:-/tmp/b}
 BENCH_RESULTS=${BENCH_RESULTS:-$SRCDIR/bench/results}
-RUNS=${BENCH_RUNS:-15}
-RUNS_VM=${BENCH_RUNS_VM:-5}
+RUNS=${BENCH_RUNS:-20}
+RUNS_VM=${BENCH_RUNS_VM:-6}
+ROUNDS=${BENCH_ROUNDS:-2}
 DATE=$(date +%F)
 RAW=${BENCH_WORK:-/tmp/isod-bench}/oci-raw-$DATE
 OUT=$BENCH_RESULTS/oci.md
@@ -87,7 +89,7 @@ containerd --config "$W/ctrd/config.toml" >"$W/ctrd/containerd.log" 2>&1 &
 CTRD=$!
 NS containerd --config "$W/ctrd-ns/config.toml" >"$W/ctrd-ns/containerd.log" 2>&1 &
 CTRD_NS=$!
-trap 'kill $CTRD $CTRD_NS 2>/dev/null; wait $CTRD $CTRD_NS 2>/dev/null; cleanup' EXIT
+trap 'kill $CTRD $CTRD_NS 2>/dev/null; wait $CTRD $CTRD_NS 2>/dev/null; cleanup; true' EXIT
 for d in ctrd ctrd-ns; do
         wait_until 20 ctr -a "$W/$d/containerd.sock" version >/dev/null 2>&1 || die "containerd ($d) did not start"
         ctr -a "$W/$d/containerd.sock" image import --base-name localhost/bb "$W/bb.tar" >/dev/null
@@ -133,12 +135,21 @@ in_ns() { case $1 in *crun) NS "${@:2}" ;; *) "${@:2}" ;; esac; }
 for r in $ROWS; do
         in_ns "$r" sh -c "${CMD[$r]}" >"$W/check.log" 2>&1 || { tail -5 "$W/check.log" >&2; die "does not run: $r: ${CMD[$r]}"; }
 done
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+# Interleaved rounds (as bench-vm.sh): on a shared 2-CPU host the load drifts over minutes, and rows
+# run one after the other would each get a different share of it.
+for round in $(seq 1 "$ROUNDS"); do
+        for r in $ROWS; do
+                n=$(((RUNS + ROUNDS - 1) / ROUNDS))
+                case $r in *vm) n=$(((RUNS_VM + ROUNDS - 1) / ROUNDS)) ;; esac
+                log "round $round: hyperfine $r ($n runs)"
+                # hyperfine runs a shell for these (the ctr rows name each container anew).
+                in_ns "$r" hyperfine --style none --warmup 1 --runs "$n" --export-json "$RAW/$r.r$round.json" \
+                        -n "$r" "${CMD[$r]}" >/dev/null
+        done
+done
 for r in $ROWS; do
-        n=$RUNS
-        case $r in *vm) n=$RUNS_VM ;; esac
-        log "hyperfine: $r ($n runs)"
-        # hyperfine runs a shell for these (the ctr rows name each container anew).
-        in_ns "$r" hyperfine --style none --warmup 1 --runs "$n" --export-json "$RAW/$r.json" -n "$r" "${CMD[$r]}" >/dev/null
+        jq -s '{results: [{times: (map(.results[0].times) | add)}]}' "$RAW/$r".r*.json >"$RAW/$r.json"
 done
 
 q() { jq -r "[.results[0].times[]] | sort | $2 * 1000 | floor" "$RAW/$1.json"; }
@@ -154,7 +165,8 @@ for r in $ROWS; do M[$r]=$(med "$r"); done
         echo
         echo "Run $DATE on $(nproc) CPUs, $(uname -r), commit $(git -C "$SRCDIR" rev-parse --short HEAD); VMs: $ACCEL."
         echo "$(podman --version), $(containerd --version | cut -d' ' -f1,3), $(crun --version | head -1), $(runc --version | head -1)."
-        echo "Raw hyperfine JSON: \`$RAW\` (not committed). Image: the test busybox tree; \`true\` to completion."
+        echo "Raw hyperfine JSON: \`$RAW\` (not committed). Image: the test busybox tree; \`true\` to completion;"
+        echo "rows interleaved in $ROUNDS rounds; load average at the start: $LOAD0."
         echo
         echo "| row | command | median ms | min | max | runs |"
         echo "|---|---|---:|---:|---:|---:|"

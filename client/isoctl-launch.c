@@ -158,6 +158,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 ARG_SPEC,
                 ARG_KEEP,
                 ARG_IO_WEIGHT,
+                ARG_CPU_WEIGHT,
                 ARG_NETWORK,
                 ARG_IP,
                 ARG_MAC,
@@ -181,6 +182,7 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 { "cpus", required_argument, NULL, ARG_CPUS },
                 { "pids", required_argument, NULL, ARG_PIDS },
                 { "io-weight", required_argument, NULL, ARG_IO_WEIGHT },
+                { "cpu-weight", required_argument, NULL, ARG_CPU_WEIGHT },
                 { "mount", required_argument, NULL, ARG_MOUNT },
                 { "tmpfs", required_argument, NULL, ARG_TMPFS },
                 { "pod", required_argument, NULL, ARG_POD },
@@ -303,13 +305,16 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                         break;
                 }
                 case ARG_PIDS:
-                case ARG_IO_WEIGHT: {
+                case ARG_IO_WEIGHT:
+                case ARG_CPU_WEIGHT: {
                         uint64_t v;
                         if (safe_atou64(optarg, &v) < 0 || v > INT64_MAX)
                                 r = usage_error("expected a positive integer, not '%s'.", optarg);
                         else
                                 json_object_set_new(obj_child(spec, "resources"),
-                                                    c == ARG_PIDS ? "pids" : "io_weight",
+                                                    c == ARG_PIDS        ? "pids"
+                                                    : c == ARG_IO_WEIGHT ? "io_weight"
+                                                                         : "cpu_weight",
                                                     json_integer((json_int_t) v));
                         break;
                 }

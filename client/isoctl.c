@@ -648,6 +648,7 @@ static void help(void) {
                "  --image NAME[:TAG]|ID (its Entrypoint/Cmd/Env/WorkingDir/User apply; the command given\n"
                "  replaces Cmd)  --entrypoint CMD  --rootfs DIR  -e/--env K=V  -w/--cwd DIR  -u/--user UID[:GID]\n"
                "  --hostname NAME  --memory SIZE  --cpus N  --pids N  --mount SRC:DST[:rw]\n"
+               "  --io-weight N  --cpu-weight N (1..10000, 100 = the default share)\n"
                "  --tmpfs DST[:size=SIZE,mode=OCTAL,noexec]  --pod NAME (join a running container's\n"
                "  ipc, uts and network namespaces)\n"
                "  --label K=V  --userns  --read-only  --seccomp default|unconfined|FILE  -t/--tty\n"

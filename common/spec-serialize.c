@@ -104,7 +104,7 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
                 json_object_set_new(proc, "interactive", json_true());
         json_object_set_new(root, "process", proc);
 
-        if (s->memory || s->cpus > 0 || s->pids || s->io_weight) {
+        if (s->memory || s->cpus > 0 || s->pids || s->io_weight || s->cpu_weight) {
                 json_t *res = json_object();
                 if (s->memory)
                         json_object_set_new(res, "memory", json_integer((json_int_t) s->memory));
@@ -114,6 +114,8 @@ json_t *workload_spec_to_json(const WorkloadSpec *s) {
                         json_object_set_new(res, "pids", json_integer((json_int_t) s->pids));
                 if (s->io_weight)
                         json_object_set_new(res, "io_weight", json_integer((json_int_t) s->io_weight));
+                if (s->cpu_weight)
+                        json_object_set_new(res, "cpu_weight", json_integer((json_int_t) s->cpu_weight));
                 json_object_set_new(root, "resources", res);
         }
         json_object_set_new(root, "network", network_to_json(s));

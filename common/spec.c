@@ -512,7 +512,7 @@ static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
 }
 
 static int parse_resources(WorkloadSpec *s, json_t *res, char **reterr) {
-        static const char *const keys[] = { "memory", "cpus", "pids", "io_weight", NULL };
+        static const char *const keys[] = { "memory", "cpus", "pids", "io_weight", "cpu_weight", NULL };
         json_t *v;
         int r;
 
@@ -560,6 +560,13 @@ static int parse_resources(WorkloadSpec *s, json_t *res, char **reterr) {
                 if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10000)
                         return fail(reterr, "'resources.io_weight' must be an integer between 1 and 10000.");
                 s->io_weight = (uint64_t) json_integer_value(v);
+        }
+        v = json_object_get(res, "cpu_weight");
+        if (v && !json_is_null(v)) {
+                if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10000)
+                        return fail(reterr,
+                                    "'resources.cpu_weight' must be an integer between 1 and 10000.");
+                s->cpu_weight = (uint64_t) json_integer_value(v);
         }
         return 0;
 }

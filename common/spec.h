@@ -117,10 +117,11 @@ typedef struct WorkloadSpec {
         size_t n_rlimits;
         bool interactive; /* detached: stdin stays open (a pipe the monitor holds) for Attach */
 
-        uint64_t memory;    /* bytes, 0 = unset */
-        double cpus;        /* 0 = unset */
-        uint64_t pids;      /* 0 = unset */
-        uint64_t io_weight; /* 0 = unset, else 1..10000 */
+        uint64_t memory;     /* bytes, 0 = unset */
+        double cpus;         /* 0 = unset */
+        uint64_t pids;       /* 0 = unset */
+        uint64_t io_weight;  /* 0 = unset, else 1..10000 */
+        uint64_t cpu_weight; /* 0 = unset, else 1..10000 (cgroup v2 cpu.weight; the default is 100) */
 
         NetworkMode network;
         char *network_name; /* nat: which network (NULL = SPEC_DEFAULT_NETWORK) */

@@ -138,7 +138,7 @@ _isoctl()
                 attach rm remove status policy network image"
         # launch's options: those that take a value, then the flags.
         local launch_arg="--spec --isolation --name --image --entrypoint --rootfs -e --env -w --cwd
-                -u --user --hostname --memory --cpus --pids --io-weight --mount --tmpfs --pod --label --seccomp
+                -u --user --hostname --memory --cpus --pids --io-weight --cpu-weight --mount --tmpfs --pod --label --seccomp
                 --network -p --publish --ip --mac"
         local launch_flag="-d --detach --keep --userns --read-only -t --tty -i --interactive"
         local i verb="" vi=0 sub=""

@@ -604,15 +604,17 @@ static int translate_resources(json_t *res, json_t *spec, OciTranslation *t, cha
                                             json_real((double) json_integer_value(quota) / (double) p));
                 }
                 /* Kubernetes sets shares on every container (2 for a sandbox, its CPU request otherwise):
-                 * a weight under contention, not a limit. isod has no CPU weight yet: said, not applied. */
+                 * a weight under contention. As cgroup v2's cpu.weight by runc's mapping; 1024 is v1's
+                 * default and stays isod's (v2's 100), not runc's 39. */
                 if (json_is_integer(shares) && json_integer_value(shares) != 0 &&
                     json_integer_value(shares) != 1024) {
-                        r = warn(t,
-                                 "linux.resources.cpu.shares %" JSON_INTEGER_FORMAT
-                                 ": a relative CPU weight, not applied (isod limits CPU by quota only)",
-                                 json_integer_value(shares));
-                        if (r < 0)
-                                return r;
+                        json_int_t sh = json_integer_value(shares);
+
+                        if (sh < 2 || sh > 262144)
+                                return fail(
+                                        reterr,
+                                        "config.json: linux.resources.cpu.shares must be between 2 and 262144.");
+                        json_object_set_new(out, "cpu_weight", json_integer(1 + (sh - 2) * 9999 / 262142));
                 }
                 for (const char *const *k =
                              (const char *const[]){ "burst", "realtimeRuntime", "realtimePeriod", "cpus",

@@ -186,6 +186,21 @@ like "/dev/mem (c 1:1) cannot be opened either" "$out" '^mem-denied$'
 like "/dev/null works" "$out" '^null-ok$'
 like "/dev/urandom works" "$out" '^urandom-ok$'
 
+# --- cpu weight: cpu.weight on v2, cpu.shares (mapped) on v1
+isoctl launch -d --name cw --cpu-weight 50 -- /bin/sh -c 'sleep 1000' >/dev/null
+wait_until 10 state_is cw running
+pid=$(leader_of cw)
+if [ -n "$V2" ]; then
+        is "--cpu-weight 50: cpu.weight" "$(cat "$(cg_dir "$pid" -)/cpu.weight")" 50
+else
+        is "--cpu-weight 50: cpu.shares = 2 + 49 × 262142 / 9999" "$(cat "$(cg_dir "$pid" cpu)/cpu.shares")" 1286
+fi
+isoctl kill cw >/dev/null 2>&1
+isoctl wait cw >/dev/null 2>&1
+isoctl rm cw >/dev/null 2>&1
+out=$(isoctl launch --cpu-weight 0 -- true 2>&1)
+like "--cpu-weight 0: refused, naming it" "$out" "resources.cpu_weight' must be an integer between 1 and 10000"
+
 # --- io weight: set where the kernel has a weight knob, else a clear error
 out=$(isoctl launch --io-weight 500 -- /bin/sh -c 'echo ran' 2>&1)
 if printf '%s\n' "$out" | grep -q '^ran$'; then

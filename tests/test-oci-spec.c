@@ -202,7 +202,9 @@ static const struct {
           "isod allows exactly null, zero" },
         { "linux.resources.memory.swap", "1073741824", "gives no swap beyond the memory limit" },
         { "linux.resources.memory.reservation", "1000", "memory.reservation is not supported" },
-        { "linux.resources.cpu.shares", "512", NULL }, /* a weight: not applied, with a warning */
+        { "linux.resources.cpu.shares", "512", NULL }, /* → cpu_weight 20 (test_cpu_shares) */
+        { "linux.resources.cpu.shares", "1", "cpu.shares must be between 2 and 262144" },
+        { "linux.resources.cpu.shares", "300000", "cpu.shares must be between 2 and 262144" },
         { "linux.resources.cpu.cpus", "\"0-1\"", "cpu.cpus is not supported" },
         { "linux.resources.hugepageLimits", "[{\"pageSize\":\"2MB\",\"limit\":1}]",
           "hugepageLimits is not supported" },
@@ -277,6 +279,28 @@ static void test_vm_annotation(void) {
         }
         oci_translation_done(&t);
         json_decref(j);
+}
+
+static void test_cpu_shares(void) {
+        static const struct {
+                const char *shares;
+                int weight; /* 0: none */
+        } c[] = { { "2", 1 }, { "512", 20 }, { "1024", 0 }, { "2048", 79 }, { "262144", 10000 } };
+
+        for (size_t i = 0; i < ELEMENTSOF(c); i++) {
+                json_t *j = mutate("linux.resources.cpu.shares", c[i].shares);
+                OciTranslation t = {};
+                _cleanup_free_ char *err = NULL;
+                json_t *w;
+
+                (void) oci_config_translate(j, "/run/b/c1", &t, &err);
+                w = json_object_get(json_object_get(t.spec, "resources"), "cpu_weight");
+                ok(c[i].weight ? json_integer_value(w) == c[i].weight : !w,
+                   "cpu.shares %s → cpu_weight %d (runc's mapping; 1024 stays the default) (%s)",
+                   c[i].shares, c[i].weight, strna(err));
+                oci_translation_done(&t);
+                json_decref(j);
+        }
 }
 
 static void test_tmpfs(void) {
@@ -412,6 +436,7 @@ int main(void) {
         test_cases();
         test_vm_annotation();
         test_tmpfs();
+        test_cpu_shares();
         test_pod();
         test_bad_text();
         printf("1..%u\n", tap_n);

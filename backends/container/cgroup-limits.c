@@ -213,6 +213,18 @@ int apply_limits(Cgroup *cg, const CgroupLimits *l, char **reterr_message) {
                 if (r < 0)
                         goto fail;
         }
+        if (l->cpu_weight > 0) {
+                /* v2's cpu.weight (1..10000, default 100) as it is; v1's cpu.shares (2..262144,
+                 * default 1024) by the inverse of the mapping runc and Kubernetes use for the
+                 * other direction (weight = 1 + (shares - 2) × 9999 / 262142). */
+                uint64_t w = MIN(MAX(l->cpu_weight, UINT64_C(1)), UINT64_C(10000));
+
+                fd = ctrl_fd(cg, CTRL_CPU);
+                file = v2 ? "cpu.weight" : "cpu.shares";
+                r = fd < 0 ? -EOPNOTSUPP : write_u64_at(fd, file, v2 ? w : 2 + (w - 1) * 262142 / 9999);
+                if (r < 0)
+                        goto fail;
+        }
         if (l->pids > 0) {
                 fd = ctrl_fd(cg, CTRL_PIDS);
                 file = "pids.max";

@@ -188,7 +188,7 @@ static int setup_v2(Cgroup *cg, const char *base_path, const char *group, const 
         char enabled[512];
         int r;
 
-        if (l->cpus > 0)
+        if (l->cpus > 0 || l->cpu_weight > 0)
                 need |= 1U << CTRL_CPU;
         if (l->io_weight > 0)
                 need |= 1U << CTRL_IO;
@@ -267,7 +267,7 @@ unsigned v1_need(const CgroupLimits *l, unsigned *ret_limited) {
 
         if (!l->devices_unrestricted)
                 need |= 1U << CTRL_DEVICES;
-        if (l->cpus > 0)
+        if (l->cpus > 0 || l->cpu_weight > 0)
                 need |= 1U << CTRL_CPU;
         if (l->io_weight > 0)
                 need |= 1U << CTRL_IO;

@@ -60,6 +60,7 @@ typedef struct CgroupLimits {
         double cpus;               /* 0 = unset; quota = cpus × 100 ms per 100 ms period */
         uint64_t pids;             /* 0 = unset */
         uint64_t io_weight;        /* 0 = unset, else 1..10000 (v2 io.weight scale; mapped for BFQ/v1) */
+        uint64_t cpu_weight;       /* 0 = unset, else 1..10000 (v2 cpu.weight; v1 cpu.shares, mapped) */
         bool devices_unrestricted; /* skip the device allow-list altogether */
         const CgroupDeviceRule *extra_devices; /* allowed on top of the minimal set */
         size_t n_extra_devices;

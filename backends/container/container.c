@@ -658,7 +658,8 @@ static int container_start(Monitor *m) {
                                     &(CgroupLimits){ .memory = m->spec->memory,
                                                      .cpus = m->spec->cpus,
                                                      .pids = m->spec->pids,
-                                                     .io_weight = m->spec->io_weight },
+                                                     .io_weight = m->spec->io_weight,
+                                                     .cpu_weight = m->spec->cpu_weight },
                                     &c->cgroup, &cg_msg);
         if (r < 0) {
                 (void) snprintf(msg, sizeof msg, "set up the workload's cgroup: %s", cg_msg ?: strerror(-r));

@@ -130,6 +130,7 @@ static int vm_launch(Vm *vm, char **reterr) {
                         .cpus = s->cpus,
                         .pids = VM_VMM_PIDS + 2 * qc.cpus,
                         .io_weight = s->io_weight,
+                        .cpu_weight = s->cpu_weight,
                         .extra_devices = (const CgroupDeviceRule[]){ { 'c', 10, 232, "rw" } }, /* kvm */
                         .n_extra_devices = vm->accel == VM_ACCEL_KVM ? 1 : 0,
                 },
