@@ -105,12 +105,18 @@ static int apply_network_options(json_t *spec, const char *network, json_t *port
         if (!network && !nat_only)
                 return 0;
         net = obj_child(spec, "network");
-        if (network) {
+        if (network && startswith(network, "ns:")) {
+                /* As Podman's --network ns:PATH: an existing network namespace. */
+                json_object_set_new(net, "mode", json_string("netns"));
+                json_object_set_new(net, "path", json_string(network + 3));
+                json_object_del(net, "network");
+        } else if (network) {
                 NetworkMode m = network_mode_from_string(network);
 
-                if (m >= 0) {
+                if (m >= 0 && m != NETWORK_NETNS) {
                         json_object_set_new(net, "mode", json_string(network));
                         json_object_del(net, "network");
+                        json_object_del(net, "path");
                         if (m != NETWORK_NAT) {
                                 json_object_del(net, "ports");
                                 json_object_del(net, "ip");
@@ -410,9 +416,11 @@ int parse_launch_options(int argc, char *argv[], json_t **ret_spec, bool *ret_de
                 case ARG_SPEC:
                         break; /* read above */
                 case ARG_NETWORK:
-                        if (network_mode_from_string(optarg) < 0 && !network_name_is_valid(optarg))
+                        if (streq(optarg, "netns") ||
+                            (!startswith(optarg, "ns:") && network_mode_from_string(optarg) < 0 &&
+                             !network_name_is_valid(optarg)))
                                 r = usage_error(
-                                        "--network wants none, nat, host or a network's name ([A-Za-z0-9][A-Za-z0-9_-]{0,14}), not '%s'.",
+                                        "--network wants none, nat, host, ns:PATH or a network's name ([A-Za-z0-9][A-Za-z0-9_-]{0,14}), not '%s'.",
                                         optarg);
                         else
                                 network = optarg;

@@ -654,7 +654,7 @@ static void help(void) {
                "  --label K=V  --userns  --read-only  --seccomp default|unconfined|FILE  -t/--tty\n"
                "  -i/--interactive (with -d: stdin stays open for isoctl attach)\n"
                "  --spec FILE (start from a JSON spec; options override it)\n"
-               "  --network none|nat|host|NAME  -p/--publish [ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
+               "  --network none|nat|host|ns:PATH|NAME  -p/--publish [ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
                "  --ip ADDR  --mac MAC (-p, --ip and --mac without --network mean nat)\n\n"
                "Environment: DBUS_SYSTEM_BUS_ADDRESS (the bus); ISOD_SOCKET=PATH (isod's direct socket;\n"
                "  empty: always the bus). As root, isoctl connects to " ISOD_STATE_DIR

@@ -16,6 +16,8 @@ static json_t *network_to_json(const WorkloadSpec *s) {
                 return NULL;
         if (s->network_name)
                 json_object_set_new(n, "network", json_string(s->network_name));
+        if (s->netns_path)
+                json_object_set_new(n, "path", json_string(s->netns_path));
         if (s->n_ports > 0) {
                 json_t *a = json_array();
 

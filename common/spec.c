@@ -33,6 +33,7 @@ static const char *const network_mode_table[_NETWORK_MODE_MAX] = {
         [NETWORK_NONE] = "none",
         [NETWORK_NAT] = "nat",
         [NETWORK_HOST] = "host",
+        [NETWORK_NETNS] = "netns",
 };
 
 static const char *const port_proto_table[_PORT_PROTO_MAX] = {
@@ -150,6 +151,7 @@ WorkloadSpec *workload_spec_free(WorkloadSpec *s) {
         free(s->tmpfs);
         free(s->hostname);
         free(s->pod);
+        free(s->netns_path);
         for (size_t i = 0; i < s->n_labels; i++) {
                 free(s->labels[i].key);
                 free(s->labels[i].value);
@@ -777,7 +779,7 @@ static int parse_ports(WorkloadSpec *s, json_t *a, char **reterr) {
 }
 
 static int parse_network(WorkloadSpec *s, json_t *v, char **reterr) {
-        static const char *const nkeys[] = { "mode", "network", "ports", "ip", "mac", NULL };
+        static const char *const nkeys[] = { "mode", "network", "ports", "ip", "mac", "path", NULL };
         _cleanup_free_ char *mode = NULL, *ip = NULL, *mac = NULL;
         json_t *p;
         int r;
@@ -795,7 +797,7 @@ static int parse_network(WorkloadSpec *s, json_t *v, char **reterr) {
                 if (s->network < 0)
                         return fail(reterr,
                                     "'network.mode' \"%s\" is not supported (supported: \"none\", \"nat\", "
-                                    "\"host\").",
+                                    "\"host\", \"netns\").",
                                     mode);
         }
         r = get_string(v, "network", "network.", &s->network_name, reterr);
@@ -831,6 +833,17 @@ static int parse_network(WorkloadSpec *s, json_t *v, char **reterr) {
                         return fail(reterr, "'network.mac' must not be all zero.");
                 s->mac_set = true;
         }
+        r = get_string(v, "path", "network.", &s->netns_path, reterr);
+        if (r < 0)
+                return r;
+        if (s->network == NETWORK_NETNS && (!s->netns_path || !path_is_safe_absolute(s->netns_path)))
+                return fail(
+                        reterr,
+                        "'network.path' must name the network namespace to join as an absolute path without "
+                        "'..' (\"mode\": \"netns\").");
+        if (s->network != NETWORK_NETNS && s->netns_path)
+                return fail(reterr, "'network.path' needs \"mode\": \"netns\" (the mode is \"%s\").",
+                            network_mode_to_string(s->network));
         if (s->network != NETWORK_NAT) {
                 const char *what = s->n_ports > 0    ? "ports"
                                    : s->network_name ? "network"

@@ -36,9 +36,10 @@ const char *isolation_to_string(Isolation i);
 Isolation isolation_from_string(const char *s);
 
 typedef enum NetworkMode {
-        NETWORK_NONE, /* private network namespace with loopback only (VM: no NIC) */
-        NETWORK_NAT,  /* on a daemon-managed bridge (network/), masquerade, port forwards */
-        NETWORK_HOST, /* containers only: the host's network namespace (policy decides who) */
+        NETWORK_NONE,  /* private network namespace with loopback only (VM: no NIC) */
+        NETWORK_NAT,   /* on a daemon-managed bridge (network/), masquerade, port forwards */
+        NETWORK_HOST,  /* containers only: the host's network namespace (policy decides who) */
+        NETWORK_NETNS, /* containers only: an existing network namespace, by path (a CNI pod's, Podman's) */
         _NETWORK_MODE_MAX,
         _NETWORK_MODE_INVALID = -EINVAL,
 } NetworkMode;
@@ -136,6 +137,7 @@ typedef struct WorkloadSpec {
         size_t n_tmpfs;
         char *hostname; /* default: the workload's name */
         char *pod; /* a running container workload whose ipc, uts and network namespaces this one joins */
+        char *netns_path; /* network mode netns: the namespace's path (/run/netns/NAME, /proc/PID/ns/net) */
         SpecLabel *labels;
         size_t n_labels;
 

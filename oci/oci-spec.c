@@ -408,6 +408,7 @@ static int translate_namespaces(json_t *ns, json_t *spec, json_t *annotations, O
         bool member = sandbox && streq_ptr(annotation(annotations, "io.kubernetes.cri.container-type",
                                                       "io.kubernetes.cri-o.ContainerType"),
                                            "container");
+        const char *netns = NULL;
         json_t *n;
         size_t i;
 
@@ -442,14 +443,25 @@ static int translate_namespaces(json_t *ns, json_t *spec, json_t *annotations, O
                         seen[k] = true;
                         continue;
                 }
+                /* An existing network namespace (Podman's netavark, a CNI pod sandbox's): joined,
+                 * network mode netns (containers only, as the policy allows). */
+                if (!empty(json_object_get(n, "path")) && streq(type, "network") && !member) {
+                        if (!path || path[0] != '/')
+                                return fail(
+                                        reterr,
+                                        "config.json: linux.namespaces[%zu]: the network namespace's path must be absolute.",
+                                        i);
+                        netns = path;
+                        seen[k] = true;
+                        continue;
+                }
                 if (!empty(json_object_get(n, "path")))
                         return fail(
                                 reterr,
                                 "config.json: linux.namespaces[%zu]: joining an existing %s namespace (%s) is not "
                                 "supported: isod makes the workload's own%s.",
                                 i, type, json_string_value(json_object_get(n, "path")),
-                                streq(type, "network") ? " (podman: --network none)"
-                                : member && streq(type, "pid")
+                                member && streq(type, "pid")
                                         ? " (a pod's shared pid namespace, shareProcessNamespace, is not supported)"
                                         : "");
                 seen[k] = true;
@@ -500,7 +512,9 @@ static int translate_namespaces(json_t *ns, json_t *spec, json_t *annotations, O
                 return fail(reterr, "config.json: linux.namespaces: a time namespace is not supported.");
         /* A network namespace of its own: loopback only (network mode none); none listed: the host's.
          * A pod's container: its pod's (the spec's "pod"). */
-        if (!member)
+        if (netns)
+                json_object_set_new(spec, "network", json_pack("{s:s,s:s}", "mode", "netns", "path", netns));
+        else if (!member)
                 json_object_set_new(spec, "network", json_pack("{s:s}", "mode", seen[1] ? "none" : "host"));
         if (seen[6])
                 return fail(reterr,

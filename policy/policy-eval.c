@@ -619,6 +619,11 @@ static void check_network(const PolicyAction *a, const WorkloadSpec *s, Isolatio
                 fprintf(refusal,
                         "%snetwork mode host needs a container: a VM cannot share the host's network namespace",
                         ftell(refusal) > 0 ? "; " : "");
+        } else if (s->network == NETWORK_NETNS && iso == ISOLATION_VM) {
+                fputs("  mode netns: refused: a VM cannot join a network namespace\n", f);
+                fprintf(refusal,
+                        "%snetwork mode netns needs a container: a VM cannot join a network namespace",
+                        ftell(refusal) > 0 ? "; " : "");
         } else if (a->force_network >= 0)
                 fprintf(f, "  mode %s (forced)\n", mode);
         else if (s->network >= 0 && (a->network_modes & (1U << s->network))) {
@@ -721,7 +726,8 @@ static Isolation decide_isolation(const PolicyAction *a, const WorkloadSpec *s, 
                         fprintf(f, "isolation: %s (as requested)\n", asked);
                         return s->isolation;
                 }
-                if ((a->force_network >= 0 ? a->force_network : s->network) == NETWORK_HOST) {
+                if ((a->force_network >= 0 ? a->force_network : s->network) == NETWORK_HOST ||
+                    (a->force_network < 0 && s->network == NETWORK_NETNS)) {
                         fputs("isolation: container (the request asked for auto with network host, which only a container can have)\n",
                               f);
                         return ISOLATION_CONTAINER;

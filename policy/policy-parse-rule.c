@@ -197,7 +197,7 @@ static int parse_match(ParseContext *ctx, const Where *w, json_t *v, PolicyMatch
                         _cleanup_strv_free_ char **l = NULL;
 
                         r = parse_strings(ctx, w, "match", key, e, network_is_valid,
-                                          "a network mode (\"none\", \"nat\", \"host\")", &l);
+                                          "a network mode (\"none\", \"nat\", \"host\", \"netns\")", &l);
                         if (r >= 0)
                                 r = strv_to_mask(l, network_from_string_int, &m->networks);
                         break;
@@ -321,7 +321,11 @@ static int parse_force(ParseContext *ctx, const Where *w, json_t *v, PolicyActio
                 if (a->force_network < 0)
                         return where_error(
                                 ctx, w, "force", "network",
-                                "'force.network' must be a network mode (\"none\", \"nat\" or \"host\").");
+                                "'force.network' must be a network mode (\"none\", \"nat\", \"host\" or \"netns\").");
+                if (a->force_network == NETWORK_NETNS)
+                        return where_error(
+                                ctx, w, "force", "network",
+                                "'force.network' cannot be \"netns\": the namespace's path is the request's.");
                 if (a->force_network == NETWORK_HOST && a->verdict == VERDICT_VM)
                         return where_error(
                                 ctx, w, "force", "network",
@@ -349,7 +353,7 @@ static int parse_network_decision(ParseContext *ctx, const Where *w, json_t *v, 
                 _cleanup_strv_free_ char **l = NULL;
 
                 r = parse_strings(ctx, w, "network", "modes", e, network_is_valid,
-                                  "a network mode (\"none\", \"nat\", \"host\")", &l);
+                                  "a network mode (\"none\", \"nat\", \"host\", \"netns\")", &l);
                 if (r < 0)
                         return r;
                 r = strv_to_mask(l, network_from_string_int, &a->network_modes);
@@ -359,6 +363,10 @@ static int parse_network_decision(ParseContext *ctx, const Where *w, json_t *v, 
                         return where_error(
                                 ctx, w, "network", "modes",
                                 "'network.modes' allows \"host\", which needs a container, and the rule says \"isolation\": \"vm\": a VM cannot share the host's network namespace.");
+                if ((a->network_modes & (1U << NETWORK_NETNS)) && a->verdict == VERDICT_VM)
+                        return where_error(
+                                ctx, w, "network", "modes",
+                                "'network.modes' allows \"netns\", which needs a container, and the rule says \"isolation\": \"vm\": a VM cannot join a network namespace.");
         }
         e = json_object_get(v, "networks");
         if (e) {

@@ -24,7 +24,7 @@ static const char default_policy_text[] =
         "      \"match\": { \"root\": true },\n"
         "      \"isolation\": \"requested\",\n"
         "      \"auto\": \"container\",\n"
-        "      \"network\": { \"modes\": [\"none\", \"nat\", \"host\"], \"port_min\": 1, \"addresses\": \"0.0.0.0\" }\n"
+        "      \"network\": { \"modes\": [\"none\", \"nat\", \"host\", \"netns\"], \"port_min\": 1, \"addresses\": \"0.0.0.0\" }\n"
         "    },\n"
         "    {\n"
         "      \"name\": \"isod-host-mounts\",\n"

@@ -6,7 +6,10 @@
 # RemovePodSandbox. Prints one "STEP VALUE..." line per fact for tests/test-containerd.sh to check;
 # a failed call prints "error STEP CODE DETAILS" and ends the pod (stop and remove) before exiting 1.
 #
-#   cri-client.py SOCKET HANDLER POD-NAME LOG-DIR [--namespace=NS] [ANNOTATION=VALUE...]
+#   cri-client.py SOCKET HANDLER POD-NAME LOG-DIR [--namespace=NS] [--pod-network] [ANNOTATION=VALUE...]
+#
+# Without --pod-network the pod uses the node's network (hostNetwork); with it, its own network
+# namespace, made by containerd and its CNI plugins.
 #
 # With ISOCTL set (isoctl's path, its bus in DBUS_SYSTEM_BUS_ADDRESS), the sandbox's ipc and uts
 # namespaces are read on the host from its init (isod's LeaderPID) for the test to compare with the
@@ -35,8 +38,11 @@ import cri_v1_subset_pb2_grpc as rpc  # noqa: E402
 sock, handler, pod, logdir = sys.argv[1:5]
 namespace = "default"
 annotations = {}
+net_mode = api.NODE
 for a in sys.argv[5:]:
-    if a.startswith("--namespace="):
+    if a == "--pod-network":
+        net_mode = api.POD
+    elif a.startswith("--namespace="):
         namespace = a.split("=", 1)[1]
     else:
         annotations.update([a.split("=", 1)])
@@ -83,9 +89,10 @@ print("image", i.image.id[:19], " ".join(i.image.repo_tags))
 os.makedirs(logdir, exist_ok=True)
 sandbox_config = api.PodSandboxConfig(
     metadata=api.PodSandboxMetadata(name=pod, uid="uid-" + pod, namespace=namespace, attempt=0),
+    hostname=pod if net_mode == api.POD else "",
     log_directory=logdir, labels={"app": pod}, annotations=annotations,
     linux=api.LinuxPodSandboxConfig(security_context=api.LinuxSandboxSecurityContext(
-        namespace_options=api.NamespaceOption(network=api.NODE, pid=api.CONTAINER, ipc=api.POD))))
+        namespace_options=api.NamespaceOption(network=net_mode, pid=api.CONTAINER, ipc=api.POD))))
 r, ms = call("run-pod-sandbox", rt.RunPodSandbox,
              api.RunPodSandboxRequest(config=sandbox_config, runtime_handler=handler))
 sandbox_id = r.pod_sandbox_id
@@ -109,7 +116,7 @@ config = api.ContainerConfig(
         resources=api.LinuxContainerResources(memory_limit_in_bytes=128 << 20),
         # as the kubelet sets them for a v1 pod: the pod's network and ipc, a pid namespace of its own
         security_context=api.LinuxContainerSecurityContext(namespace_options=api.NamespaceOption(
-            network=api.NODE, pid=api.CONTAINER, ipc=api.POD))))
+            network=net_mode, pid=api.CONTAINER, ipc=api.POD))))
 r, ms = call("create-container", rt.CreateContainer,
              api.CreateContainerRequest(pod_sandbox_id=sandbox_id, config=config, sandbox_config=sandbox_config))
 container_id = r.container_id
@@ -126,6 +133,12 @@ r, _ = call("exec-sync", rt.ExecSync, api.ExecSyncRequest(
     container_id=container_id, cmd=["/bin/sh", "-c", "for n in ipc uts net pid; do readlink /proc/self/ns/$n; done"],
     timeout=60))
 print("container-ns", " ".join(r.stdout.decode().split()))
+if os.environ.get("POD_NET_CHECK"):
+    r, _ = call("exec-sync", rt.ExecSync, api.ExecSyncRequest(
+        container_id=container_id, cmd=["/bin/sh", "-c", 'ip -4 -o addr show eth0 | grep -o "inet [0-9./]*"; '
+                                        'ping -c1 -W2 "$0" >/dev/null && echo ping-ok', os.environ["POD_NET_CHECK"]],
+        timeout=60))
+    print("pod-net", " ".join(r.stdout.decode().split()))
 
 log = os.path.join(logdir, "main.log")
 for _ in range(100):

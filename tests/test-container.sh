@@ -243,6 +243,32 @@ out=$(isoctl wait later)
 is "wait after start" "$?" 5
 isoctl rm later
 
+# --- --network ns:PATH (network mode netns): an existing network namespace, as Podman's netavark
+# and a CNI pod sandbox give it; here two test namespaces joined by a veth pair
+NSA=isodt-a-$$ NSB=isodt-b-$$
+ip netns add "$NSA" && ip netns add "$NSB"
+ip link add "va$$" netns "$NSA" type veth peer name "vb$$" netns "$NSB"
+ip -n "$NSA" addr add 10.77.0.1/24 dev "va$$" && ip -n "$NSA" link set "va$$" up && ip -n "$NSA" link set lo up
+ip -n "$NSB" addr add 10.77.0.2/24 dev "vb$$" && ip -n "$NSB" link set "vb$$" up
+out=$(isoctl launch --network "ns:/run/netns/$NSA" -- /bin/sh -c \
+        'ip -4 -o addr show | grep -o "inet [0-9.]*"; ping -c1 -W2 10.77.0.2 >/dev/null && echo ping-ok; readlink /proc/self/ns/net')
+like "--network ns:PATH: the workload is in that namespace (its address)" "$out" "^inet 10.77.0.1$"
+like "... and reaches the peer namespace over its veth" "$out" "^ping-ok$"
+is "... the very namespace (same inode)" "$(echo "$out" | tail -1)" "$(ip netns exec "$NSA" readlink /proc/self/ns/net)"
+out=$(isoctl launch --network ns:/etc/passwd -- true 2>&1)
+like "--network ns: of a file that is not a namespace: refused" "$out" "/etc/passwd is not a network namespace"
+touch "/run/netns/isodt-host-$$" && mount --bind /proc/self/ns/net "/run/netns/isodt-host-$$"
+out=$(isoctl launch --network "ns:/run/netns/isodt-host-$$" -- true 2>&1)
+like "--network ns: of the host's own namespace: refused (that is network mode host)" "$out" \
+        "is the host's network namespace: that is network mode host"
+umount "/run/netns/isodt-host-$$" && rm -f "/run/netns/isodt-host-$$"
+out=$(isoctl launch --network ns:relative -- true 2>&1)
+like "--network ns: with a relative path: refused, naming it" "$out" "'network.path' must name the network namespace"
+out=$(isoctl launch --isolation=vm --network "ns:/run/netns/$NSA" -- true 2>&1)
+like "--network ns: in a VM: refused, never run elsewhere" "$out" "network mode netns needs a container"
+ip netns del "$NSA"
+ip netns del "$NSB"
+
 # --- --pod (the spec's "pod"): a container joins a running container's ipc, uts and network
 # namespaces (a CRI pod's container and its sandbox), keeping its own pid namespace and root
 isoctl launch -d --name podsb --hostname podhost --network none -- /bin/sh -c \

@@ -21,7 +21,7 @@ cat >"$T/policy.json" <<'EOF'
     { "name": "secure-pods", "reason": "Pods of namespace secure run in VMs.",
       "match": { "labels": { "io.kubernetes.cri.sandbox-namespace": "secure" } }, "isolation": "vm" },
     { "name": "root", "match": { "root": true }, "isolation": "requested", "auto": "container",
-      "network": { "modes": ["none", "nat", "host"], "port_min": 1, "addresses": "0.0.0.0" } } ],
+      "network": { "modes": ["none", "nat", "host", "netns"], "port_min": 1, "addresses": "0.0.0.0" } } ],
   "default": { "isolation": "deny" } }
 EOF
 start_isod || {
@@ -36,7 +36,10 @@ mkdir -p "$W"/{root,state,opt,cni/bin,cni/net.d,logs}
 printf '#!/bin/sh\nISOD_SOCKET=%s exec %s "$@"\n' "$T/state/private" "$top_builddir/isod-oci" >"$W/isod-oci"
 chmod +x "$W/isod-oci"
 # ../shared/notes/oci-cri.md §2.3: a private instance; the CRI's pause image is a local busybox
-# sleeping; no CNI (host-network pods only); oom_score_adj not lowered (no CAP_SYS_RESOURCE here).
+# sleeping; oom_score_adj not lowered (no CAP_SYS_RESOURCE here). containerd runs in a network
+# namespace of this test (nsenter --net: the mount namespace stays the host's, so that isod sees
+# the rootfs containerd mounts), where CNI's bridge plugin makes the pods' network; isod stays in
+# the host's (a host-network pod is in isod's network namespace).
 cat >"$W/config.toml" <<EOF
 version = 2
 root = "$W/root"
@@ -59,7 +62,7 @@ state = "$W/state"
   disable_apparmor = true
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$W/cni/bin"
+    bin_dir = "/usr/lib/cni"
     conf_dir = "$W/cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "isod"
@@ -70,11 +73,22 @@ state = "$W/state"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.isod.options]
         BinaryName = "$W/isod-oci"
 EOF
-containerd --config "$W/config.toml" >"$W/containerd.log" 2>&1 &
+# CNI (Debian's containernetworking-plugins): a bridge with host-local addresses, no masquerade,
+# inside containerd's namespace only.
+cat >"$W/cni/net.d/10-isodt.conflist" <<EOF
+{"cniVersion": "0.4.0", "name": "isodt", "plugins": [
+  {"type": "bridge", "bridge": "cni-isodt", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.79.0.0/24"}]], "dataDir": "$W/cni/ipam"}},
+  {"type": "loopback"}]}
+EOF
+CNS=isodt-ctrd-$$
+ip netns add "$CNS" && ip -n "$CNS" link set lo up
+nsenter --net="/run/netns/$CNS" containerd --config "$W/config.toml" >"$W/containerd.log" 2>&1 &
 CTRD_PID=$!
 ctrd_stop() {
         kill "$CTRD_PID" 2>/dev/null && wait "$CTRD_PID" 2>/dev/null
         pkill -KILL -f "containerd-shim-runc-v2 .*-address $W/containerd.sock" 2>/dev/null
+        ip netns del "$CNS" 2>/dev/null
         cleanup
 }
 trap ctrd_stop EXIT
@@ -160,6 +174,22 @@ is "StopContainer: EXITED with the trap's status" "$(echo "$out" | grep '^contai
         "container-state CONTAINER_EXITED 143"
 like "RemoveContainer, StopPodSandbox, RemovePodSandbox" "$out" "^removed-sandbox$"
 unlike "... and isod has neither left" "$(isoctl list)" "^[0-9a-f]{64} "
+
+# A pod with a network namespace of its own (containerd's, CNI's bridge): the sandbox joins it
+# (network mode netns), its container the sandbox's (spec "pod").
+out=$(POD_NET_CHECK=10.79.0.1 cri db "$W/logs/db" --pod-network)
+echo "$out" | grep -v '^log ' | sed 's/^/# /'
+is "a pod with its own network: the sandbox is READY" "$(field sandbox-state)" "SANDBOX_READY isod"
+like "... the container has the pod's address from CNI" "$(field pod-net)" "^inet 10\.79\.0\.[0-9]+/24 ping-ok$"
+sbns=$(field sandbox-ns) ctns=$(field container-ns)
+is "... the container shares the sandbox's ipc, uts and network namespaces" "${ctns% *}" "${sbns% *}"
+net=$(echo "$ctns" | cut -d' ' -f3)
+check "... a network namespace that is not the host's ($net)" [ -n "$net" ] && [ "$net" != "$(readlink /proc/self/ns/net)" ]
+like "... the CRI log (CNI's namespace, the pod's hostname)" "$out" "^log stdout F hello-from-cri$"
+is "... StopContainer: EXITED 143" "$(echo "$out" | grep '^container-state' | tail -1)" \
+        "container-state CONTAINER_EXITED 143"
+like "... removed" "$out" "^removed-sandbox$"
+unlike "... and nothing left in isod" "$(isoctl list)" "^[0-9a-f]{64} "
 
 # A pod of namespace "secure": rule secure-pods sends it to a VM, but a host-network pod cannot be
 # a VM (its sandbox would share the host's network namespace): RunPodSandbox fails saying so, and

@@ -180,8 +180,13 @@ static const struct {
         { "linux.namespaces",
           "[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"},{\"type\":\"cgroup\"}]",
           NULL }, /* no network namespace: the host's (containers only, by isod's policy) */
-        { "linux.namespaces", "[{\"type\":\"network\",\"path\":\"/run/netns/x\"}]",
-          "joining an existing network namespace (/run/netns/x) is not supported" },
+        { "linux.namespaces",
+          "[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/run/netns/x\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"},{\"type\":\"cgroup\"}]",
+          NULL }, /* Podman's netavark, a CNI sandbox: network mode netns (test_netns) */
+        { "linux.namespaces", "[{\"type\":\"network\",\"path\":\"netns/x\"}]",
+          "the network namespace's path must be absolute" },
+        { "linux.namespaces", "[{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"}]",
+          "joining an existing ipc namespace (/proc/1/ns/ipc) is not supported" },
         { "linux.namespaces",
           "[{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"},{\"type\":\"cgroup\"}]",
           "has no pid namespace: sharing the host's is not supported" },
@@ -301,6 +306,25 @@ static void test_cpu_shares(void) {
                 oci_translation_done(&t);
                 json_decref(j);
         }
+}
+
+static void test_netns(void) {
+        json_t *j = mutate(
+                "linux.namespaces",
+                "[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/run/netns/netns-1\"},"
+                "{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"},{\"type\":\"cgroup\"}]");
+        OciTranslation t = {};
+        _cleanup_free_ char *err = NULL;
+        json_t *n;
+
+        ok(oci_config_translate(j, "/run/b/c1", &t, &err) == 0, "a network namespace path translates (%s)",
+           strna(err));
+        n = json_object_get(t.spec, "network");
+        ok(streq_ptr(json_string_value(json_object_get(n, "mode")), "netns") &&
+                   streq_ptr(json_string_value(json_object_get(n, "path")), "/run/netns/netns-1"),
+           "... as network mode netns with its path");
+        oci_translation_done(&t);
+        json_decref(j);
 }
 
 static void test_tmpfs(void) {
@@ -436,6 +460,7 @@ int main(void) {
         test_cases();
         test_vm_annotation();
         test_tmpfs();
+        test_netns();
         test_cpu_shares();
         test_pod();
         test_bad_text();

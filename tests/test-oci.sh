@@ -404,8 +404,15 @@ if command -v podman >/dev/null && command -v conmon >/dev/null; then
                 like "podman run -t ($iso): the workload's terminal from conmon's console socket" "$out" "tty-yes"
                 is "... and its status" "$rc" 7
         done
-        out=$(pm run --rm localhost/bb:1 true 2>&1)
-        like "podman's default network (a namespace path to join): refused by name" "$out" "joining an existing network namespace"
+        # A network namespace to join (what netavark or CNI would have made; Podman's own
+        # networking is not run here, it would change the host's): network mode netns.
+        NSO=isodt-oci-$$
+        ip netns add "$NSO" && ip -n "$NSO" addr add 10.78.0.1/32 dev lo && ip -n "$NSO" link set lo up
+        out=$(pm run --rm --network "ns:/run/netns/$NSO" localhost/bb:1 sh -c 'ip -4 -o addr show lo' 2>&1)
+        like "podman run --network ns:PATH: the container joins that network namespace" "$out" "inet 10.78.0.1/32"
+        out=$(pm run --rm --network "ns:/run/netns/$NSO" --annotation org.isod1.isolation=vm localhost/bb:1 true 2>&1)
+        like "... which a VM cannot: refused by name" "$out" "network mode netns needs a container"
+        ip netns del "$NSO"
         unset CONTAINERS_CONF
 else
         not_ok "podman and conmon are installed (tools/deps)"

@@ -390,7 +390,7 @@ static const char network_policy[] =
         "{\"version\": 1, \"rules\": [\n"
         " {\"name\": \"web\", \"match\": {\"user\": \"alice\"}, \"isolation\": \"requested\", \"auto\": \"vm\",\n"
         "  \"caps\": {\"memory\": \"1G\"},\n"
-        "  \"network\": {\"modes\": [\"none\", \"nat\", \"host\"], \"networks\": [\"isod0\", \"lab*\"], \"max_ports\": 2,\n"
+        "  \"network\": {\"modes\": [\"none\", \"nat\", \"host\", \"netns\"], \"networks\": [\"isod0\", \"lab*\"], \"max_ports\": 2,\n"
         "              \"port_min\": 1024, \"addresses\": [\"127.0.0.1\", \"10.0.0.1\"]}},\n"
         " {\"name\": \"ci\", \"match\": {\"unit\": \"ci-*.service\"}, \"isolation\": \"container\",\n"
         "  \"force\": {\"network\": \"none\"}},\n"
@@ -403,6 +403,7 @@ static const char network_policy[] =
         "], \"default\": {\"isolation\": \"container\"}}\n";
 
 #define HOST ",\"network\":{\"mode\":\"host\"}"
+#define NETNS ",\"network\":{\"mode\":\"netns\",\"path\":\"/run/netns/x\"}"
 
 typedef struct NetworkTest {
         const char *what;
@@ -422,7 +423,7 @@ static const NetworkTest network_tests[] = {
           ISOLATION_VM, NETWORK_NAT, 2,
           "  port 127.0.0.1:8080->80/tcp (allowed: host ports from 1024 on any of '127.0.0.1', '10.0.0.1')" },
         { "explain names the network", &caller_alice, SPEC(NAT("")), 0, "web", ISOLATION_VM, NETWORK_NAT, 0,
-          "network:\n  mode nat (allowed: any of 'none', 'nat', 'host')\n  network 'isod0' (allowed: any of 'isod0', 'lab*')\n" },
+          "network:\n  mode nat (allowed: any of 'none', 'nat', 'host', 'netns')\n  network 'isod0' (allowed: any of 'isod0', 'lab*')\n" },
         { "an allowed network by glob", &caller_alice,
           SPEC(",\"network\":{\"mode\":\"nat\",\"network\":\"lab2\"}"), 0, "web", ISOLATION_VM, NETWORK_NAT,
           0, "network 'lab2' (allowed:" },
@@ -452,6 +453,12 @@ static const NetworkTest network_tests[] = {
         { "host + a requested vm is refused", &caller_alice, SPEC(",\"isolation\":\"vm\"" HOST), -EACCES,
           "web", 0, 0, 0,
           "network mode host needs a container: a VM cannot share the host's network namespace" },
+        { "netns + auto goes to a container", &caller_alice, SPEC(NETNS), 0, "web", ISOLATION_CONTAINER,
+          NETWORK_NETNS, 0, "isolation: container (the request asked for auto with network host" },
+        { "netns + a requested vm is refused", &caller_alice, SPEC(",\"isolation\":\"vm\"" NETNS), -EACCES,
+          "web", 0, 0, 0, "network mode netns needs a container: a VM cannot join a network namespace" },
+        { "netns under a rule that says vm", &caller_erin, SPEC(",\"isolation\":\"container\"" NETNS),
+          -EACCES, "erin", 0, 0, 0, "network mode netns needs a container" },
         { "forced none drops the ports", &caller_bob, SPEC(NAT(PORT_ALL(80))), 0, "ci", ISOLATION_CONTAINER,
           NETWORK_NONE, 0, "forced: network none (request: nat; 1 published port dropped)" },
         { "forced none wins over host", &caller_bob, SPEC(HOST), 0, "ci", ISOLATION_CONTAINER, NETWORK_NONE,
@@ -616,7 +623,7 @@ static const BadTest bad_tests[] = {
         { P(RULE("\"isolation\":\"vm\",\"match\":{\"isolation\":\"deny\"}"), DENY), EINVAL,
           "'match.isolation' must be one of \"auto\", \"vm\", \"container\"" },
         { P(RULE("\"isolation\":\"vm\",\"match\":{\"network\":\"bridge\"}"), DENY), EINVAL,
-          "'match.network' must be a network mode (\"none\", \"nat\", \"host\") or a non-empty array of them, got 'bridge'" },
+          "'match.network' must be a network mode (\"none\", \"nat\", \"host\", \"netns\") or a non-empty array of them, got 'bridge'" },
         { P(RULE("\"isolation\":\"vm\",\"match\":{\"network_name\":[]}"), DENY), EINVAL,
           "'match.network_name' must be a network name or glob" },
         { P(RULE("\"isolation\":\"vm\",\"match\":{\"ports\":1}"), DENY), EINVAL,
@@ -659,7 +666,7 @@ static const BadTest bad_tests[] = {
         { P(RULE("\"isolation\":\"vm\",\"force\":{\"readonly_rootfs\":\"yes\"}"), DENY), EINVAL,
           "'force.readonly_rootfs' must be true or false" },
         { P(RULE("\"isolation\":\"vm\",\"force\":{\"network\":\"bridge\"}"), DENY), EINVAL,
-          "'force.network' must be a network mode (\"none\", \"nat\" or \"host\")" },
+          "'force.network' must be a network mode (\"none\", \"nat\", \"host\" or \"netns\")" },
         { P(RULE("\"isolation\":\"vm\",\"force\":{\"network\":\"host\"}"), DENY), EINVAL,
           "rule 'a' (rules[0]): 'force.network' \"host\" needs a container, and the rule says \"isolation\": \"vm\"" },
         { P(RULE("\"isolation\":\"vm\",\"network\":1"), DENY), EINVAL, "'network' must be an object" },
@@ -668,7 +675,7 @@ static const BadTest bad_tests[] = {
         { P(RULE("\"isolation\":\"vm\",\"network\":{\"port\":1}"), DENY), EINVAL,
           "Unknown key 'network.port' (known keys: modes, networks, max_ports, port_min, addresses)" },
         { P(RULE("\"isolation\":\"vm\",\"network\":{\"modes\":[\"nat\",\"bridge\"]}"), DENY), EINVAL,
-          "'network.modes' must be a network mode (\"none\", \"nat\", \"host\") or a non-empty array of them, got 'bridge'" },
+          "'network.modes' must be a network mode (\"none\", \"nat\", \"host\", \"netns\") or a non-empty array of them, got 'bridge'" },
         { P(RULE("\"isolation\":\"vm\",\"network\":{\"modes\":[\"nat\",\"host\"]}"), DENY), EINVAL,
           "'network.modes' allows \"host\", which needs a container, and the rule says \"isolation\": \"vm\"" },
         { P("", "{\"isolation\":\"vm\",\"network\":{\"modes\":\"host\"}}"), EINVAL,

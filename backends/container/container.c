@@ -5,6 +5,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/nsfs.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -268,6 +269,8 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
          * the network namespace of its mounter) and instead of a hostname of its own. */
         if (c->pod_pidfd >= 0 && setns(c->pod_pidfd, CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0)
                 child_fail(err_fd, errno, "join the pod's ipc, uts and network namespaces");
+        if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0)
+                child_fail(err_fd, errno, "join the network namespace");
 
         (void) snprintf(upper, sizeof upper, "%s/upper", m->dir);
         (void) snprintf(work, sizeof work, "%s/work", m->dir);
@@ -296,7 +299,8 @@ _noreturn_ static void container_child(Monitor *m, Container *c, int err_fd) {
         if (r < 0)
                 child_fail(err_fd, r, what);
 
-        if (!c->net_ready && spec->network != NETWORK_HOST && c->pod_pidfd < 0) {
+        if (!c->net_ready && spec->network != NETWORK_HOST && spec->network != NETWORK_NETNS &&
+            c->pod_pidfd < 0) {
                 r = container_loopback_up();
                 if (r < 0)
                         child_fail(err_fd, r, "bring up the loopback interface");
@@ -582,6 +586,34 @@ static int pod_open(Monitor *m, int *ret, char *msg, size_t n) {
         return 0;
 }
 
+/* Network mode netns: PATH must be a network namespace (nsfs, NS_GET_NSTYPE), and not the one the
+ * monitor runs in (the host's: that is network mode host, which the policy grants separately). */
+static int netns_open(const char *path, int *ret, char *msg, size_t n) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st, own;
+        int type;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                (void) snprintf(msg, n, "cannot open the network namespace %s: %s", path, strerror(errno));
+                return -errno;
+        }
+        type = ioctl(fd, NS_GET_NSTYPE);
+        if (type != CLONE_NEWNET) {
+                (void) snprintf(msg, n, "%s is not a network namespace", path);
+                return -EINVAL;
+        }
+        if (fstat(fd, &st) < 0 || stat("/proc/self/ns/net", &own) < 0)
+                return -errno;
+        if (st.st_dev == own.st_dev && st.st_ino == own.st_ino) {
+                (void) snprintf(msg, n, "%s is the host's network namespace: that is network mode host",
+                                path);
+                return -EPERM;
+        }
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
 static int container_start(Monitor *m) {
         _cleanup_free_ char *cg_path = NULL, *cg_msg = NULL;
         _cleanup_close_ int pidfd = -EBADF;
@@ -600,6 +632,7 @@ static int container_start(Monitor *m) {
         c->monitor = m;
         c->pidfd = -EBADF;
         c->pod_pidfd = -EBADF;
+        c->netns_fd = -EBADF;
         c->mnt_ns_fd = -EBADF;
         c->userns_lock_fd = -EBADF;
         c->userns_sync[0] = c->userns_sync[1] = -EBADF;
@@ -610,6 +643,13 @@ static int container_start(Monitor *m) {
                 if (r < 0) {
                         if (r == -ENOMEM)
                                 return r;
+                        monitor_payload_failed(m, r, msg);
+                        return r;
+                }
+        }
+        if (m->spec->network == NETWORK_NETNS) {
+                r = netns_open(m->spec->netns_path, &c->netns_fd, msg, sizeof msg);
+                if (r < 0) {
                         monitor_payload_failed(m, r, msg);
                         return r;
                 }
@@ -678,7 +718,7 @@ static int container_start(Monitor *m) {
         for (int attempt = 0;; attempt++) {
                 uint64_t flags = (CONTAINER_NS_FLAGS & ~CLONE_NEWCGROUP) | (c->userns ? CLONE_NEWUSER : 0);
 
-                if (m->spec->network == NETWORK_HOST)
+                if (m->spec->network == NETWORK_HOST || m->spec->network == NETWORK_NETNS)
                         flags &= ~(uint64_t) CLONE_NEWNET;
                 init_args = (InitArgs){ .m = m,
                                         .c = c,
@@ -1008,6 +1048,7 @@ static void container_destroy(Monitor *m) {
                 (void) close(c->pidfd);
         c->mnt_ns_fd = safe_close(c->mnt_ns_fd);
         c->pod_pidfd = safe_close(c->pod_pidfd);
+        c->netns_fd = safe_close(c->netns_fd);
         /* After the exit was reported (the monitor's loop has ended): kill leftovers, rmdir. */
         c->cgroup = cgroup_destroy(c->cgroup);
         c->seccomp = seccomp_program_free(c->seccomp);

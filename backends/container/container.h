@@ -30,6 +30,7 @@ typedef struct Container {
         int userns_sync[2];      /* parent → child: maps written, idmapped trees (SCM_RIGHTS) */
         bool stopping;
         int pod_pidfd; /* spec "pod": the pod's init, whose ipc, uts and net namespaces the init joins */
+        int netns_fd;  /* network mode netns: the namespace the init joins */
 } Container;
 
 /* What the child needs to build the container's file system; filled before clone. */

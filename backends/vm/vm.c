@@ -79,6 +79,9 @@ static int vm_validate(const WorkloadSpec *s, char **reterr) {
         else if (s->network == NETWORK_HOST)
                 msg = "network mode \"host\" is for containers only; a VM has its own kernel and network "
                       "stack: use \"nat\" (a NIC on an isod network) or \"none\".";
+        else if (s->network == NETWORK_NETNS)
+                msg = "network mode \"netns\" is for containers only: a VM cannot join a network namespace "
+                      "yet (its NIC would have to be wired to the namespace's interfaces).";
         for (size_t i = 0; !msg && i < s->n_mounts; i++)
                 if (!s->mounts[i].readonly)
                         msg = "VMs support read-only mounts only (set 'readonly': true).";
