@@ -64,24 +64,7 @@ $PM save --format oci-archive -o "$W/bb.tar" localhost/bb:1 >/dev/null 2>&1
 # containerd: two private instances, one in the namespace without the unified mount for crun (its
 # shims and runtimes inherit it), one outside for runc and isod-oci (isod must see the rootfs that
 # containerd mounts for the bundle, which a mount namespace of its own would hide).
-ctrd_conf() {
-        mkdir -p "$W/$1"/{root,state,opt}
-        cat >"$W/$1/config.toml" <<EOF
-version = 2
-root = "$W/$1/root"
-state = "$W/$1/state"
-[grpc]
-  address = "$W/$1/containerd.sock"
-[ttrpc]
-  address = ""
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$W/$1/opt"
-EOF
-}
+ctrd_conf() { mkdir -p "$W/$1" && containerd_config "$W/$1" >"$W/$1/config.toml"; }
 NS() { unshare -m --propagation slave sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh "$@"; }
 ctrd_conf ctrd
 ctrd_conf ctrd-ns

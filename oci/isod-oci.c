@@ -55,14 +55,20 @@ static void log_line(const char *level, const char *msg) {
 
 /* An error the way runc reports it: stderr, and {"level":"error","msg":…} in --log for callers
  * that read it (Podman json.Unmarshal()s that file). Returns 1, the exit status. */
+static char *format_message(const char *fmt, va_list ap) _printf_(1, 0);
+static char *format_message(const char *fmt, va_list ap) {
+        char *msg;
+
+        return vasprintf(&msg, fmt, ap) < 0 ? NULL : msg;
+}
+
 static int fail(const char *fmt, ...) _printf_(1, 2);
 static int fail(const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = format_message(fmt, ap);
         va_end(ap);
         fprintf(stderr, "isod-oci: %s\n", strna(msg));
         log_line("error", msg);
@@ -77,8 +83,7 @@ static void warning(const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = format_message(fmt, ap);
         va_end(ap);
         if (arg_log)
                 log_line("warning", msg);

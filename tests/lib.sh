@@ -208,6 +208,27 @@ cgroup_sweep() {
         done
 }
 
+# containerd_config DIR: a private containerd's base configuration (root, state and socket under DIR,
+# no TCP, debug or metrics endpoints: ../shared/notes/oci-cri.md §2.3), for tests and bench/.
+containerd_config() {
+        mkdir -p "$1"/{root,state,opt}
+        cat <<EOF
+version = 2
+root = "$1/root"
+state = "$1/state"
+[grpc]
+  address = "$1/containerd.sock"
+[ttrpc]
+  address = ""
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$1/opt"
+EOF
+}
+
 state_is() {
         [ "$(state_of "$1")" = "$2" ]
 }

@@ -40,20 +40,8 @@ chmod +x "$W/isod-oci"
 # namespace of this test (nsenter --net: the mount namespace stays the host's, so that isod sees
 # the rootfs containerd mounts), where CNI's bridge plugin makes the pods' network; isod stays in
 # the host's (a host-network pod is in isod's network namespace).
-cat >"$W/config.toml" <<EOF
-version = 2
-root = "$W/root"
-state = "$W/state"
-[grpc]
-  address = "$W/containerd.sock"
-[ttrpc]
-  address = ""
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$W/opt"
+containerd_config "$W" >"$W/config.toml"
+cat >>"$W/config.toml" <<EOF
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "localhost/pause:1"
   disable_tcp_service = true
