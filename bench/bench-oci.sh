@@ -135,6 +135,38 @@ for r in $ROWS; do
         jq -s '{results: [{times: (map(.results[0].times) | add)}]}' "$RAW/$r".r*.json >"$RAW/$r.json"
 done
 
+# ---------------------------------------------------------------- memory: what a RuntimeClass's
+# overhead must cover. A held container and a held VM under containerd: the processes isod-oci and
+# isod add beyond the workload (the stand-in, the monitor; for a VM QEMU beyond its guest RAM),
+# by Pss (/proc/PID/smaps_rollup). The shim is containerd's, the same for runc: not counted.
+pss() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+held() { # NAME [ANNOTATION]: run -d, wait until isod has it running
+        ctr -a "$W/ctrd/containerd.sock" run -d --runc-binary "$W/isod-oci" ${2:+--annotation "$2"} localhost/bb:1 "$1" sleep 600 >/dev/null
+        wait_until 120 state_is "$1" running
+        sleep 2
+}
+unheld() {
+        ctr -a "$W/ctrd/containerd.sock" task kill -s SIGKILL "$1" >/dev/null 2>&1
+        sleep 1
+        ctr -a "$W/ctrd/containerd.sock" task rm -f "$1" >/dev/null 2>&1
+        ctr -a "$W/ctrd/containerd.sock" c rm "$1" >/dev/null 2>&1
+}
+standin_of() { ctr -a "$W/ctrd/containerd.sock" task ls | awk -v n="$1" '$1 == n { print $2 }'; }
+monitor_of() { "$ISOCTL" show --json "$1" | jq -r .MonitorPID; }
+log "memory: a held container and a held VM"
+held memc
+MEM_STANDIN=$(pss "$(standin_of memc)") MEM_MONITOR=$(pss "$(monitor_of memc)")
+unheld memc
+held memv "$VMA"
+q=$("$ISOCTL" show --json memv | jq -r .LeaderPID)
+read -r QTOTAL QGUEST <<<"$(awk '
+        /^[0-9a-f]+-[0-9a-f]+ / { path = $6; cur = "" }
+        /^Size:/ { cur = ($2 == 262144 && path == "") ? "guest" : "other" }
+        /^Pss:/ { t += $2; if (cur == "guest") g += $2 }
+        END { print t + 0, g + 0 }' "/proc/$q/smaps")"
+MEMV_STANDIN=$(pss "$(standin_of memv)") MEMV_MONITOR=$(pss "$(monitor_of memv)")
+unheld memv
+
 q() { jq -r "[.results[0].times[]] | sort | $2 * 1000 | floor" "$RAW/$1.json"; }
 med() { q "$1" 'if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end'; }
 mn() { q "$1" '.[0]'; }
@@ -170,6 +202,15 @@ for r in $ROWS; do M[$r]=$(med "$r"); done
         echo "| podman: isod-oci VM / cold-boot floor | $(ratio "${M[podman-isod-vm]}" "${M[floor-vm]}") | reported |"
         echo "| ctr: isod-oci VM / cold-boot floor | $(ratio "${M[ctr-isod-vm]}" "${M[floor-vm]}") | reported |"
         echo "| isoctl VM / cold-boot floor | $(ratio "${M[isoctl-vm]}" "${M[floor-vm]}") | |"
+        echo
+        echo "## Memory beyond the workload (Pss, KiB): what RuntimeClass.overhead covers"
+        echo
+        echo "| | stand-in | isod-monitor | QEMU beyond guest RAM | total |"
+        echo "|---|---:|---:|---:|---:|"
+        echo "| container (\`ctr run -d\`) | $MEM_STANDIN | $MEM_MONITOR | – | $((MEM_STANDIN + MEM_MONITOR)) |"
+        echo "| VM, 256 MiB guest (guest RAM touched: $QGUEST) | $MEMV_STANDIN | $MEMV_MONITOR | $((QTOTAL - QGUEST)) | $((MEMV_STANDIN + MEMV_MONITOR + QTOTAL - QGUEST)) |"
+        echo
+        echo "runc and crun leave no process of their own beside a running container (the shim is containerd's)."
 } >"$OUT.new"
 # A hand-written "## Notes" section at the end is kept across runs.
 [ -f "$OUT" ] && sed -n '/^## Notes/,$p' "$OUT" >>"$OUT.new"
