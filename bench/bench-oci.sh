@@ -68,9 +68,11 @@ ctrd_conf() { mkdir -p "$W/$1" && containerd_config "$W/$1" >"$W/$1/config.toml"
 NS() { unshare -m --propagation slave sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh "$@"; }
 ctrd_conf ctrd
 ctrd_conf ctrd-ns
-containerd --config "$W/ctrd/config.toml" >"$W/ctrd/containerd.log" 2>&1 &
+setsid containerd --config "$W/ctrd/config.toml" >"$W/ctrd/containerd.log" 2>&1 &
 CTRD=$!
-NS containerd --config "$W/ctrd-ns/config.toml" >"$W/ctrd-ns/containerd.log" 2>&1 &
+# Sessions of their own: containerd's shutdown signals its process group.
+setsid unshare -m --propagation slave sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
+        containerd --config "$W/ctrd-ns/config.toml" >"$W/ctrd-ns/containerd.log" 2>&1 &
 CTRD_NS=$!
 trap 'kill $CTRD $CTRD_NS 2>/dev/null; wait $CTRD $CTRD_NS 2>/dev/null; cleanup; true' EXIT
 for d in ctrd ctrd-ns; do
@@ -211,6 +213,7 @@ for r in $ROWS; do M[$r]=$(med "$r"); done
         echo "| VM, 256 MiB guest (guest RAM touched: $QGUEST) | $MEMV_STANDIN | $MEMV_MONITOR | $((QTOTAL - QGUEST)) | $((MEMV_STANDIN + MEMV_MONITOR + QTOTAL - QGUEST)) |"
         echo
         echo "runc and crun leave no process of their own beside a running container (the shim is containerd's)."
+        echo
 } >"$OUT.new"
 # A hand-written "## Notes" section at the end is kept across runs.
 [ -f "$OUT" ] && sed -n '/^## Notes/,$p' "$OUT" >>"$OUT.new"

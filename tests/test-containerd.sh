@@ -71,15 +71,18 @@ cat >"$W/cni/net.d/10-isodt.conflist" <<EOF
 EOF
 CNS=isodt-ctrd-$$
 ip netns add "$CNS" && ip -n "$CNS" link set lo up
-nsenter --net="/run/netns/$CNS" containerd --config "$W/config.toml" >"$W/containerd.log" 2>&1 &
+setsid nsenter --net="/run/netns/$CNS" containerd --config "$W/config.toml" >"$W/containerd.log" 2>&1 &
 CTRD_PID=$!
+# Stopped before done_testing (which replaces the EXIT trap with lib.sh's cleanup), and by the
+# trap on any other way out.
 ctrd_stop() {
+        [ -n "$CTRD_PID" ] || return 0
         kill "$CTRD_PID" 2>/dev/null && wait "$CTRD_PID" 2>/dev/null
         pkill -KILL -f "containerd-shim-runc-v2 .*-address $W/containerd.sock" 2>/dev/null
         ip netns del "$CNS" 2>/dev/null
-        cleanup
+        CTRD_PID=
 }
-trap ctrd_stop EXIT
+trap 'ctrd_stop; cleanup' EXIT
 C() { ctr -a "$W/containerd.sock" "$@"; }
 wait_until 20 C version >/dev/null 2>&1
 check "containerd answers on its private socket" sh -c "ctr -a '$W/containerd.sock' version >/dev/null"
@@ -190,4 +193,6 @@ like "a host-network pod that the policy sends to a VM: refused, naming the rule
 unlike "... and nothing of it is left in isod" "$(isoctl list)" "^[0-9a-f]{64} "
 
 check "isod is still up" isod_alive
+ctrd_stop
+check "containerd stopped with the test" sh -c '! pgrep -f "containerd --config $0/config.toml" >/dev/null' "$W"
 done_testing
