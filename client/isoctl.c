@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "connect.h"
@@ -14,13 +18,65 @@
 
 bool arg_json = false;
 
+static pid_t agent_pid;
+
+static void agent_stop(void) {
+        if (agent_pid <= 0)
+                return;
+        (void) kill(agent_pid, SIGTERM);
+        (void) waitpid(agent_pid, NULL, 0);
+        agent_pid = 0;
+}
+
+/* On a terminal, as systemctl does: a polkit agent for this process (pkttyagent, or
+ * ISOCTL_POLKIT_AGENT), which can ask for a password when isod's polkit check needs one; it
+ * closes --notify-fd once registered (--fallback: an agent already there for us stays in charge).
+ * Best effort: without one, polkit answers as it would without a terminal. */
+static void agent_start(void) {
+        const char *agent = getenv("ISOCTL_POLKIT_AGENT") ?: "/usr/bin/pkttyagent";
+        char fdarg[16], pidarg[16];
+        int p[2];
+        pid_t pid;
+
+        if (access(agent, X_OK) < 0 || pipe2(p, O_CLOEXEC) < 0)
+                return;
+        (void) snprintf(pidarg, sizeof pidarg, "%d", (int) getpid());
+        pid = fork();
+        if (pid < 0) {
+                (void) close(p[0]);
+                (void) close(p[1]);
+                return;
+        }
+        if (pid == 0) {
+                int fd = fcntl(p[1], F_DUPFD, 3); /* without O_CLOEXEC: the agent's notify fd */
+
+                if (fd < 0)
+                        _exit(EXIT_FAILURE);
+                (void) snprintf(fdarg, sizeof fdarg, "%d", fd);
+                execl(agent, agent, "--notify-fd", fdarg, "--fallback", "--process", pidarg, (char *) NULL);
+                _exit(EXIT_FAILURE);
+        }
+        (void) close(p[1]);
+        agent_pid = pid;
+        (void) atexit(agent_stop);
+        /* Until it has registered (EOF on the pipe), at most 5 s. */
+        (void) poll(&(struct pollfd){ .fd = p[0], .events = POLLIN }, 1, 5000);
+        (void) close(p[0]);
+}
+
 /* ISOD_SOCKET=PATH: that socket, and an error if it cannot be used. Otherwise, as root on the
- * system bus, isod's default socket if it answers, else the bus (isod may be bus-activated). */
+ * system bus, isod's default socket if it answers, else the bus (isod may be bus-activated). A
+ * non-root caller on a terminal allows interactive authorization, with an agent (above). */
 int bus_connect(sd_bus **ret) {
         const char *direct;
         int r;
 
         r = isod_connect(ret, &direct);
+        if (r >= 0 && !direct && geteuid() != 0 && isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
+                (void) sd_bus_set_allow_interactive_authorization(*ret, true);
+                if (agent_pid == 0)
+                        agent_start();
+        }
         if (r < 0 && direct)
                 fprintf(stderr, "isoctl: cannot connect to isod at '%s' (ISOD_SOCKET): %s\n", direct,
                         strerror(-r));

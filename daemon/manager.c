@@ -9,6 +9,7 @@
 #include "manager.h"
 #include "network.h"
 #include "monitor-spawn.h"
+#include "polkit.h"
 #include "util.h"
 #include "workload.h"
 
@@ -109,6 +110,7 @@ Manager *manager_free(Manager *m) {
         network_manager_done(m);
         image_store_done(m);
         bus_caller_cache_clear();
+        bus_polkit_done();
         policy_free(m->policy);
         for (int k = 0; k < _BACKEND_KIND_MAX; k++)
                 free(m->backends[k].reason);

@@ -39,9 +39,10 @@ int caller_copy(const Caller *from, Caller *ret);
 void bus_caller_cache_clear(void);
 int bus_read_stdio(sd_bus_message *msg, int ret_fds[3], sd_bus_error *error);
 int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *message);
-/* AccessDenied "Only root may WHAT." unless the caller is root: for what changes the host for
- * every user (networks, images). */
-int bus_require_root(sd_bus_message *msg, const char *what, sd_bus_error *error);
+/* For what changes the host for every user (networks, images, the policy): 1 for root; else polkit
+ * is asked for ACTION (bus_polkit_check(): 0 while it answers, then AccessDenied "Only root may
+ * WHAT…" unless it authorizes). */
+int bus_require_root(sd_bus_message *msg, const char *what, const char *action, sd_bus_error *error);
 extern const sd_bus_vtable workload_vtable[];
 int workload_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                          sd_bus_error *error);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "dbus-api.h"
+#include "polkit.h"
 #include "image.h"
 #include "import-limits.h"
 #include "log.h"
@@ -155,9 +156,9 @@ int bus_method_import_image(sd_bus_message *msg, void *userdata, sd_bus_error *e
         struct stat st;
         int in_fd, r;
 
-        r = bus_require_root(msg, "import images", error);
-        if (r < 0)
-                return r;
+        r = bus_require_root(msg, "import images", POLKIT_ACTION_IMAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "h", &in_fd);
         if (r < 0)
                 return r;
@@ -229,9 +230,9 @@ int bus_method_remove_image(sd_bus_message *msg, void *userdata, sd_bus_error *e
         const char *ref;
         int r;
 
-        r = bus_require_root(msg, "remove images", error);
-        if (r < 0)
-                return r;
+        r = bus_require_root(msg, "remove images", POLKIT_ACTION_IMAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "s", &ref);
         if (r < 0)
                 return r;

@@ -4,6 +4,7 @@
 #include <pwd.h>
 
 #include "dbus-api.h"
+#include "polkit.h"
 #include "image.h"
 #include "network.h"
 #include "log.h"
@@ -352,16 +353,19 @@ int bus_read_stdio(sd_bus_message *msg, int ret_fds[3], sd_bus_error *error) {
         return sd_bus_message_exit_container(msg);
 }
 
-int bus_require_root(sd_bus_message *msg, const char *what, sd_bus_error *error) {
+int bus_require_root(sd_bus_message *msg, const char *what, const char *action, sd_bus_error *error) {
         _cleanup_(caller_done) Caller caller = {};
+        _cleanup_free_ char *refusal = NULL;
         int r;
 
         r = bus_get_caller(msg, &caller);
         if (r < 0)
                 return r;
-        if (caller.uid != 0)
-                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED, "Only root may %s.", what);
-        return 0;
+        if (caller.uid == 0)
+                return 1;
+        if (asprintf(&refusal, "Only root may %s", what) < 0)
+                return -ENOMEM;
+        return bus_polkit_check(msg, action, caller.uid, refusal, error);
 }
 
 int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *message) {
@@ -583,12 +587,9 @@ static int method_reload_policy(sd_bus_message *msg, void *userdata, sd_bus_erro
         Manager *m = ASSERT_PTR(userdata);
         int r;
 
-        r = bus_get_caller(msg, &caller);
-        if (r < 0)
-                return r;
-        if (caller.uid != 0)
-                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED,
-                                         "Only root may reload the policy.");
+        r = bus_require_root(msg, "reload the policy", POLKIT_ACTION_POLICY, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = manager_reload_policy(m, &err);
         if (r < 0) {
                 log_error("Policy reload rejected, keeping the old policy: %s", strna(err));

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "dbus-api.h"
+#include "polkit.h"
 #include "firewall.h"
 #include "log.h"
 #include "network.h"
@@ -124,9 +125,9 @@ int bus_method_create_network(sd_bus_message *msg, void *userdata, sd_bus_error 
         Network *n;
         int r;
 
-        r = bus_require_root(msg, "create networks", error);
-        if (r < 0)
-                return r;
+        r = bus_require_root(msg, "create networks", POLKIT_ACTION_NETWORK, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "s", &name);
         if (r < 0)
                 return r;
@@ -185,9 +186,9 @@ int bus_method_remove_network(sd_bus_message *msg, void *userdata, sd_bus_error 
         Network *n;
         int r;
 
-        r = bus_require_root(msg, "remove networks", error);
-        if (r < 0)
-                return r;
+        r = bus_require_root(msg, "remove networks", POLKIT_ACTION_NETWORK, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(msg, "s", &name);
         if (r < 0)
                 return r;

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include "dbus-api.h"
+#include "polkit.h"
 #include "log.h"
 #include "monitor-spawn.h"
 #include "output-log.h"
@@ -49,19 +50,23 @@ void workload_send_changed(Workload *w) {
                                               "Accelerator", "StartedTimestamp", "ExitedTimestamp", NULL);
 }
 
-/* Authorization for acting on a workload: root, its owner, or whom the policy grants. */
-static int workload_authorize(sd_bus_message *msg, Workload *w, sd_bus_error *error) {
+/* Authorization for acting on a workload: root, its owner, whom the policy grants, or whom polkit
+ * authorizes for ACTION. 1: go on; 0: polkit was asked (the handler returns 1 and runs again with
+ * its answer); < 0: refused, error set. */
+static int workload_authorize(sd_bus_message *msg, Workload *w, const char *action, sd_bus_error *error) {
         _cleanup_(caller_done) Caller caller = {};
+        _cleanup_free_ char *refusal = NULL;
         int r;
 
         r = bus_get_caller(msg, &caller);
         if (r < 0)
                 return r;
-        if (!manager_may_manage(w->manager, &caller, w))
-                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED,
-                                         "UID %u may not act on workload '%s' (owned by UID %u).",
-                                         (unsigned) caller.uid, w->name, (unsigned) w->owner_uid);
-        return 0;
+        if (manager_may_manage(w->manager, &caller, w))
+                return 1;
+        if (asprintf(&refusal, "UID %u may not act on workload '%s' (owned by UID %u)",
+                     (unsigned) caller.uid, w->name, (unsigned) w->owner_uid) < 0)
+                return -ENOMEM;
+        return bus_polkit_check(msg, action, caller.uid, refusal, error);
 }
 
 static int waiter_add(BusWaiter **list, sd_bus_message *msg) {
@@ -80,9 +85,9 @@ static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error
         int stdio[3] = { -EBADF, -EBADF, -EBADF };
         int r;
 
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = bus_read_stdio(msg, stdio, error);
         if (r >= 0 && w->state != WORKLOAD_CREATED)
                 r = sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not created.",
@@ -154,9 +159,9 @@ static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         r = sd_bus_message_read(msg, "t", &timeout);
         if (r < 0)
                 return r;
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (!workload_is_active(w))
                 return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.",
                                          w->name, workload_state_to_string(w->state));
@@ -181,9 +186,9 @@ static int method_kill(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (sig <= 0 || sig >= _NSIG)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32 ".",
                                          sig);
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (!workload_is_active(w))
                 return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.",
                                          w->name, workload_state_to_string(w->state));
@@ -195,9 +200,9 @@ static int method_remove(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         Workload *w = ASSERT_PTR(userdata);
         int r;
 
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (workload_is_active(w))
                 return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s: stop it first.",
                                          w->name, workload_state_to_string(w->state));
@@ -211,9 +216,9 @@ static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         int r;
 
         /* Waiting releases an auto_remove workload: only those who may manage it may wait. */
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (w->state == WORKLOAD_EXITED || w->state == WORKLOAD_FAILED) {
                 r = sd_bus_reply_method_return(msg, "i", workload_exit_status(w));
                 workload_untrack_client(w, msg);
@@ -331,9 +336,9 @@ static int method_exec(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 if (strlen(*s) >= SPEC_MAX_STRING)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "An argument is too long.");
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_EXEC, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = bus_read_stdio(msg, stdio, error);
         if (r < 0)
                 goto finish;
@@ -410,9 +415,9 @@ static int method_get_stats(sd_bus_message *msg, void *userdata, sd_bus_error *e
         Workload *w = ASSERT_PTR(userdata);
         int r;
 
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (!workload_is_active(w))
                 return sd_bus_error_setf(error, ISOD_ERROR_BAD_STATE, "Workload '%s' is %s, not running.",
                                          w->name, workload_state_to_string(w->state));
@@ -438,9 +443,9 @@ static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         int stdio[3] = { -EBADF, -EBADF, -EBADF }, r;
         uint16_t rows = 0, cols = 0;
 
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_EXEC, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = bus_read_stdio(msg, stdio, error);
         if (r < 0)
                 goto finish;
@@ -530,9 +535,9 @@ static int method_resize_terminal(sd_bus_message *msg, void *userdata, sd_bus_er
         r = sd_bus_message_read(msg, "qq", &rows, &cols);
         if (r < 0)
                 return r;
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_EXEC, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (rows == 0 || cols == 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Rows and columns must be positive.");
@@ -561,9 +566,9 @@ static int method_get_logs(sd_bus_message *msg, void *userdata, sd_bus_error *er
         unsigned streams = 0;
         json_t *j;
 
-        r = workload_authorize(msg, w, error);
-        if (r < 0)
-                return r;
+        r = workload_authorize(msg, w, POLKIT_ACTION_MANAGE, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
         if (r < 0)
                 return r;

@@ -115,6 +115,7 @@ start_bus() {
   <policy user="root">
     <allow own="*"/>
   </policy>
+${BUS_EXTRA_POLICY:-}
 </busconfig>
 EOF
         dbus-daemon --config-file="$T/bus.conf" --fork --print-pid=3 3>"$T/bus.pid" || return 1
