@@ -509,12 +509,33 @@ typedef struct Attached {
         int signals_sent;
         int launch_error; /* the pipelined LaunchWorkload failed with this errno */
         sd_bus_slot *wait_slot;
+        bool launch_pending; /* LaunchWorkload sent, not answered */
+        bool wait_again;     /* the Wait came back before the workload existed: send it again */
 } Attached;
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
 
 static int on_launch_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Attached *a = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
 
+        a->launch_pending = false;
+        if (!e && a->wait_again) {
+                /* isod deferred the launch (a polkit check) and answered the Wait first, before
+                 * the workload existed: ask again, now that it does. */
+                sd_bus *bus = sd_bus_message_get_bus(m);
+                int r;
+
+                a->wait_again = false;
+                a->wait_slot = sd_bus_slot_unref(a->wait_slot);
+                r = sd_bus_call_method_async(bus, &a->wait_slot, "org.isod1", a->kill_path,
+                                             "org.isod1.Workload", "Wait", on_reply, a, NULL);
+                if (r < 0) {
+                        a->status = EXIT_ISOCTL_ERROR;
+                        return sd_event_exit(sd_bus_get_event(bus), 0);
+                }
+                return 0;
+        }
         if (!e)
                 return 0; /* running: the Wait sent right behind it will answer */
         a->launch_error = sd_bus_error_get_errno(e) ?: EIO;
@@ -533,6 +554,10 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
         const sd_bus_error *e = sd_bus_message_get_error(m);
         int32_t status;
 
+        if (e && a->launch_pending && sd_bus_error_has_name(e, SD_BUS_ERROR_UNKNOWN_OBJECT)) {
+                a->wait_again = true; /* the launch's answer decides (on_launch_reply()) */
+                return 0;
+        }
         if (e) {
                 tty_restore();
                 (void) print_bus_error(e, -EIO, a->name);
@@ -592,6 +617,7 @@ int run_until_reply(sd_bus *bus, sd_bus_message *launch, sd_bus_message *call, c
                         tty_restore();
                         return EXIT_ISOCTL_ERROR;
                 }
+                a.launch_pending = true;
         }
         r = sd_bus_call_async(bus, &a.wait_slot, call, on_reply, &a, UINT64_MAX);
         if (r < 0) {

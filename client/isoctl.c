@@ -97,8 +97,8 @@ int print_bus_error(const sd_bus_error *e, int r, const char *what) {
                                 "'systemctl start isod' or run 'isod'.\n");
                 else if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
                         fprintf(stderr,
-                                "isoctl: %s: access denied by the bus policy (root and group 'isod' may "
-                                "talk to isod): %s\n",
+                                "isoctl: %s: access denied by the bus policy (isod's, org.isod1.conf, lets "
+                                "everybody call it; check the bus's configuration): %s\n",
                                 what, e->message ?: e->name);
                 else if (startswith(e->name, "org.isod1.Error."))
                         fprintf(stderr, "isoctl: %s: %s [%s]\n", what, e->message ?: "",

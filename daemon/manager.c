@@ -30,6 +30,7 @@ void caller_to_policy(const Caller *c, PolicyCaller *ret) {
                 .user_name = c->user_name,
                 .group_names = c->group_names,
                 .unit = c->unit,
+                .polkit = c->polkit,
         };
 }
 
@@ -274,8 +275,8 @@ static int manager_decide(Manager *m, const char *spec_json, const Caller *calle
         return 0;
 }
 
-int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller,
-                            const CreateOptions *opts, Workload **ret, char **reterr) {
+int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller, CreateOptions *opts,
+                            Workload **ret, char **reterr) {
         _cleanup_(workload_spec_freep) WorkloadSpec *requested = NULL;
         _cleanup_(policy_decision_freep) PolicyDecision *d = NULL;
         _cleanup_free_ char *name = NULL;
@@ -290,6 +291,8 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         if (r < 0)
                 return r;
         if (d->deny) {
+                if (opts)
+                        opts->denied_by_default = streq(d->rule, "default");
                 if (asprintf(reterr, "Policy rule '%s' denies this workload%s%s", d->rule,
                              d->reason ? ": " : ".", strempty(d->reason)) < 0)
                         *reterr = NULL;

@@ -120,6 +120,7 @@ typedef struct Caller {
         char *user_name;
         char **group_names;
         char *unit;
+        bool polkit; /* polkit authorized this call for org.isod1.launch (the policy's "polkit" match) */
 } Caller;
 
 void caller_done(Caller *c);
@@ -138,12 +139,15 @@ typedef struct CreateOptions {
         /* The caller announces it on the bus (bus_workload_new()) itself, later: a launch starts
          * its monitor first, so that the signals are not on the launch's path. */
         bool announce_later;
+        /* Out: the refusal (-EACCES) came from the policy's default, no rule having matched the
+         * caller: what polkit may then authorize (org.isod1.launch). */
+        bool denied_by_default;
 } CreateOptions;
 
 /* Errors: -EINVAL/-EBADMSG/-E2BIG (bad spec; message), -EACCES (policy; message), -EEXIST,
  * -EOPNOTSUPP (backend unavailable; message), -EUSERS (too many workloads). */
-int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller,
-                            const CreateOptions *opts, Workload **ret, char **reterr_message);
+int manager_create_workload(Manager *m, const char *spec_json, const Caller *caller, CreateOptions *opts,
+                            Workload **ret, char **reterr_message);
 int manager_explain(Manager *m, const char *spec_json, const Caller *caller, char **ret_text);
 Workload *manager_find(Manager *m, const char *name);
 void manager_forget(Manager *m, Workload *w);

@@ -365,7 +365,7 @@ int bus_require_root(sd_bus_message *msg, const char *what, const char *action, 
                 return 1;
         if (asprintf(&refusal, "Only root may %s", what) < 0)
                 return -ENOMEM;
-        return bus_polkit_check(msg, action, caller.uid, refusal, error);
+        return bus_polkit_check(msg, action, caller.uid, NULL, refusal, error);
 }
 
 int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *message) {
@@ -473,6 +473,22 @@ static int create_common(sd_bus_message *msg, Manager *m, bool launch, sd_bus_er
                 goto finish;
 
         r = manager_create_workload(m, spec, &caller, &opts, &w, &err);
+        if (r == -EACCES && opts.denied_by_default && caller.uid != 0) {
+                /* No rule of isod's policy is for this caller: polkit may authorize the launch, and
+                 * the policy's "polkit" rules then decide how it runs (docs/dbus-api.md#polkit). */
+                _cleanup_free_ char *refusal = err;
+
+                err = NULL;
+                r = bus_polkit_check(msg, POLKIT_ACTION_LAUNCH, caller.uid, ISOD_ERROR_POLICY_DENIED,
+                                     strna(refusal), error);
+                if (r <= 0) {
+                        r = r < 0 ? r : 1;
+                        goto finish;
+                }
+                caller.polkit = true;
+                opts.denied_by_default = false;
+                r = manager_create_workload(m, spec, &caller, &opts, &w, &err);
+        }
         if (r < 0) {
                 if (r == -EINVAL || r == -EBADMSG || r == -E2BIG || r == -EACCES || r == -EOPNOTSUPP)
                         log_info("Refused workload from UID %u: %s", (unsigned) caller.uid, strna(err));

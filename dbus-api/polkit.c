@@ -94,15 +94,21 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         return 0;
 }
 
-int bus_polkit_check(sd_bus_message *msg, const char *action, uid_t uid, const char *refusal,
-                     sd_bus_error *error) {
+int bus_polkit_check(sd_bus_message *msg, const char *action, uid_t uid, const char *refusal_name,
+                     const char *refusal, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         sd_bus *bus = sd_bus_message_get_bus(msg);
         const char *sender = sd_bus_message_get_sender(msg);
         bool interactive = sd_bus_message_get_allow_interactive_authorization(msg) > 0;
+        _cleanup_free_ char *said = strdup(refusal);
         PolkitQuery *q;
         int r;
 
+        if (!said)
+                return -ENOMEM;
+        if (said[0] && said[strlen(said) - 1] == '.') /* a sentence of its own: ours goes on from it */
+                said[strlen(said) - 1] = 0;
+        refusal = said;
         for (q = queries; q; q = q->next)
                 if (q->request == msg)
                         break;
@@ -114,7 +120,7 @@ int bus_polkit_check(sd_bus_message *msg, const char *action, uid_t uid, const c
                 if (r == 1)
                         log_info("polkit authorized UID %u for %s.", (unsigned) uid, action);
                 else if (r == -ENOSYS)
-                        r = sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED,
+                        r = sd_bus_error_setf(error, refusal_name ?: ISOD_ERROR_ACCESS_DENIED,
                                               "%s (polkit, which could authorize %s, is not running).",
                                               refusal, action);
                 else if (r == -EBADR)
@@ -124,7 +130,7 @@ int bus_polkit_check(sd_bus_message *msg, const char *action, uid_t uid, const c
                                 "or with an authentication agent).",
                                 refusal, action);
                 else
-                        r = sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED,
+                        r = sd_bus_error_setf(error, refusal_name ?: ISOD_ERROR_ACCESS_DENIED,
                                               "%s, and polkit does not authorize %s%s%s.", refusal, action,
                                               q->detail ? ": " : "", strempty(q->detail));
                 query_free(q);
@@ -135,7 +141,7 @@ int bus_polkit_check(sd_bus_message *msg, const char *action, uid_t uid, const c
 
         /* isod's direct socket has no bus name for polkit to look at; it is root's anyway. */
         if (!sender || sender[0] != ':')
-                return sd_bus_error_setf(error, ISOD_ERROR_ACCESS_DENIED, "%s.", refusal);
+                return sd_bus_error_setf(error, refusal_name ?: ISOD_ERROR_ACCESS_DENIED, "%s.", refusal);
         if (n_queries >= POLKIT_MAX_PENDING)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Too many authorizations pending; try again.");

@@ -66,7 +66,7 @@ static int workload_authorize(sd_bus_message *msg, Workload *w, const char *acti
         if (asprintf(&refusal, "UID %u may not act on workload '%s' (owned by UID %u)",
                      (unsigned) caller.uid, w->name, (unsigned) w->owner_uid) < 0)
                 return -ENOMEM;
-        return bus_polkit_check(msg, action, caller.uid, refusal, error);
+        return bus_polkit_check(msg, action, caller.uid, NULL, refusal, error);
 }
 
 static int waiter_add(BusWaiter **list, sd_bus_message *msg) {

@@ -232,6 +232,14 @@ static bool match_key_test(const PolicyMatch *m, MatchKey k, const WorkloadSpec 
                         print_strv(why, m->groups);
                 }
                 return false;
+        case MATCH_POLKIT:
+                if (c->polkit == m->polkit)
+                        return true;
+                if (why)
+                        fprintf(why,
+                                "polkit: the caller %s authorized by polkit for org.isod1.launch, rule wants %s",
+                                c->polkit ? "was" : "was not", yes_no(m->polkit));
+                return false;
         case MATCH_ROOT:
                 if ((c->uid == 0) == m->root)
                         return true;

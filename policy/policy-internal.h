@@ -29,6 +29,7 @@ typedef enum MatchKey {
         MATCH_GROUP,
         MATCH_ROOT,
         MATCH_UNIT,
+        MATCH_POLKIT,
         _MATCH_CALLER_MAX, /* keys before this one are about the caller */
         MATCH_IMAGE = _MATCH_CALLER_MAX,
         MATCH_ROOTFS_PREFIX,
@@ -67,6 +68,7 @@ typedef struct PolicyMatch {
         char **users;
         char **groups;
         bool root;
+        bool polkit;  /* the caller was authorized by polkit for org.isod1.launch */
         char **units; /* fnmatch() globs */
 
         char **images;          /* fnmatch() globs */

@@ -14,6 +14,7 @@ static const char *const match_key_table[_MATCH_KEY_MAX + 1] = {
         [MATCH_GROUP] = "group",
         [MATCH_ROOT] = "root",
         [MATCH_UNIT] = "unit",
+        [MATCH_POLKIT] = "polkit",
         [MATCH_IMAGE] = "image",
         [MATCH_ROOTFS_PREFIX] = "rootfs_prefix",
         [MATCH_LABELS] = "labels",
@@ -162,6 +163,9 @@ static int parse_match(ParseContext *ctx, const Where *w, json_t *v, PolicyMatch
                         break;
                 case MATCH_ROOT:
                         r = parse_bool(ctx, w, "match", key, e, &m->root);
+                        break;
+                case MATCH_POLKIT:
+                        r = parse_bool(ctx, w, "match", key, e, &m->polkit);
                         break;
                 case MATCH_UNIT:
                         r = parse_strings(ctx, w, "match", key, e, pattern_is_valid, "a unit name or glob",

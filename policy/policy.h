@@ -21,6 +21,7 @@ typedef struct PolicyCaller {
         const char *user_name;    /* resolved by the daemon; NULL if unknown */
         char *const *group_names; /* NULL-terminated names of gid + groups; may be NULL */
         const char *unit;         /* systemd unit the caller runs in, NULL if unknown */
+        bool polkit;              /* authorized by polkit for org.isod1.launch (no rule matched it first) */
 } PolicyCaller;
 
 typedef struct PolicyDecision {

@@ -447,7 +447,7 @@ else
 fi
 
 out=$(as "$U2" "$G2" -- launch --isolation=vm -- /bin/true 2>&1)
-like "others are denied by the default" "$out" "rule 'default' denies this workload: Only root and members of group isod.*PolicyDenied"
+like "others are denied by the default" "$out" "rule 'default' denies this workload: Only root, members of group isod and users polkit authorizes.*PolicyDenied"
 out=$(as "$U2" "$G2" -- policy explain -- /bin/true)
 like "… explain says so" "$out" "default"
 is "nothing was created" "$(n_workloads)" 0

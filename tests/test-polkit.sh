@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # polkit against a real polkitd on the test's private bus: isod asks it (asynchronously, with the
 # caller's unique bus name as the subject) for what it would refuse a non-root caller by itself —
-# another user's workload, the policy reload, images — with systemd/org.isod1.policy installed
+# a launch no policy rule is for, another user's workload, the policy reload, images — with systemd/org.isod1.policy installed
 # and a rules file of the test's: user nobody authorized, bin refused, daemon left to the
 # defaults (an administrator's authentication: refused to a call without an agent, answered by
 # an agent for one on a terminal).
@@ -90,6 +90,33 @@ like "... bin may not remove it" "$out" "Only root may remove images, and polkit
 grep -q "polkit authorized UID 65534 for org.isod1.manage" "$T/isod.log"
 check "isod logs what polkit authorized" [ $? -eq 0 ]
 
+# Launch: no policy rule is for these users (not root, not in group isod), so the default would
+# deny; polkit is asked for org.isod1.launch, and the rules for "polkit": true callers decide.
+out=$(as nobody create --name pkwl -- /bin/true)
+is "polkit says yes: nobody creates a workload (org.isod1.launch)" "$?" 0
+wl=$(isoctl show --json pkwl)
+is "... placed by the default policy's rule 'polkit'" "$(echo "$wl" | jq -r .PolicyRule)" polkit
+is "... in a VM, as for group isod" "$(echo "$wl" | jq -r .Isolation)" vm
+is "... owned by nobody" "$(echo "$wl" | jq -r .Owner)" 65534
+out=$(as nobody rm pkwl)
+is "... which nobody may remove (its own)" "$?" 0
+out=$(as nobody launch -- /bin/sh -c 'echo "kernel $(uname -r)"; exit 4')
+rc=$?
+is "an attached launch by nobody (LaunchWorkload and Wait pipelined, the launch deferred by polkit): its status" \
+        "$rc" 4
+like "... it ran in a VM (the guest's kernel)" "$out" "^kernel $(cat "$VM_DIR/kernel.release" 2>/dev/null || echo '?')$"
+out=$(as nobody create --mount /etc:/x -- /bin/true)
+like "... but not with a host mount: rule polkit-host-mounts" "$out" "Policy rule 'polkit-host-mounts' denies"
+out=$(as bin create -- /bin/true)
+like "polkit says no (bin): the default's refusal, and polkit's" "$out" \
+        "Policy rule 'default' denies this workload.*and polkit does not authorize org.isod1.launch"
+out=$(as daemon create -- /bin/true)
+like "polkit's default without an agent: InteractiveAuthorizationRequired" "$out" \
+        "polkit needs an authentication for org.isod1.launch"
+out=$(isoctl create --name rootcr -- /bin/true)
+is "root's create needs no polkit (rule root)" "$(isoctl show --json rootcr | jq -r .PolicyRule)" root
+isoctl rm rootcr >/dev/null
+
 # An interactive challenge answered by an agent: daemon's isoctl on a terminal allows interactive
 # authorization; an agent registered for its process (tests/polkit-agent.py, as polkit-agent-
 # helper-1 would after a password) answers polkit's challenge, and the kill goes through.
@@ -121,6 +148,9 @@ wait_until 10 sh -c '! busctl --address="$0" status org.freedesktop.PolicyKit1 >
 out=$(as nobody kill rootwl2)
 like "no polkitd: AccessDenied as before, saying polkit is not running" "$out" \
         "may not act on workload 'rootwl2' \(owned by UID 0\) \(polkit, which could authorize org.isod1.manage, is not running\)"
+out=$(as nobody create -- /bin/true)
+like "no polkitd: the default denies nobody's workload, saying polkit could have authorized it" "$out" \
+        "Policy rule 'default' denies this workload.*\(polkit, which could authorize org.isod1.launch, is not running\)"
 is "... and the workload runs on" "$(state_of rootwl2)" running
 is "root needs no polkit" "$(isoctl exec rootwl2 -- /bin/echo root-ok)" root-ok
 isoctl kill rootwl2 >/dev/null 2>&1
