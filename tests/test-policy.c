@@ -69,6 +69,9 @@ static const PolicyCaller caller_ci_admin = {
 static const PolicyCaller caller_nobody = {
         .uid = 2000, .gid = 2000, /* no names, no unit: the daemon could not resolve them */
 };
+static const PolicyCaller caller_polkit = {
+        .uid = 2000, .gid = 2000, .polkit = true, /* the same, authorized by polkit for org.isod1.launch */
+};
 
 /* ---- Helpers ------------------------------------------------------------------------------------ */
 
@@ -861,6 +864,13 @@ static void test_default_policy(void) {
                 { &caller_alice, SPEC(NAT(PORT_ALL(8080))), -EACCES, "isod-group", 0,
                   "port 0.0.0.0:8080->80/tcp: address 0.0.0.0 (all addresses) is not allowed (the rule allows '127.0.0.1')" },
                 { &caller_nobody, SPEC(""), 0, "default", _ISOLATION_INVALID },
+                { &caller_polkit, SPEC(",\"isolation\":\"container\""), 0, "polkit", ISOLATION_VM },
+                { &caller_polkit, SPEC(",\"mounts\":[{\"source\":\"/etc\",\"target\":\"/etc2\"}]"), 0,
+                  "polkit-host-mounts", _ISOLATION_INVALID },
+                { &caller_polkit, SPEC(",\"rootfs\":\"/\""), 0, "polkit-host-rootfs", _ISOLATION_INVALID },
+                { &caller_polkit, SPEC(HOST), 0, "polkit-host-network", _ISOLATION_INVALID },
+                { &caller_polkit, SPEC(",\"resources\":{\"memory\":\"4G\"}"), -EACCES, "polkit", 0,
+                  "memory 4G is over the cap 2G" },
         };
         for (size_t i = 0; p && i < ELEMENTSOF(tests); i++) {
                 _cleanup_(policy_decision_freep) PolicyDecision *d = NULL;
@@ -876,10 +886,10 @@ static void test_default_policy(void) {
                                d->deny == (tests[i].isolation < 0);
                 ok(good, "default policy: uid %u, %s → %s", (unsigned) tests[i].caller->uid, tests[i].spec,
                    tests[i].rule);
-                if (good && d && streq(d->rule, "isod-group"))
+                if (good && d && (streq(d->rule, "isod-group") || streq(d->rule, "polkit")))
                         ok(d->spec->memory == 2ULL << 30 && d->spec->cpus == 2 && d->spec->pids == 1024 &&
                                    streq_ptr(d->spec->seccomp, "default"),
-                           "default policy: group isod gets the caps and the default seccomp filter");
+                           "default policy: rule %s gets the caps and the default seccomp filter", d->rule);
         }
 }
 
