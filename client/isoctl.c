@@ -713,7 +713,8 @@ static void help(void) {
                "  --network none|nat|host|ns:PATH|NAME  -p/--publish [ADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
                "  --ip ADDR  --mac MAC (-p, --ip and --mac without --network mean nat)\n\n"
                "Environment: DBUS_SYSTEM_BUS_ADDRESS (the bus); ISOD_SOCKET=PATH (isod's direct socket;\n"
-               "  empty: always the bus). As root, isoctl connects to " ISOD_STATE_DIR
+               "  empty: always the bus); ISOCTL_POLKIT_AGENT=PROGRAM (the polkit agent started on a\n"
+               "  terminal, default /usr/bin/pkttyagent). As root, isoctl connects to " ISOD_STATE_DIR
                "/private directly.\n");
 }
 
