@@ -365,7 +365,7 @@ int bus_require_root(sd_bus_message *msg, const char *what, const char *action, 
                 return 1;
         if (asprintf(&refusal, "Only root may %s", what) < 0)
                 return -ENOMEM;
-        return bus_polkit_check(msg, action, caller.uid, NULL, refusal, error);
+        return bus_polkit_check(msg, action, NULL, caller.uid, NULL, refusal, error);
 }
 
 int bus_map_errno(sd_bus_error *error, int r, const char *name, const char *message) {
@@ -479,7 +479,7 @@ static int create_common(sd_bus_message *msg, Manager *m, bool launch, sd_bus_er
                 _cleanup_free_ char *refusal = err;
 
                 err = NULL;
-                r = bus_polkit_check(msg, POLKIT_ACTION_LAUNCH, caller.uid, ISOD_ERROR_POLICY_DENIED,
+                r = bus_polkit_check(msg, POLKIT_ACTION_LAUNCH, NULL, caller.uid, ISOD_ERROR_POLICY_DENIED,
                                      strna(refusal), error);
                 if (r <= 0) {
                         r = r < 0 ? r : 1;

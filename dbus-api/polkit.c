@@ -94,8 +94,8 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         return 0;
 }
 
-int bus_polkit_check(sd_bus_message *msg, const char *action, uid_t uid, const char *refusal_name,
-                     const char *refusal, sd_bus_error *error) {
+int bus_polkit_check(sd_bus_message *msg, const char *action, char *const *details, uid_t uid,
+                     const char *refusal_name, const char *refusal, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         sd_bus *bus = sd_bus_message_get_bus(msg);
         const char *sender = sd_bus_message_get_sender(msg);
@@ -151,8 +151,15 @@ int bus_polkit_check(sd_bus_message *msg, const char *action, uid_t uid, const c
                                            "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(call, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s", sender,
-                                  action, 0, (uint32_t) (interactive ? 1 : 0), "");
+        r = sd_bus_message_append(call, "(sa{sv})s", "system-bus-name", 1, "name", "s", sender, action);
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "{ss}");
+        for (size_t i = 0; r >= 0 && details && details[i] && details[i + 1]; i += 2)
+                r = sd_bus_message_append(call, "{ss}", details[i], details[i + 1]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
+        if (r >= 0)
+                r = sd_bus_message_append(call, "us", (uint32_t) (interactive ? 1 : 0), "");
         if (r < 0)
                 return r;
         q = calloc(1, sizeof(PolkitQuery));

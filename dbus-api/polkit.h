@@ -15,12 +15,13 @@
 #define POLKIT_ACTION_NETWORK "org.isod1.manage-networks" /* create and remove networks */
 #define POLKIT_ACTION_IMAGE "org.isod1.manage-images"     /* import, build and remove images */
 
-/* Asks polkit whether the caller of msg (UID uid) may do ACTION, which isod refuses it by itself
+/* Asks polkit whether the caller of msg (UID uid) may do ACTION (DETAILS: NULL or NULL-terminated
+ * key, value pairs that polkit rules read with action.lookup(KEY)), which isod refuses it by itself
  * (REFUSAL: the sentence that says so, REFUSAL_NAME its error, NULL for AccessDenied: a refusal
  * keeps its name whatever polkit adds). 1: authorized; 0: asked — the handler returns 1 and is
  * called again with the same message once polkit answers; < 0: refused, error set
  * (AccessDenied; InteractiveAuthorizationRequired when polkit wants an authentication and the
  * call did not allow one; AccessDenied naming polkit's absence when polkitd does not run). */
-int bus_polkit_check(sd_bus_message *msg, const char *action, uid_t uid, const char *refusal_name,
-                     const char *refusal, sd_bus_error *error);
+int bus_polkit_check(sd_bus_message *msg, const char *action, char *const *details, uid_t uid,
+                     const char *refusal_name, const char *refusal, sd_bus_error *error);
 void bus_polkit_done(void);

@@ -56,6 +56,7 @@ void workload_send_changed(Workload *w) {
 static int workload_authorize(sd_bus_message *msg, Workload *w, const char *action, sd_bus_error *error) {
         _cleanup_(caller_done) Caller caller = {};
         _cleanup_free_ char *refusal = NULL;
+        char owner[16];
         int r;
 
         r = bus_get_caller(msg, &caller);
@@ -63,10 +64,15 @@ static int workload_authorize(sd_bus_message *msg, Workload *w, const char *acti
                 return r;
         if (manager_may_manage(w->manager, &caller, w))
                 return 1;
+        (void) snprintf(owner, sizeof owner, "%u", (unsigned) w->owner_uid);
         if (asprintf(&refusal, "UID %u may not act on workload '%s' (owned by UID %u)",
                      (unsigned) caller.uid, w->name, (unsigned) w->owner_uid) < 0)
                 return -ENOMEM;
-        return bus_polkit_check(msg, action, caller.uid, NULL, refusal, error);
+        /* For polkit rules: action.lookup("workload"), action.lookup("owner_uid"). */
+        return bus_polkit_check(
+                msg, action,
+                (char *const[]){ (char *) "workload", w->name, (char *) "owner_uid", owner, NULL },
+                caller.uid, NULL, refusal, error);
 }
 
 static int waiter_add(BusWaiter **list, sd_bus_message *msg) {

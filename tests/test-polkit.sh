@@ -32,6 +32,9 @@ polkit.addRule(function(action, subject) {
                 return polkit.Result.NOT_HANDLED;
         if (subject.user == "nobody")
                 return polkit.Result.YES;
+        if (subject.user == "bin" && action.id == "org.isod1.manage" && action.lookup("workload") == "binok" &&
+            action.lookup("owner_uid") == "0")
+                return polkit.Result.YES;
         if (subject.user == "bin")
                 return polkit.Result.NO;
         return polkit.Result.NOT_HANDLED;
@@ -65,6 +68,12 @@ out=$(as bin kill rootwl)
 like "polkit says no (bin): AccessDenied, naming the action" "$out" \
         "may not act on workload 'rootwl' \(owned by UID 0\), and polkit does not authorize org.isod1.manage"
 is "... and the workload runs on" "$(state_of rootwl)" running
+isoctl launch -d --name binok -- /bin/sleep 600 >/dev/null
+wait_until 10 state_is binok running
+out=$(as bin kill binok)
+is "polkit rules see the workload's name and owner (action.lookup): bin may kill binok only" "$?" 0
+wait_until 10 sh -c '[ "$("$0" show --json binok | jq -r .State)" != running ]' "$ISOCTL"
+like "... which ended" "$(state_of binok)" "exited|failed"
 out=$(as daemon kill rootwl)
 like "polkit's default (an administrator's authentication) without an agent: InteractiveAuthorizationRequired" \
         "$out" "polkit needs an authentication for org.isod1.manage"
