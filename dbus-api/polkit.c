@@ -19,6 +19,7 @@
 #define POLKIT_TIMEOUT_USEC (25 * USEC_PER_SEC)
 #define POLKIT_INTERACTIVE_TIMEOUT_USEC (300 * USEC_PER_SEC)
 #define POLKIT_MAX_PENDING 256U
+#define POLKIT_STALE_USEC (30 * USEC_PER_SEC)
 
 typedef struct PolkitQuery {
         sd_bus_message *request; /* the call being authorized (referenced) */
@@ -27,6 +28,7 @@ typedef struct PolkitQuery {
         int result;        /* 1 authorized, -EACCES no, -EBADR interactive needed, -ENOSYS no polkit */
         char *detail;      /* polkit's error, when the call itself failed */
         bool done;
+        uint64_t done_usec; /* CLOCK_MONOTONIC; an answer its request never came back for is dropped */
         struct PolkitQuery *next;
 } PolkitQuery;
 
@@ -80,6 +82,7 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                         q->result = authorized ? 1 : challenge ? -EBADR : -EACCES;
         }
         q->done = true;
+        q->done_usec = now_usec(CLOCK_MONOTONIC);
         /* Dispatch the request again: its handler finds the answer. */
         r = sd_bus_message_rewind(q->request, true);
         if (r >= 0)
@@ -106,6 +109,19 @@ int bus_polkit_check(sd_bus_message *msg, const char *action, char *const *detai
 
         if (!said)
                 return -ENOMEM;
+        /* Answers whose request did not reach a handler again (its workload went away meanwhile,
+         * so the object was unknown) are dropped after a while. */
+        for (PolkitQuery **p = &queries; *p;) {
+                PolkitQuery *old = *p;
+
+                if (old->done && old->request != msg &&
+                    now_usec(CLOCK_MONOTONIC) - old->done_usec > POLKIT_STALE_USEC) {
+                        *p = old->next;
+                        n_queries--;
+                        query_free(old);
+                } else
+                        p = &old->next;
+        }
         if (said[0] && said[strlen(said) - 1] == '.') /* a sentence of its own: ours goes on from it */
                 said[strlen(said) - 1] = 0;
         refusal = said;
