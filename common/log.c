@@ -42,17 +42,19 @@ void log_set_context(const char *instance, const char *backend) {
         (void) snprintf(log_backend, sizeof log_backend, "%s", strempty(backend));
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *func, const char *fmt, ...) {
-        char buf[2048];
-        va_list ap;
+static int log_internalv(int level, int error, const char *workload, const char *file, int line,
+                         const char *func, const char *fmt, va_list ap) _printf_(7, 0);
+static int log_internalv(int level, int error, const char *workload, const char *file, int line,
+                         const char *func, const char *fmt, va_list ap) {
+        char buf[2048], wl[96];
         int saved = errno;
 
         error = abs(error);
         if (error != 0)
                 errno = error;
-        va_start(ap, fmt);
         (void) vsnprintf(buf, sizeof buf, fmt, ap);
-        va_end(ap);
+        if (workload)
+                (void) snprintf(wl, sizeof wl, "ISOD_WORKLOAD=%s", workload);
 
         if (log_target == LOG_TARGET_JOURNAL) {
                 char cf[256], cl[32], cfn[128], inst[100], be[48], en[32];
@@ -63,8 +65,13 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                 (void) snprintf(inst, sizeof inst, "ISOD_INSTANCE=%s", log_instance);
                 (void) snprintf(be, sizeof be, "ISOD_BACKEND=%s", log_backend);
                 (void) snprintf(en, sizeof en, "ERRNO=%d", error);
+                /* The optional fields last: sd_journal_send() stops at the first NULL. */
                 if (sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s",
-                                    log_ident, cf, cl, cfn, inst, be, error != 0 ? en : NULL, NULL) >= 0)
+                                    log_ident, cf, cl, cfn, inst, be,
+                                    workload     ? wl
+                                    : error != 0 ? en
+                                                 : NULL,
+                                    workload && error != 0 ? en : NULL, NULL) >= 0)
                         goto finish;
         }
 
@@ -75,4 +82,25 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 finish:
         errno = saved;
         return -error;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *func, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = log_internalv(level, error, NULL, file, line, func, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int log_internal_workload(int level, const char *workload, const char *file, int line, const char *func,
+                          const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = log_internalv(level, 0, workload, file, line, func, fmt, ap);
+        va_end(ap);
+        return r;
 }

@@ -26,6 +26,15 @@ void log_set_context(const char *instance, const char *backend);
 
 int log_internal(int level, int error, const char *file, int line, const char *func, const char *fmt, ...)
         _printf_(6, 7);
+/* A message about one workload: ISOD_WORKLOAD=NAME in the journal too (journalctl ISOD_WORKLOAD=web
+ * finds isod's lifecycle messages with the workload's own output). */
+int log_internal_workload(int level, const char *workload, const char *file, int line, const char *func,
+                          const char *fmt, ...) _printf_(6, 7);
+#define log_workload(level, workload, ...)                                                      \
+        ((void) (log_get_max_level() >= LOG_PRI(level)                                          \
+                         ? log_internal_workload(level, workload, __FILE__, __LINE__, __func__, \
+                                                 __VA_ARGS__)                                   \
+                         : 0))
 
 #define log_full_errno(level, error, ...)                                                 \
         ({                                                                                \

@@ -409,8 +409,8 @@ int manager_create_workload(Manager *m, const char *spec_json, const Caller *cal
         if (r < 0)
                 goto fail;
         manager_add(m, w);
-        log_info("Created workload '%s' (%s, policy rule '%s', owner UID %u).", name,
-                 backend_kind_to_string(kind), w->policy_rule, (unsigned) w->owner_uid);
+        log_workload(LOG_INFO, name, "Created workload '%s' (%s, policy rule '%s', owner UID %u).", name,
+                     backend_kind_to_string(kind), w->policy_rule, (unsigned) w->owner_uid);
         if (opts && opts->announce_later)
                 w->unannounced = true;
         else

@@ -238,11 +238,12 @@ static void workload_apply_monitor_state(Workload *w, json_t *j) {
                 workload_set_state(w, WORKLOAD_STARTING);
         workload_set_state(w, s);
         if ((s == WORKLOAD_EXITED || s == WORKLOAD_FAILED) && w->exit_signal == 0 && w->exit_code >= 0)
-                log_info("Workload '%s' %s with status %d%s%s.", w->name, workload_state_to_string(s),
-                         w->exit_code, w->reason ? ", " : "", strempty(w->reason));
+                log_workload(LOG_INFO, w->name, "Workload '%s' %s with status %d%s%s.", w->name,
+                             workload_state_to_string(s), w->exit_code, w->reason ? ", " : "",
+                             strempty(w->reason));
         else if (s == WORKLOAD_EXITED || s == WORKLOAD_FAILED)
-                log_info("Workload '%s' %s: killed by signal %s.", w->name, workload_state_to_string(s),
-                         strna(signal_to_name(w->exit_signal)));
+                log_workload(LOG_INFO, w->name, "Workload '%s' %s: killed by signal %s.", w->name,
+                             workload_state_to_string(s), strna(signal_to_name(w->exit_signal)));
         workload_state_changed(w);
 }
 
@@ -275,7 +276,8 @@ static void workload_monitor_gone(Workload *w) {
                 if (w->state == WORKLOAD_CREATED)
                         w->state = WORKLOAD_STARTING;
                 workload_set_state(w, WORKLOAD_FAILED);
-                log_warning("Workload '%s': its monitor died without reporting an exit status.", w->name);
+                log_workload(LOG_WARNING, w->name,
+                             "Workload '%s': its monitor died without reporting an exit status.", w->name);
                 workload_state_changed(w);
         }
 }
@@ -535,7 +537,7 @@ int workload_remove(Workload *w) {
         r = rm_rf_at(m->workloads_fd, w->name);
         if (r < 0)
                 log_warning_errno(r, "Failed to remove state of workload '%s', ignoring: %m", w->name);
-        log_info("Removed workload '%s'.", w->name);
+        log_workload(LOG_INFO, w->name, "Removed workload '%s'.", w->name);
         manager_forget(m, w);
         return 0;
 }

@@ -82,6 +82,20 @@ like "one entry per line (the last, without its newline, too)" "$(entry multi) /
         "ISOD_STREAM=stdout.* / .*ISOD_STREAM=stdout"
 is "... and the output log has them as well" "$(isoctl logs jw 2>/dev/null | head -1)" to-the-journal
 
+# isod's own lifecycle messages about a workload carry ISOD_WORKLOAD= too: `journalctl
+# ISOD_WORKLOAD=jw` shows them with the workload's output.
+isoctl wait jw >/dev/null 2>&1
+isoctl rm jw >/dev/null 2>&1
+wait_until 5 sh -c "grep -q \"Removed workload 'jw'\" '$T/journal.jsonl'"
+lifecycle() { python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("MESSAGE", "").startswith(sys.argv[2]):
+        print(e.get("SYSLOG_IDENTIFIER"), e.get("ISOD_WORKLOAD")); break' "$T/journal.jsonl" "$1"; }
+is "isod's \"Created workload\" message: from isod, with ISOD_WORKLOAD=jw" "$(lifecycle "Created workload 'jw'")" "isod jw"
+is "... its exit" "$(lifecycle "Workload 'jw' exited")" "isod jw"
+is "... its removal" "$(lifecycle "Removed workload 'jw'")" "isod jw"
+
 stop_isod
 journal_cleanup
 MADE=
