@@ -5,7 +5,6 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
-#include <linux/nsfs.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -517,103 +516,6 @@ static int container_init(void *p) {
         container_child(a->m, a->c, a->fd);
 }
 
-/* The pod's init as a pidfd: the workload named by spec "pod" must be a running container of this
- * isod (its monitor.json and workload.json are siblings of ours). Read twice around
- * pidfd_open(), so that the PID cannot have been reused in between; a pidfd then pins it. */
-static int pod_read(Monitor *m, int workloads_fd, pid_t *ret_leader, char *msg, size_t n) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *wtext = NULL;
-        const char *state, *iso;
-        json_t *j, *w;
-        int r;
-
-        if (asprintf(&path, "%s/monitor.json", m->spec->pod) < 0)
-                return -ENOMEM;
-        r = read_full_file_at(workloads_fd, path, 64 * 1024, &text, NULL);
-        if (r >= 0) {
-                free(path);
-                if (asprintf(&path, "%s/workload.json", m->spec->pod) < 0)
-                        return -ENOMEM;
-                r = read_full_file_at(workloads_fd, path, 4 * 1024 * 1024, &wtext, NULL);
-        }
-        if (r < 0) {
-                (void) snprintf(msg, n, "pod '%s' has no state to join: %s", m->spec->pod, strerror(-r));
-                return r;
-        }
-        j = json_loads(text, 0, NULL);
-        w = json_loads(wtext, 0, NULL);
-        state = json_string_value(json_object_get(j, "state"));
-        iso = json_string_value(json_object_get(w, "isolation"));
-        *ret_leader = (pid_t) json_integer_value(json_object_get(j, "leader_pid"));
-        r = 0;
-        if (!streq_ptr(iso, "container")) {
-                (void) snprintf(msg, n, "pod '%s' is not a container (%s): its namespaces cannot be joined",
-                                m->spec->pod, strna(iso));
-                r = -EOPNOTSUPP;
-        } else if (!streq_ptr(state, "running") || *ret_leader <= 0) {
-                (void) snprintf(msg, n, "pod '%s' is %s, not running: there are no namespaces to join",
-                                m->spec->pod, strna(state));
-                r = -ESRCH;
-        }
-        json_decref(j);
-        json_decref(w);
-        return r;
-}
-
-static int pod_open(Monitor *m, int *ret, char *msg, size_t n) {
-        _cleanup_close_ int workloads_fd = -EBADF, pidfd = -EBADF;
-        pid_t leader, again;
-        int r;
-
-        workloads_fd = openat(m->dir_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (workloads_fd < 0)
-                return -errno;
-        r = pod_read(m, workloads_fd, &leader, msg, n);
-        if (r < 0)
-                return r;
-        pidfd = pidfd_open_compat(leader, 0);
-        if (pidfd < 0) {
-                (void) snprintf(msg, n, "pod '%s': its init (PID %d) is gone", m->spec->pod, (int) leader);
-                return -ESRCH;
-        }
-        r = pod_read(m, workloads_fd, &again, msg, n);
-        if (r < 0)
-                return r;
-        if (again != leader) {
-                (void) snprintf(msg, n, "pod '%s' restarted while being joined", m->spec->pod);
-                return -ESRCH;
-        }
-        *ret = TAKE_FD(pidfd);
-        return 0;
-}
-
-/* Network mode netns: PATH must be a network namespace (nsfs, NS_GET_NSTYPE), and not the one the
- * monitor runs in (the host's: that is network mode host, which the policy grants separately). */
-static int netns_open(const char *path, int *ret, char *msg, size_t n) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st, own;
-        int type;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                (void) snprintf(msg, n, "cannot open the network namespace %s: %s", path, strerror(errno));
-                return -errno;
-        }
-        type = ioctl(fd, NS_GET_NSTYPE);
-        if (type != CLONE_NEWNET) {
-                (void) snprintf(msg, n, "%s is not a network namespace", path);
-                return -EINVAL;
-        }
-        if (fstat(fd, &st) < 0 || stat("/proc/self/ns/net", &own) < 0)
-                return -errno;
-        if (st.st_dev == own.st_dev && st.st_ino == own.st_ino) {
-                (void) snprintf(msg, n, "%s is the host's network namespace: that is network mode host",
-                                path);
-                return -EPERM;
-        }
-        *ret = TAKE_FD(fd);
-        return 0;
-}
-
 static int container_start(Monitor *m) {
         _cleanup_free_ char *cg_path = NULL, *cg_msg = NULL;
         _cleanup_close_ int pidfd = -EBADF;
@@ -639,7 +541,7 @@ static int container_start(Monitor *m) {
         m->backend_data = c;
 
         if (m->spec->pod) {
-                r = pod_open(m, &c->pod_pidfd, msg, sizeof msg);
+                r = container_pod_open(m, &c->pod_pidfd, msg, sizeof msg);
                 if (r < 0) {
                         if (r == -ENOMEM)
                                 return r;
@@ -648,7 +550,7 @@ static int container_start(Monitor *m) {
                 }
         }
         if (m->spec->network == NETWORK_NETNS) {
-                r = netns_open(m->spec->netns_path, &c->netns_fd, msg, sizeof msg);
+                r = container_netns_open(m->spec->netns_path, &c->netns_fd, msg, sizeof msg);
                 if (r < 0) {
                         monitor_payload_failed(m, r, msg);
                         return r;

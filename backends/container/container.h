@@ -56,6 +56,12 @@ typedef struct ContainerFsConfig {
 /* mounts.c: runs in the child, inside its new mount namespace. On failure returns -errno and sets
  * *reterr_what to a static description of the step. */
 int container_setup_fs(const ContainerFsConfig *c, const char **reterr_what);
+
+/* join.c: namespaces joined instead of made. The pod's init (spec "pod") as a pidfd, checked to be
+ * a running container of this isod; an existing network namespace (network mode netns), checked
+ * to be one and not the host's. < 0 with MSG saying why. */
+int container_pod_open(Monitor *m, int *ret, char *msg, size_t n);
+int container_netns_open(const char *path, int *ret, char *msg, size_t n);
 /* Whether isod masks p (binds /dev/null or an empty tmpfs over it), or makes it read-only, as
  * OCI's defaults do (mounts.c). */
 bool container_path_is_masked(const char *p);
