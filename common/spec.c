@@ -513,6 +513,18 @@ static int parse_process(WorkloadSpec *s, json_t *p, char **reterr) {
         return get_bool(p, "terminal", "process.", &s->terminal, reterr);
 }
 
+/* resources.KEY: a cgroup weight, 1..10000 (v2's scale); unset or null leaves *ret as it is. */
+static int get_weight(json_t *res, const char *key, uint64_t *ret, char **reterr) {
+        json_t *v = json_object_get(res, key);
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10000)
+                return fail(reterr, "'resources.%s' must be an integer between 1 and 10000.", key);
+        *ret = (uint64_t) json_integer_value(v);
+        return 0;
+}
+
 static int parse_resources(WorkloadSpec *s, json_t *res, char **reterr) {
         static const char *const keys[] = { "memory", "cpus", "pids", "io_weight", "cpu_weight", NULL };
         json_t *v;
@@ -557,20 +569,10 @@ static int parse_resources(WorkloadSpec *s, json_t *res, char **reterr) {
                                     SPEC_MAX_PIDS);
                 s->pids = (uint64_t) json_integer_value(v);
         }
-        v = json_object_get(res, "io_weight");
-        if (v && !json_is_null(v)) {
-                if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10000)
-                        return fail(reterr, "'resources.io_weight' must be an integer between 1 and 10000.");
-                s->io_weight = (uint64_t) json_integer_value(v);
-        }
-        v = json_object_get(res, "cpu_weight");
-        if (v && !json_is_null(v)) {
-                if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10000)
-                        return fail(reterr,
-                                    "'resources.cpu_weight' must be an integer between 1 and 10000.");
-                s->cpu_weight = (uint64_t) json_integer_value(v);
-        }
-        return 0;
+        r = get_weight(res, "io_weight", &s->io_weight, reterr);
+        if (r < 0)
+                return r;
+        return get_weight(res, "cpu_weight", &s->cpu_weight, reterr);
 }
 
 static int parse_mounts(WorkloadSpec *s, json_t *m, char **reterr) {
